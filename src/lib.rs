@@ -1,0 +1,2 @@
+//! rcgc: reference counting, a generational cycle collector and weak
+//! references for C programs (work in progress).
