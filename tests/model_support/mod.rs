@@ -51,6 +51,7 @@ use std::ffi::c_void;
 use std::fmt::Write as _;
 use std::ptr;
 use std::sync::Mutex;
+use std::sync::atomic::{AtomicBool, Ordering::Relaxed};
 
 // ------------------------------------------------------------ randomness
 
@@ -110,7 +111,15 @@ pub enum Op {
     /// ty: 0 plain, 1 Fin (finalize+clear+destroy), 2 Destroy (destroy
     /// only), 3 Slot (one payload reference: traverse+clear+finalize+
     /// destroy), 4 Clear (clear only).
-    New { ty: u8, nfields: u8, payload: bool, resurrect: bool },
+    /// fin: what the finalizer does (Fin and Slot types): bit 0 resurrects
+    /// the object (stores it in the roots), bit 1 stores its first child
+    /// (field 0, or the payload reference without fields) in the roots,
+    /// bit 2 stores a new object in field 0 if it is empty (a tracked
+    /// one during a collection, an untracked one otherwise, so that it never
+    /// triggers a collection in the middle of a refcount death). During a
+    /// collection every finalizer also calls gc_collect (which must return
+    /// 0), and so does every weakref callback.
+    New { ty: u8, nfields: u8, payload: bool, fin: u8 },
     /// idx may be out of range (error path); val None stores NULL.
     SetField { src: u32, idx: u8, val: Option<u32> },
     /// Links the `len` newest handles in a ring: field `idx` (modulo the
@@ -135,7 +144,8 @@ pub enum Op {
     DropRoot { r: u32 },
     /// Takes a new reference (a handle) to a resurrected object.
     GetRoot { r: u32 },
-    SetResurrect { h: u32, on: bool },
+    /// Changes what the finalizer of a typed object will do (as New's fin).
+    SetFinalizer { h: u32, fin: u8 },
     Freeze,
     Unfreeze,
     /// Error paths (NULL arguments, bad generations, absurd sizes).
@@ -172,7 +182,9 @@ pub fn gen_op(src: &mut dyn Source, nh: usize, cap: usize) -> Option<Op> {
             ty: src.below(5)? as u8,
             nfields: src.below(4)? as u8,
             payload: src.below(2)? == 1,
-            resurrect: src.below(3)? == 0,
+            fin: (src.below(3)? == 0) as u8
+                | ((src.below(4)? == 0) as u8) << 1
+                | ((src.below(4)? == 0) as u8) << 2,
         },
         18..=31 => {
             let src_h = h(src)?;
@@ -198,7 +210,7 @@ pub fn gen_op(src: &mut dyn Source, nh: usize, cap: usize) -> Option<Op> {
         82..=83 => Op::Threshold(src.below(24)? as u8, src.below(5)? as u8, src.below(5)? as u8),
         84..=85 => Op::DropRoot { r: h(src)? },
         86 => Op::GetRoot { r: h(src)? },
-        87..=88 => Op::SetResurrect { h: h(src)?, on: src.below(2)? == 0 },
+        87..=88 => Op::SetFinalizer { h: h(src)?, fin: src.below(8)? as u8 },
         89 => Op::Freeze,
         90 => Op::Unfreeze,
         91..=93 => Op::Errors { which: src.below(7)? as u8 },
@@ -211,10 +223,10 @@ pub fn gen_op(src: &mut dyn Source, nh: usize, cap: usize) -> Option<Op> {
 
 #[derive(Clone, Debug, PartialEq)]
 pub enum Ev {
-    Fin { id: u64, wcount: usize, fields: [usize; 4], resurrected: bool },
+    Fin { id: u64, wcount: usize, fields: [usize; 4], resurrected: bool, rooted: usize, alloc: usize, nested: i64 },
     Clear { id: u64 },
     Destroy { id: u64, fields_null: bool, wcount: usize },
-    Cb { id: u64, wr: usize, null_inside: bool },
+    Cb { id: u64, wr: usize, null_inside: bool, nested: i64 },
     Gc { start: bool, generation: i32, collected: usize, uncollectable: usize },
     /// A hook saw something impossible (bad payload).
     Bad(&'static str, usize),
@@ -236,6 +248,11 @@ fn roots_snapshot() -> Vec<usize> {
 
 const MAGIC: u64 = 0x6d6f_6465_6c21_7263;
 const F_RESURRECT: u64 = 1;
+const F_ROOT_CHILD: u64 = 2;
+const F_ALLOC: u64 = 4;
+
+/// Set by the gc callback between the start and the stop of a collection.
+static IN_GC: AtomicBool = AtomicBool::new(false);
 
 /// The payload of typed objects.
 #[repr(C)]
@@ -294,11 +311,29 @@ unsafe extern "C" fn h_finalize(o: *mut GcObject) {
         let wcount = weakref_count(o);
         let resurrected = p.flags & F_RESURRECT != 0;
         let id = p.id;
+        let mut rooted = ptr::null_mut();
+        if p.flags & F_ROOT_CHILD != 0 {
+            rooted = if obj_nfields(o) > 0 { obj_borrow_field(o, 0) } else { p.slot };
+            if !rooted.is_null() {
+                obj_incref(rooted);
+                ROOTS.lock().unwrap_or_else(|p| p.into_inner()).push(rooted as usize);
+            }
+        }
+        let in_gc = IN_GC.load(Relaxed);
+        let mut alloc = ptr::null_mut();
+        if p.flags & F_ALLOC != 0 && obj_nfields(o) > 0 && obj_borrow_field(o, 0).is_null() {
+            alloc = if in_gc { obj_new(1, 0) } else { obj_new(0, 0) };
+            if obj_set_field(o, 0, alloc) != GC_OK {
+                record(Ev::Bad("obj_set_field in a finalizer", o as usize));
+            }
+            obj_decref(alloc);
+        }
         if resurrected {
             obj_incref(o);
             ROOTS.lock().unwrap_or_else(|p| p.into_inner()).push(o as usize);
         }
-        record(Ev::Fin { id, wcount, fields, resurrected });
+        let nested = if in_gc { gc_collect() } else { -1 };
+        record(Ev::Fin { id, wcount, fields, resurrected, rooted: rooted as usize, alloc: alloc as usize, nested });
     }
 }
 
@@ -318,12 +353,14 @@ unsafe extern "C" fn weak_cb(wr: *mut GcObject, ctx: *mut c_void) {
     if !got.is_null() {
         obj_decref(got);
     }
-    record(Ev::Cb { id: ctx as u64, wr: wr as usize, null_inside: got.is_null() });
+    let nested = if IN_GC.load(Relaxed) { gc_collect() } else { -1 };
+    record(Ev::Cb { id: ctx as u64, wr: wr as usize, null_inside: got.is_null(), nested });
 }
 
 unsafe extern "C" fn gc_cb(phase: GcPhase, info: *const GcCallbackInfo, _ctx: *mut c_void) {
     // SAFETY: the library passes a valid info.
     let info = unsafe { &*info };
+    IN_GC.store(phase == GcPhase::GC_PHASE_START, Relaxed);
     record(Ev::Gc {
         start: phase == GcPhase::GC_PHASE_START,
         generation: info.generation,
@@ -416,7 +453,8 @@ struct MObj {
     slot: Option<Id>,
     payload_size: usize,
     tracked: bool,
-    resurrect: bool,
+    /// F_RESURRECT | F_ROOT_CHILD
+    fin_flags: u64,
     finalized: bool,
     alive: bool,
     /// 0..=2, or FROZEN.
@@ -456,6 +494,11 @@ struct FinExp {
     wlo: usize,
     whi: usize,
     resurrect: bool,
+    rooted: usize,
+    /// The object the finalizer allocates (its pointer is learnt from the
+    /// event).
+    alloc: Option<Id>,
+    in_gc: bool,
 }
 
 #[derive(Debug)]
@@ -486,6 +529,8 @@ pub struct Runner {
     check_every: usize,
     pub collections: usize,
     pub max_alive: usize,
+    /// A collection is running (hooks see IN_GC).
+    in_gc: bool,
     /// How often each interesting situation occurred (coverage).
     pub cov: BTreeMap<&'static str, usize>,
 }
@@ -542,6 +587,7 @@ impl Runner {
             check_every: 16,
             collections: 0,
             max_alive: 0,
+            in_gc: false,
             cov: BTreeMap::new(),
         };
         check!(r, (c.count0, c.count1, c.count2) == (0, 0, 0), "counts after a full collection on an empty heap: {c:?}");
@@ -600,6 +646,64 @@ impl Runner {
         if o.rc == 0 {
             self.cascade(vec![id]);
         }
+    }
+
+    /// The finalizer of `z` runs (what `h_finalize` does). `wlo`: the
+    /// fewest weakrefs it may see (the caller fixes it for a cascade).
+    fn finalize(&mut self, z: Id, wlo: usize) {
+        let fields = self.snapshot_fields(z);
+        let o = &mut self.objs[z];
+        assert!(!o.finalized);
+        o.finalized = true;
+        let flags = o.fin_flags;
+        let whi = o.wrs.len();
+        let child = if flags & F_ROOT_CHILD == 0 {
+            None
+        } else if !o.fields.is_empty() {
+            o.fields[0]
+        } else {
+            o.slot
+        };
+        if let Some(c) = child {
+            self.objs[c].rc += 1;
+            self.roots.push(c);
+            self.cov("finalizer roots a child");
+        }
+        if flags & F_RESURRECT != 0 {
+            self.objs[z].rc += 1;
+            self.roots.push(z);
+        }
+        let rooted = self.ptr_of(child);
+        let mut alloc = None;
+        if flags & F_ALLOC != 0 && self.objs[z].fields.first() == Some(&None) {
+            let n = self.objs.len();
+            let tracked = self.in_gc;
+            if tracked {
+                self.count[0] += 1;
+            }
+            self.objs.push(MObj {
+                ptr: 0,
+                ty: Ty::Plain,
+                fields: vec![None; tracked as usize],
+                slot: None,
+                payload_size: 0,
+                tracked,
+                fin_flags: 0,
+                finalized: false,
+                alive: true,
+                gen_no: 0,
+                rc: 1,
+                target: None,
+                cb: false,
+                attached: false,
+                wrs: Vec::new(),
+            });
+            self.objs[z].fields[0] = Some(n);
+            alloc = Some(n);
+            self.cov(if tracked { "finalizer allocates (tracked)" } else { "finalizer allocates (untracked)" });
+        }
+        let in_gc = self.in_gc;
+        self.exp.fin.push(FinExp { id: z, fields, wlo, whi, resurrect: flags & F_RESURRECT != 0, rooted, alloc, in_gc });
     }
 
     fn cov(&mut self, what: &'static str) {
@@ -677,18 +781,13 @@ impl Runner {
             let o = &self.objs[z];
             assert!(o.alive && o.rc == 0, "model: cascade on {z}");
             if o.ty.has_fin() && !o.finalized {
-                let fields = self.snapshot_fields(z);
-                let o = &mut self.objs[z];
-                o.finalized = true;
-                let resurrect = o.resurrect;
-                self.exp.fin.push(FinExp { id: z, fields, wlo: 0, whi: o.wrs.len(), resurrect });
+                self.finalize(z, 0);
                 fins.push((self.exp.fin.len() - 1, z));
-                if resurrect {
-                    o.rc = 1;
+                let o = &mut self.objs[z];
+                if o.rc > 0 {
                     if o.tracked {
                         o.gen_no = 0;
                     }
-                    self.roots.push(z);
                     self.cov("resurrect (refcount)");
                     continue;
                 }
@@ -747,6 +846,7 @@ impl Runner {
     /// One collection of generation `g` (and the younger ones).
     fn collect(&mut self, g: usize) -> usize {
         self.collections += 1;
+        self.in_gc = true;
         if g < 2 {
             self.count[g + 1] += 1;
         }
@@ -776,17 +876,11 @@ impl Runner {
         let mut fins = Vec::new();
         for &u in &unreachable {
             if self.objs[u].ty.has_fin() && !self.objs[u].finalized {
-                let fields = self.snapshot_fields(u);
-                let o = &mut self.objs[u];
-                o.finalized = true;
-                let n = o.wrs.len();
-                let resurrect = o.resurrect;
-                self.exp.fin.push(FinExp { id: u, fields, wlo: n, whi: n, resurrect });
+                let n = self.objs[u].wrs.len();
+                self.finalize(u, n);
                 fins.push(u);
-                if resurrect {
-                    o.rc += 1;
-                    self.roots.push(u);
-                    *self.cov.entry("resurrect (collection)").or_default() += 1;
+                if self.objs[u].fin_flags & F_RESURRECT != 0 {
+                    self.cov("resurrect (collection)");
                 }
             }
         }
@@ -830,6 +924,7 @@ impl Runner {
         self.stats[g].1 += found;
         self.exp.gcs.push(GcExp { generation: g, found, fins, garbage });
         self.cascade(queue);
+        self.in_gc = false;
         found
     }
 
@@ -839,7 +934,7 @@ impl Runner {
     pub fn apply(&mut self, op: Op) {
         self.ops.push(op.clone());
         match op {
-            Op::New { ty, nfields, payload, resurrect } => {
+            Op::New { ty, nfields, payload, fin } => {
                 let ty = Ty::from_u8(ty);
                 let nfields = nfields as usize % 4;
                 let tracked = nfields > 0 || ty == Ty::Slot;
@@ -855,7 +950,7 @@ impl Runner {
                         (obj_payload(p) as *mut Pay).write(Pay {
                             magic: MAGIC,
                             id: id as u64,
-                            flags: if resurrect { F_RESURRECT } else { 0 },
+                            flags: fin as u64 & 7,
                             slot: ptr::null_mut(),
                         })
                     };
@@ -877,7 +972,7 @@ impl Runner {
                     slot: None,
                     payload_size,
                     tracked,
-                    resurrect: resurrect && ty.typed(),
+                    fin_flags: if ty.typed() { fin as u64 & 7 } else { 0 },
                     finalized: false,
                     alive: true,
                     gen_no: 0,
@@ -1008,7 +1103,7 @@ impl Runner {
                     slot: None,
                     payload_size: 0,
                     tracked: true,
-                    resurrect: false,
+                    fin_flags: 0,
                     finalized: false,
                     alive: true,
                     gen_no: 0,
@@ -1082,14 +1177,14 @@ impl Runner {
                 self.objs[id].rc += 1;
                 self.handles.push(id);
             }
-            Op::SetResurrect { h, on } => {
+            Op::SetFinalizer { h, fin } => {
                 let Some(x) = self.handle(h) else { return self.after_op() };
                 if self.objs[x].ty.typed() {
                     // SAFETY: a live typed object we hold.
                     if let Some(p) = unsafe { pay(self.p(x)) } {
-                        p.flags = if on { F_RESURRECT } else { 0 };
+                        p.flags = fin as u64 & 7;
                     }
-                    self.objs[x].resurrect = on;
+                    self.objs[x].fin_flags = fin as u64 & 7;
                 }
             }
             Op::Freeze => {
@@ -1221,7 +1316,7 @@ impl Runner {
         for (pos, e) in events.iter().enumerate() {
             match e {
                 Ev::Bad(what, p) => check!(self, false, "hook saw a bad object {p:#x}: {what}"),
-                Ev::Fin { id, wcount, fields, resurrected } => {
+                Ev::Fin { id, wcount, fields, resurrected, rooted, alloc, nested } => {
                     let id = *id as usize;
                     check!(self, fin_pos.insert(id, pos).is_none(), "object {id} finalized twice");
                     let Some(f) = exp.fin.iter().find(|f| f.id == id) else {
@@ -1231,6 +1326,13 @@ impl Runner {
                     check!(self, *fields == f.fields, "finalizer of {id} saw fields {fields:x?}, model {:x?}", f.fields);
                     check!(self, (f.wlo..=f.whi).contains(wcount), "finalizer of {id} saw weakref_count {wcount}, model {}..={}", f.wlo, f.whi);
                     check!(self, *resurrected == f.resurrect, "finalizer of {id} resurrect flag");
+                    check!(self, *rooted == f.rooted, "finalizer of {id} rooted {rooted:#x}, model {:#x}", f.rooted);
+                    check!(self, (*alloc != 0) == f.alloc.is_some(), "finalizer of {id} allocated {alloc:#x}, model {:?}", f.alloc);
+                    if let Some(n) = f.alloc {
+                        self.objs[n].ptr = *alloc;
+                    }
+                    let want = if f.in_gc { 0 } else { -1 };
+                    check!(self, *nested == want, "gc_collect inside the finalizer of {id} returned {nested} (in a collection: {})", f.in_gc);
                 }
                 Ev::Clear { id } => {
                     let id = *id as usize;
@@ -1242,11 +1344,12 @@ impl Runner {
                     check!(self, *fields_null, "object {id} destroyed with references still held");
                     check!(self, *wcount == 0, "object {id} destroyed with {wcount} weakrefs");
                 }
-                Ev::Cb { id, wr, null_inside } => {
+                Ev::Cb { id, wr, null_inside, nested } => {
                     let id = *id as usize;
                     check!(self, id < self.objs.len() && self.objs[id].ptr == *wr, "callback for unknown weakref {id} {wr:#x}");
                     check!(self, cb_pos.insert(id, pos).is_none(), "callback of weakref {id} ran twice");
                     check!(self, *null_inside, "weakref_get inside the callback of {id} was not NULL");
+                    check!(self, *nested <= 0, "gc_collect inside the callback of {id} (in a collection) returned {nested}");
                 }
                 Ev::Gc { start: true, generation, .. } => {
                     check!(self, open.is_none(), "nested collection");
