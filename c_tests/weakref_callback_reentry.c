@@ -7,9 +7,10 @@
  * returns 0 at once, and the garbage the callback made is found by the next
  * collection. The nested death completes before the outermost call returns.
  * Then with automatic collection on every allocation, to mix it all up.
- * Every object created is destroyed exactly once. Last, the callback releases
- * the new object and then its weakref: the weakref was alive when its target
- * was released, so (as in CPython) its callback runs. */
+ * Every object created is destroyed exactly once. A callback may release its
+ * own weakref. Last, the callback releases the new object and then its
+ * weakref: the weakref was alive when its target was released, so (as in
+ * CPython) its callback runs. */
 #include "check.h"
 
 static int created, destroyed, calls, nested_calls;
@@ -59,6 +60,14 @@ static void callback(GcObject *wr, void *ctx) {
     CHECK(nkept < 64);
     kept[nkept++] = nwr;
   }
+}
+static int self_release_calls;
+static void release_self(GcObject *wr, void *ctx) { /* drops its own weakref */
+  CHECK(*(GcObject **)ctx == wr);
+  *(GcObject **)ctx = NULL;
+  CHECK(weakref_get(wr) == NULL);
+  obj_decref(wr); /* the program's last reference to it */
+  self_release_calls++;
 }
 static void release_kept(void) {
   for (int i = 0; i < nkept; i++) {
@@ -128,6 +137,26 @@ int main(void) {
   gc_disable();
   gc_collect();
   CHECK_EQ(destroyed, created);
+  CHECK_EQ(gc_collect(), 0);
+
+  /* A callback that releases the weakref it is called with (as a callback
+   * removing its weakref from a dictionary does), on both paths. */
+  GcObject *own = obj_new(1, 0);
+  CHECK(own != NULL);
+  GcObject *own_wr = weakref_new(own, release_self, &own_wr);
+  CHECK(own_wr != NULL);
+  obj_decref(own);
+  CHECK_EQ(self_release_calls, 1);
+  CHECK(own_wr == NULL);
+  own = obj_new(1, 0);
+  CHECK(own != NULL);
+  CHECK_EQ(obj_set_field(own, 0, own), GC_OK);
+  own_wr = weakref_new(own, release_self, &own_wr);
+  CHECK(own_wr != NULL);
+  obj_decref(own);
+  CHECK_EQ(gc_collect(), 1);
+  CHECK_EQ(self_release_calls, 2);
+  CHECK(own_wr == NULL);
   CHECK_EQ(gc_collect(), 0);
 
   /* The callback releases the new object, then its weakref: as in CPython,

@@ -4,11 +4,13 @@
  * step 2: the resurrected object, and all it reaches, stays intact: the
  * weakrefs still return it, no callback has run, nothing was destroyed. After
  * the final release the finalizer does not run again (PEP 442), the weakrefs
- * go NULL and each callback runs once. */
+ * go NULL and each callback runs once. Also on the collector path: an object
+ * resurrected by another garbage object's finalizer (through a weakref). */
 #include "check.h"
 
 static GcObject *saved;        /* where the finalizer resurrects its object */
 static GcObject *self_wr;      /* the weakref the collector-path finalizer uses */
+static GcObject *other_wr;     /* the weakref the Rescuer's finalizer uses */
 static int finalized, destroyed, calls;
 
 static void resurrect_by_incref(GcObject *self) {
@@ -24,10 +26,18 @@ static void resurrect_by_weakref(GcObject *self) {
   CHECK(saved == self);
 }
 static void count_finalize(GcObject *self) { (void)self; finalized++; }
+static void rescue_other(GcObject *self) { /* resurrects another object */
+  (void)self;
+  finalized++;
+  CHECK(saved == NULL);
+  saved = weakref_get(other_wr);
+  CHECK(saved != NULL);
+}
 static void on_destroy(GcObject *self) { (void)self; destroyed++; }
 static const GcType Phoenix = {"Phoenix", NULL, NULL, resurrect_by_incref, on_destroy};
 static const GcType CyclePhoenix = {"CyclePhoenix", NULL, NULL, resurrect_by_weakref, on_destroy};
 static const GcType Plain = {"Plain", NULL, NULL, count_finalize, on_destroy};
+static const GcType Rescuer = {"Rescuer", NULL, NULL, rescue_other, on_destroy};
 
 static void callback(GcObject *wr, void *ctx) {
   (void)ctx;
@@ -112,6 +122,44 @@ int main(void) {
   CHECK(weakref_get(wr_b) == NULL);
   obj_decref(self_wr);
   obj_decref(wr_b);
+  CHECK_EQ(gc_collect(), 0);
+
+  /* Collector path, resurrected by another garbage object's finalizer: two
+   * garbage cycles, a <-> b and c <-> c; c's finalizer takes a back through
+   * a weakref. a and b survive with their weakrefs; c dies. */
+  finalized = destroyed = calls = 0;
+  a = obj_new_typed(&Plain, 1, 0);
+  b = obj_new_typed(&Plain, 1, 0);
+  GcObject *c = obj_new_typed(&Rescuer, 1, 0);
+  CHECK(a && b && c);
+  CHECK_EQ(obj_set_field(a, 0, b), GC_OK);
+  CHECK_EQ(obj_set_field(b, 0, a), GC_OK);
+  CHECK_EQ(obj_set_field(c, 0, c), GC_OK);
+  other_wr = weakref_new(a, callback, NULL);
+  wr_b = weakref_new(b, callback, NULL);
+  GcObject *wr_c = weakref_new(c, callback, NULL);
+  CHECK(other_wr && wr_b && wr_c);
+  obj_decref(a);
+  obj_decref(b);
+  obj_decref(c);
+  CHECK_EQ(gc_collect(), 1); /* c only */
+  CHECK(saved == a);
+  CHECK_EQ(finalized, 3);
+  CHECK_EQ(calls, 1); /* c's weakref */
+  CHECK_EQ(destroyed, 1);
+  CHECK(weakref_get(wr_c) == NULL);
+  check_alive(other_wr, a);
+  check_alive(wr_b, b);
+  s = saved;
+  saved = NULL;
+  obj_decref(s);
+  CHECK_EQ(gc_collect(), 2);
+  CHECK_EQ(finalized, 3);
+  CHECK_EQ(calls, 3);
+  CHECK_EQ(destroyed, 3);
+  obj_decref(other_wr);
+  obj_decref(wr_b);
+  obj_decref(wr_c);
   CHECK_EQ(gc_collect(), 0);
 
   printf("weakref_resurrection: weakrefs survived the resurrection, cleared at the final death\n");
