@@ -13,7 +13,7 @@
  * target of the weakref it asked; every callback sees its weakref cleared
  * and runs at most once, before destroy; at the end every object created was
  * finalized and destroyed exactly once.
- * RCGC_WEAK_THREADS_ITERS sets the writer's iterations (default 2000). */
+ * RCGC_WEAK_THREADS_ITERS sets the writer's iterations (default 5000). */
 #define _POSIX_C_SOURCE 200809L
 #include <pthread.h>
 #include <sched.h>
@@ -35,7 +35,8 @@ static Record *records;
 static size_t max_records;
 static atomic_size_t next_id;
 static atomic_int stop, ready;
-static atomic_long hits, misses, callbacks_total;
+static atomic_long reads, hits, misses, callbacks_total;
+static atomic_long progress; /* the writer's iteration */
 
 /* Even slots: a mutex-protected pointer owning one reference to the weakref.
  * Odd slots: field s of `container`. */
@@ -99,6 +100,9 @@ static void *reader(void *arg) {
   uint32_t seed = 2463534242u + (uint32_t)me * 7919u;
   atomic_fetch_add(&ready, 1);
   for (long n = 0; !atomic_load(&stop); n++) {
+    /* Keep pace with the writer: at most 8 reads per writer iteration. */
+    while (n > 8 * (atomic_load(&progress) + 1) && !atomic_load(&stop)) sched_yield();
+    atomic_fetch_add(&reads, 1);
     int s = (int)(xorshift(&seed) % NSLOTS);
     GcObject *wr;
     if (s % 2 == 0) {
@@ -142,7 +146,7 @@ static void *reader(void *arg) {
 }
 
 int main(void) {
-  long iters = 2000;
+  long iters = 5000;
   const char *env = getenv("RCGC_WEAK_THREADS_ITERS");
   if (env && atol(env) > 0) iters = atol(env);
   max_records = 2 * (size_t)iters + 2 * NSLOTS;
@@ -196,6 +200,9 @@ int main(void) {
       obj_decref(wr);
     }
     if (i % 8 == 0) CHECK(gc_collect() >= 0);
+    /* Keep pace with the readers, even on a loaded machine. */
+    while (atomic_load(&reads) < i) sched_yield();
+    atomic_store(&progress, i + 1);
   }
 
   atomic_store(&stop, 1);
