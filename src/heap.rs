@@ -110,8 +110,13 @@ pub struct State {
     pub long_lived_pending: usize,
     pub stats: [GcGenStats; NUM_GENERATIONS],
     pub callbacks: Vec<(CallbackFn, *mut c_void)>,
-    /// Objects whose count reached zero, linked through `next` (a stack).
+    /// Objects whose count reached zero, linked through `next`, oldest first
+    /// (deaths complete in the order the counts reached zero).
     pub death_queue: *mut Header,
+    pub death_tail: *mut Header,
+    /// Deaths queued so far; a queued object keeps its number in `prev`
+    /// (shifted left by 4, so it reads as a plain untagged word).
+    pub death_seq: usize,
     /// A death or a collection is in progress: new deaths are queued and the
     /// outermost one drains the queue.
     pub draining: bool,
@@ -167,6 +172,8 @@ pub static HEAP: Heap = Heap {
         }; NUM_GENERATIONS],
         callbacks: Vec::new(),
         death_queue: std::ptr::null_mut(),
+        death_tail: std::ptr::null_mut(),
+        death_seq: 0,
         draining: false,
         weak: HashMap::with_hasher(BuildHasherDefault::new()),
         pool: crate::alloc::Pool::new(),

@@ -6,7 +6,9 @@
 //! Modules, each using only those listed before it:
 //! - `alloc`: the size-class pool and the system allocator (and the test
 //!   hook that injects allocation failures);
-//! - `error`: status codes and the per-thread last error;
+//! - `error`: status codes, the per-thread last error, `fatal`;
+//! - `checks`: checked mode (RCGC_CHECKS): the registry of objects and the
+//!   quarantine of freed ones;
 //! - `object`: the header and the allocation of header, fields and payload;
 //! - `list`: intrusive lists of headers (the generations);
 //! - `heap`: the global heap: its re-entrant lock, counts, thresholds,
@@ -17,6 +19,7 @@
 //! - `ffi`: the exported C functions.
 
 pub(crate) mod alloc;
+pub(crate) mod checks;
 pub(crate) mod error;
 pub mod ffi;
 pub(crate) mod gc;

@@ -15,8 +15,8 @@
 //!
 //! The `rc` word (bit diagram):
 //! ```text
-//!  63            48 47          36 35    34        33        32   31           0
-//! [ nfields (small)][   unused   ][DYING][FINALIZED][WEAKREFED][MARK][  count    ]
+//!  63            48 47      37 36        35    34        33        32   31       0
+//! [ nfields (small)][ unused  ][COLLECTED][DYING][FINALIZED][WEAKREFED][MARK][count]
 //! ```
 //! - count: the reference count. Changed lock-free by incref/decref except the
 //!   transition to zero, which happens under the heap lock (see refcount.rs).
@@ -28,6 +28,8 @@
 //! - FINALIZED: the finalize hook has run (it never runs again).
 //! - DYING: the object is queued for refcount death or is collector garbage
 //!   being torn down; a further transition to zero must not queue it again.
+//! - COLLECTED: (with DYING) the object is part of the cyclic garbage a
+//!   collection is tearing down; a weakref so marked gets no callback.
 //! - nfields (small): the field count when EXT is clear. Never changes.
 //!
 //! The flag bits change only under the heap lock, with atomic RMW operations
@@ -97,6 +99,7 @@ pub(crate) const MARK: u64 = 1 << 32;
 pub(crate) const WEAKREFED: u64 = 1 << 33;
 pub(crate) const FINALIZED: u64 = 1 << 34;
 pub(crate) const DYING: u64 = 1 << 35;
+pub(crate) const COLLECTED: u64 = 1 << 36;
 const NFIELDS_SHIFT: u32 = 48;
 /// Field counts at or above this are kept in the prefix.
 const SMALL_NFIELDS_LIMIT: usize = 0xFFFF;
@@ -314,24 +317,7 @@ pub unsafe fn incref_raw(h: *mut Header) {
     // SAFETY: caller's contract.
     let old = unsafe { (*h).rc.fetch_add(1, Relaxed) };
     if old & COUNT_MASK >= MAX_COUNT {
-        fatal(c"obj_incref", h, c"reference count overflow");
-    }
-}
-
-/// Aborts the process with one line `rcgc: <function>(<address>): <what>`.
-#[cold]
-pub fn fatal(function: &std::ffi::CStr, h: *const Header, what: &std::ffi::CStr) -> ! {
-    // One write(2) of one line, then abort: no allocation, no unwinding.
-    let mut line = Vec::with_capacity(128);
-    line.extend_from_slice(b"rcgc: ");
-    line.extend_from_slice(function.to_bytes());
-    line.extend_from_slice(format!("({h:p}): ").as_bytes());
-    line.extend_from_slice(what.to_bytes());
-    line.push(b'\n');
-    // SAFETY: writing a valid buffer to fd 2; abort never returns.
-    unsafe {
-        libc::write(2, line.as_ptr().cast(), line.len());
-        libc::abort()
+        crate::error::fatal(c"obj_incref", h.cast(), "reference count overflow");
     }
 }
 

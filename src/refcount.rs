@@ -16,14 +16,17 @@
 //! 5. its `destroy` hook runs and its memory is freed.
 //!
 //! Deaths are iterative: an object whose count reaches zero is set `DYING`,
-//! unlinked from its list and pushed on the heap's death queue (linked
-//! through `next`); the outermost death or collection drains the queue, so a
-//! chain of any length is released in constant stack. `DYING` stops a second
+//! unlinked from its list and appended to the heap's death queue (linked
+//! through `next`); the outermost death or collection drains the queue in
+//! order, so a chain of any length is released in constant stack and objects
+//! die in the order their counts reached zero (a weakref released after its
+//! target still sees the target die first and gets its callback). `DYING` stops a second
 //! transition to zero (after a resurrection inside the finalizer, say) from
 //! queueing the object twice, and marks collector garbage whose teardown the
 //! collector owns.
 
 use crate::alloc::{Pool, sys_free};
+use crate::checks;
 use crate::error::{GC_ERR_INVALID, fail};
 use crate::heap::{Locked, State, lock};
 use crate::list;
@@ -66,6 +69,9 @@ unsafe fn decref_slow(h: *mut Header) {
     let mut cur = rc.load(Relaxed);
     loop {
         if cur & COUNT_MASK == 0 {
+            if crate::checks::enabled() {
+                crate::checks::underflow(c"obj_decref", h);
+            }
             fail(GC_ERR_INVALID, c"obj_decref: reference count is already 0");
             return;
         }
@@ -100,8 +106,15 @@ unsafe fn start_death(g: &Locked, h: *mut Header) {
             list::remove(h);
         }
         let st = &mut *g.st();
-        list::set_next(h, st.death_queue);
-        st.death_queue = h;
+        st.death_seq += 1;
+        (*h).prev.store(st.death_seq << 4, Relaxed);
+        list::set_next(h, std::ptr::null());
+        if st.death_tail.is_null() {
+            st.death_queue = h;
+        } else {
+            list::set_next(st.death_tail, h);
+        }
+        st.death_tail = h;
         if !st.draining {
             drain(g);
         }
@@ -120,6 +133,9 @@ pub fn drain(g: &Locked) {
                 break;
             }
             st.death_queue = list::next(h);
+            if st.death_queue.is_null() {
+                st.death_tail = std::ptr::null_mut();
+            }
             list::set_next(h, std::ptr::null());
             die(g, h);
         }
@@ -134,6 +150,10 @@ pub fn drain(g: &Locked) {
 unsafe fn die(g: &Locked, h: *mut Header) {
     // SAFETY: lock held; h stays allocated until we free it below.
     unsafe {
+        // Deaths queued from here on happen inside this one (see
+        // weakref::clear_target).
+        let started = (*g.st()).death_seq;
+        (*h).prev.store(0, Relaxed);
         if (*h).count() > 0 {
             return revive(g, h);
         }
@@ -148,7 +168,7 @@ unsafe fn die(g: &Locked, h: *mut Header) {
         }
         if (*h).has(WEAKREFED) {
             let mut pending = Pending::new();
-            weakref::clear_target(&mut *g.st(), h, &mut pending);
+            weakref::clear_target(&mut *g.st(), h, &mut pending, Some(started));
             run_weak_callbacks(pending);
         }
         release_references(g, h);
@@ -244,6 +264,9 @@ pub unsafe fn free(st: *mut State, h: *mut Header) {
             let st = &mut *st;
             st.count[0] = st.count[0].saturating_sub(1);
         }
+        if checks::enabled() {
+            checks::on_death(h);
+        }
         if (*h).has(WEAKREFED) {
             let p = SendPtr(h);
             crossbeam_epoch::pin().defer_unchecked(move || {
@@ -266,10 +289,22 @@ unsafe fn release_memory(st: *mut State, h: *mut Header) {
     // allocator that made it (tracked + small = pool, see gc::new_object).
     unsafe {
         let (base, size) = allocation_of(h);
-        if (*h).is_tracked() && Pool::serves(size) {
+        if checks::enabled() {
+            for (b, s) in checks::quarantine(h, base, size) {
+                sys_free(b as *mut u8, s);
+            }
+        } else if from_pool((*h).is_tracked(), size) {
             (*st).pool.free(base, size);
         } else {
             sys_free(base, size);
         }
     }
+}
+
+/// Whether an object's memory comes from the pool: tracked objects (which
+/// are allocated and freed under the heap lock) that are small, outside
+/// checked mode. gc::new_object and release_memory both decide by this.
+#[inline]
+pub fn from_pool(tracked: bool, size: usize) -> bool {
+    tracked && Pool::serves(size) && !checks::enabled()
 }
