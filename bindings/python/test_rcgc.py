@@ -75,36 +75,31 @@ def make_node(t, value):
 def header_functions():
     """{name: number of parameters} for every function rcgc.h declares."""
     text = (REPO / "include" / "rcgc.h").read_text()
-    text = re.sub(r"/\*.*?\*/", " ", text, flags=re.S)
+    text = re.sub(r"/\*.*?\*/", " ", text, flags=re.S)    # comments
     text = re.sub(r"//[^\n]*", " ", text)
-    text = re.sub(r"^\s*#[^\n]*(\\\n[^\n]*)*", " ", text, flags=re.M)
-    # Drop typedefs and struct/enum bodies; what remains at top level
-    # ending in ");" are the prototypes.
+    text = re.sub(r"^\s*#[^\n]*", " ", text, flags=re.M)   # preprocessor
+    text = re.sub(r"__attribute__\s*\(\(.*?\)\)", " ", text)
+    text = text.replace('extern "C" {', " ")
     decls = {}
-    for stmt in re.split(r";", text):
-        stmt = " ".join(stmt.split())
-        if not stmt or stmt.startswith("typedef") or "{" in stmt or "}" in stmt:
-            stmt = stmt.split("}")[-1].strip()
-            if not stmt or stmt.startswith("typedef"):
-                continue
-        m = re.match(r"^(?:extern\s+)?[\w\s\*]*?\b(\w+)\s*\((.*)\)\s*(?:__attribute__.*)?$", stmt)
-        if not m or "(*" in stmt.split(m.group(1))[0]:
+    for stmt in text.split(";"):
+        stmt = " ".join(stmt.split()).split("}")[-1].strip()
+        if stmt.startswith("typedef"):
             continue
-        name, params = m.group(1), m.group(2).strip()
-        if name in ("__attribute__",):
-            continue
-        n = 0 if params in ("", "void") else params.count(",") - params.count("(*") * 0 + 1
-        # Function-pointer parameters are typedef names in rcgc.h, so a
-        # plain comma count is the parameter count.
-        decls[name] = n
+        # "ret name(params)": a prototype. Function-pointer parameters use
+        # typedef names (GcVisitFn, ...), so a comma count is the arity.
+        m = re.fullmatch(r"[\w\s\*]+?\b(\w+)\s*\(([^()]*)\)", stmt)
+        if m:
+            params = m.group(2).strip()
+            decls[m.group(1)] = 0 if params in ("", "void") else params.count(",") + 1
     return decls
 
 
 def test_header_was_parsed():
     decls = header_functions()
     # A parser that finds nothing would make the next test vacuous.
-    assert "obj_new" in decls and "gc_collect" in decls and "weakref_new" in decls
+    assert len(decls) >= 30
     assert decls["obj_new"] == 2 and decls["gc_collect"] == 0
+    assert decls["weakref_new"] == 3 and decls["obj_new_typed"] == 3
 
 
 def test_every_header_function_is_declared_with_its_arity():
@@ -114,6 +109,11 @@ def test_every_header_function_is_declared_with_its_arity():
     wrong = {name: (len(rcgc.FUNCTIONS[name][1]), n) for name, n in decls.items()
              if len(rcgc.FUNCTIONS[name][1]) != n}
     assert wrong == {}, f"(declared, header) parameter counts differ: {wrong}"
+
+
+def test_library_exports_every_api_function():
+    assert rcgc.MISSING_FUNCTIONS == [], \
+        f"{rcgc.library_path} lacks API functions: {rcgc.MISSING_FUNCTIONS}"
 
 
 def test_every_api_md_function_is_declared():
@@ -132,10 +132,34 @@ def test_every_api_md_function_is_declared():
     assert sorted(set(rcgc.FUNCTIONS) - names) == []
 
 
-def test_structs_match_the_c_layout():
-    # Three size_t; and the callback info as C lays it out on LP64.
-    assert ctypes.sizeof(rcgc.GcCounts) == 3 * ctypes.sizeof(ctypes.c_size_t)
-    assert ctypes.sizeof(rcgc.GcType) == 5 * ctypes.sizeof(ctypes.c_void_p)
+def header_structs():
+    """{struct name: [field names in order]} from rcgc.h."""
+    text = (REPO / "include" / "rcgc.h").read_text()
+    text = re.sub(r"/\*.*?\*/", " ", text, flags=re.S)
+    text = re.sub(r"//[^\n]*", " ", text)
+    out = {}
+    for name, body in re.findall(r"typedef struct (\w+) \{(.*?)\} \1;", text, flags=re.S):
+        fields = []
+        for member in body.split(";"):
+            member = " ".join(member.split())
+            if not member:
+                continue
+            fp = re.search(r"\(\s*\*\s*(\w+)\s*\)", member)   # function pointer
+            fields.append(fp.group(1) if fp else re.search(r"(\w+)$", member).group(1))
+        out[name] = fields
+    return out
+
+
+def test_structs_match_the_header():
+    structs = header_structs()
+    ours = {"GcType": rcgc.GcType, "GcCounts": rcgc.GcCounts,
+            "GcThresholds": rcgc.GcThresholds, "GcGenStats": rcgc.GcGenStats,
+            "GcCallbackInfo": rcgc.GcCallbackInfo}
+    assert set(structs) == set(ours)
+    for name, cls in ours.items():
+        assert [f[0] for f in cls._fields_] == structs[name], name
+    # The one struct with mixed member sizes, laid out as C does on LP64.
+    assert rcgc.GcCallbackInfo.collected.offset == 8
     assert rcgc.GcCallbackInfo.duration_ns.offset == 24
 
 
@@ -549,8 +573,13 @@ def test_freeze_and_unfreeze():
     assert rcgc.collect() == 1
 
 
-def test_checks_flag_and_null_arguments():
-    assert rcgc.lib.gc_checks_enabled() in (True, False)
+def test_checked_mode_switch():
+    was = rcgc.lib.gc_checks_enabled()
+    assert was in (True, False)
+    assert bool(was) == (os.environ.get("RCGC_CHECKS") == "1")
+
+
+def test_null_arguments_are_errors_not_crashes():
     # NULL is a no-op or an error, never a crash.
     rcgc.lib.obj_incref(None)
     rcgc.lib.obj_decref(None)
