@@ -120,8 +120,8 @@ cmake_rel_inc=$(rel_path "$cmakedir" "$includedir")
 esc() { printf '%s' "$1" | sed -e 's/[\\|&]/\\&/g'; }
 subst() { # subst TEMPLATE OUT
   sed -e "s|@PREFIX@|$(esc "$prefix")|g" \
-      -e "s|@LIBDIR@|$(esc "$libdir")|g" \
-      -e "s|@INCLUDEDIR@|$(esc "$includedir")|g" \
+      -e "s|@PC_LIBDIR@|$(esc "$pc_libdir")|g" \
+      -e "s|@PC_INCLUDEDIR@|$(esc "$pc_includedir")|g" \
       -e "s|@VERSION@|$(esc "$version")|g" \
       -e "s|@DESCRIPTION@|$(esc "$description")|g" \
       -e "s|@NATIVE_STATIC_LIBS@|$(esc "$native_static_libs")|g" \
@@ -131,6 +131,12 @@ subst() { # subst TEMPLATE OUT
       "$1" > "$2"
   if grep -n '@[A-Z_]*@' "$2"; then die "unsubstituted placeholder in $2"; fi
 }
+
+# In rcgc.pc, name directories under the prefix through ${prefix}, as is usual.
+pc_libdir=$libdir
+pc_includedir=$includedir
+case "$libdir" in "$prefix"/*) pc_libdir="\${prefix}${libdir#"$prefix"}" ;; esac
+case "$includedir" in "$prefix"/*) pc_includedir="\${prefix}${includedir#"$prefix"}" ;; esac
 
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT

@@ -4,7 +4,8 @@
 #   1. with pkg-config (PKG_CONFIG_PATH pointed at the prefix),
 #   2. with CMake: find_package(rcgc REQUIRED) + rcgc::rcgc (shared),
 #   3. with CMake and rcgc::rcgc_static (librcgc.a, no librcgc.so at run time),
-# run each, and check that find_package refuses an incompatible version.
+# run each, check find_package's version rules, and that the installed tree
+# can be moved.
 # Exits non-zero on the first failure.
 #
 # Usage: packaging/test_install.sh [--no-build] [--keep]
@@ -143,20 +144,32 @@ if readelf -d "$work/build/consumer_static" | grep -q 'librcgc'; then
 fi
 "$work/build/consumer_static" || fail "the CMake static build failed to run"
 
-step "find_package refuses a version it cannot satisfy"
-mkdir -p "$work/badver"
-cat > "$work/badver/CMakeLists.txt" <<'EOF'
-cmake_minimum_required(VERSION 3.13)
-project(rcgc_badver C)
-find_package(rcgc 999.0 REQUIRED)
-EOF
-if cmake -S "$work/badver" -B "$work/badver/build" -DCMAKE_PREFIX_PATH="$prefix" >"$work/badver.log" 2>&1; then
-  cat "$work/badver.log"
-  fail "find_package(rcgc 999.0) succeeded against rcgc $version"
-fi
-grep -q 'rcgcConfigVersion.cmake\|but not compatible\|version' "$work/badver.log" \
-  || { cat "$work/badver.log"; fail "find_package(rcgc 999.0) failed for an unexpected reason"; }
-echo "refused, as it should be"
+step "find_package version rules: same 0.x minor, at least the requested version"
+major_minor=$(echo "$version" | cut -d. -f1,2)
+next_minor=$(echo "$version" | awk -F. '{ printf "%d.%d", $1, $2 + 1 }')
+try_version() { # try_version REQUEST: exit status of configuring find_package(rcgc REQUEST)
+  local d="$work/ver-$1"
+  mkdir -p "$d"
+  printf 'cmake_minimum_required(VERSION 3.13)\nproject(v C)\nfind_package(rcgc %s REQUIRED)\n' "$1" \
+    > "$d/CMakeLists.txt"
+  cmake -S "$d" -B "$d/build" -DCMAKE_PREFIX_PATH="$prefix" >"$d/log" 2>&1
+}
+try_version "$major_minor" || { cat "$work/ver-$major_minor/log"; fail "find_package(rcgc $major_minor) refused rcgc $version"; }
+echo "find_package(rcgc $major_minor): accepted"
+for bad in "$next_minor" 999.0; do
+  if try_version "$bad"; then fail "find_package(rcgc $bad) accepted rcgc $version"; fi
+  grep -q 'not accepted' "$work/ver-$bad/log" \
+    || { cat "$work/ver-$bad/log"; fail "find_package(rcgc $bad) failed for another reason"; }
+  echo "find_package(rcgc $bad): refused, as it should be"
+done
+
+step "the installed tree can be moved: the CMake package finds itself"
+mv "$prefix" "$work/moved"
+cmake -S "$src" -B "$work/build-moved" -DCMAKE_PREFIX_PATH="$work/moved" >/dev/null \
+  || fail "cmake configure against the moved prefix failed"
+cmake --build "$work/build-moved" >/dev/null || fail "cmake build against the moved prefix failed"
+"$work/build-moved/consumer_shared" || fail "the build against the moved prefix failed to run"
+mv "$work/moved" "$prefix"
 
 echo
 echo "test_install.sh: all install checks passed (rcgc $version)"
