@@ -150,6 +150,12 @@ def header_structs():
     return out
 
 
+def test_api_reference_lists_every_function_once():
+    doc = (REPO / "docs" / "api-reference.md").read_text()
+    listed = re.findall(r"^\| `[^`]*?\b(\w+)\(", doc, flags=re.M)
+    assert sorted(listed) == sorted(rcgc.FUNCTIONS)
+
+
 def test_structs_match_the_header():
     structs = header_structs()
     ours = {"GcType": rcgc.GcType, "GcCounts": rcgc.GcCounts,
@@ -499,6 +505,38 @@ def test_finalizer_sees_weakrefs_intact_and_resurrection_keeps_them():
     assert len(log.destroyed) == 2
     assert wr() is None
     wr.close()
+
+
+@pytest.mark.parametrize("path", ["refcount", "collector"])
+def test_death_order_is_the_same_on_both_paths(path):
+    """finalize (weakrefs intact) -> weakrefs cleared, callbacks -> clear ->
+    destroy, whether the object dies by refcount or in cyclic garbage."""
+    events = []
+    holder = {}
+
+    def finalize(obj):
+        got = holder["wr"]()
+        events.append(("finalize", "weakref alive" if got else "weakref dead"))
+        if got is not None:
+            got.close()
+
+    t = rcgc.HostType("Ordered", finalize=finalize,
+                      clear=lambda obj: events.append(("clear", None)),
+                      destroy=lambda obj: events.append(("destroy", None)))
+    obj = t.new(1, 0)
+    holder["wr"] = rcgc.WeakRef(obj, lambda w: events.append(
+        ("callback", "weakref dead" if w() is None else "weakref alive")))
+    if path == "collector":
+        obj.set(0, obj)                   # a self-cycle: only the collector frees it
+    obj.close()
+    if path == "collector":
+        assert events == []
+        assert rcgc.collect() == 1
+    assert events == [("finalize", "weakref alive"),
+                      ("callback", "weakref dead"),
+                      ("clear", None),
+                      ("destroy", None)]
+    holder["wr"].close()
 
 
 def test_payload_references_with_traverse_and_clear():
