@@ -364,10 +364,10 @@ def _weak_trampoline(wr_address, ctx):
     wrapper = wrapper_ref() if wrapper_ref is not None else None
     temporary = None
     try:
-        if wrapper is None:
-            # The Python wrapper is gone but the weakref object lives on
-            # (stored in a field, say): hand the callback a wrapper of its
-            # own, which takes its own reference.
+        if wrapper is None or wrapper.address is None:
+            # The Python wrapper is gone or closed but the weakref object
+            # lives on (stored in a field, say): hand the callback a wrapper
+            # of its own, which takes its own reference.
             lib.obj_incref(wr_address)
             wrapper = temporary = WeakRef._adopt(wr_address, token=None)
         fn(wrapper)
