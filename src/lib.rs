@@ -14,11 +14,13 @@
 //! - `gc`: one collection, and object creation (which triggers collections);
 //! - `ffi`: the exported C functions.
 
-pub mod error;
+pub(crate) mod error;
 pub mod ffi;
-pub mod gc;
-pub mod heap;
-pub mod list;
-pub mod object;
-pub mod refcount;
-pub mod weakref;
+pub(crate) mod gc;
+pub(crate) mod heap;
+pub(crate) mod list;
+pub(crate) mod object;
+pub(crate) mod refcount;
+pub(crate) mod weakref;
+
+pub use ffi::*;

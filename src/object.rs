@@ -407,12 +407,19 @@ pub unsafe fn for_each_child<F: FnMut(*mut Header)>(h: *mut Header, mut f: F) {
             }
         }
         if let Some(traverse) = (*h).hook(|t| t.traverse) {
-            traverse(h as *mut GcObject, visit_trampoline::<F>, &mut f as *mut F as *mut c_void);
+            traverse(
+                h as *mut GcObject,
+                visit_trampoline::<F>,
+                &mut f as *mut F as *mut c_void,
+            );
         }
     }
 }
 
-unsafe extern "C" fn visit_trampoline<F: FnMut(*mut Header)>(child: *mut GcObject, ctx: *mut c_void) {
+unsafe extern "C" fn visit_trampoline<F: FnMut(*mut Header)>(
+    child: *mut GcObject,
+    ctx: *mut c_void,
+) {
     if child.is_null() {
         return;
     }
@@ -445,7 +452,10 @@ mod tests {
     fn absurd_sizes_are_rejected() {
         assert_eq!(Shape::new(usize::MAX, 0), Err(ShapeError::TooLarge));
         assert_eq!(Shape::new(0, usize::MAX), Err(ShapeError::TooLarge));
-        assert_eq!(Shape::new(1, isize::MAX as usize), Err(ShapeError::TooLarge));
+        assert_eq!(
+            Shape::new(1, isize::MAX as usize),
+            Err(ShapeError::TooLarge)
+        );
         assert_eq!(Shape::new(usize::MAX / 8, 0), Err(ShapeError::TooLarge));
     }
 

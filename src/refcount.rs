@@ -131,13 +131,13 @@ unsafe fn die(g: &Locked, h: *mut Header) {
         if (*h).count() > 0 {
             return revive(g, h);
         }
-        if !(*h).has(FINALIZED) {
-            if let Some(finalize) = (*h).hook(|t| t.finalize) {
-                (*h).set(FINALIZED);
-                finalize(h as *mut GcObject);
-                if (*h).count() > 0 {
-                    return revive(g, h);
-                }
+        if !(*h).has(FINALIZED)
+            && let Some(finalize) = (*h).hook(|t| t.finalize)
+        {
+            (*h).set(FINALIZED);
+            finalize(h as *mut GcObject);
+            if (*h).count() > 0 {
+                return revive(g, h);
             }
         }
         if (*h).has(WEAKREFED) {

@@ -73,9 +73,13 @@ pub unsafe fn attach(
     target: *mut Header,
     cb: GcWeakCallback,
     ctx: *mut c_void,
-) -> Result<(), ()> {
-    st.weak.try_reserve(1).map_err(|_| ())?;
-    let head = st.weak.get(&(target as usize)).copied().unwrap_or(ptr::null_mut());
+) -> Result<(), std::collections::TryReserveError> {
+    st.weak.try_reserve(1)?;
+    let head = st
+        .weak
+        .get(&(target as usize))
+        .copied()
+        .unwrap_or(ptr::null_mut());
     // SAFETY: wr's payload is DATA_SIZE zeroed bytes we may initialize; head
     // (if any) is a live weakref in target's list.
     unsafe {
@@ -189,7 +193,11 @@ pub unsafe fn clear_target(st: &mut State, target: *mut Header, pending: &mut Pe
 /// Heap lock held.
 pub unsafe fn count(st: &State, target: *mut Header) -> usize {
     let mut n = 0;
-    let mut wr = st.weak.get(&(target as usize)).copied().unwrap_or(ptr::null_mut());
+    let mut wr = st
+        .weak
+        .get(&(target as usize))
+        .copied()
+        .unwrap_or(ptr::null_mut());
     while !wr.is_null() {
         n += 1;
         // SAFETY: list members are live weakref objects.

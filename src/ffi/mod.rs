@@ -13,14 +13,24 @@
 //! - No panic crosses this boundary: the crate is built with `panic = "abort"`
 //!   and an unwind out of an `extern "C"` function aborts as well.
 
-use crate::error::{self, GC_ERR_INDEX, GC_ERR_INVALID, GC_ERR_NOMEM, GC_ERR_NULL, GC_ERR_TYPE, GC_OK, fail};
-use crate::gc;
-use crate::heap::{
-    self, GcCallbackFn, GcCounts, GcGenStats, GcThresholds, NUM_GENERATIONS, with_state,
+// These functions are the C ABI: C has no `unsafe`, so every raw pointer
+// argument is covered by the documented contract (a non-NULL handle is a
+// live object the caller holds) rather than by an `unsafe fn` marker.
+#![allow(clippy::not_unsafe_ptr_arg_deref)]
+
+pub use crate::error::{
+    GC_ERR_INDEX, GC_ERR_INVALID, GC_ERR_NOMEM, GC_ERR_NULL, GC_ERR_TYPE, GC_OK,
 };
-use crate::object::{self, FINALIZED, GcObject, GcType, Header, Kind};
+pub use crate::heap::{GcCallbackFn, GcCallbackInfo, GcCounts, GcGenStats, GcPhase, GcThresholds};
+pub use crate::object::{GcObject, GcType, GcVisitFn};
+pub use crate::weakref::GcWeakCallback;
+
+use crate::error::{self, fail};
+use crate::gc;
+use crate::heap::{self, NUM_GENERATIONS, with_state};
+use crate::object::{self, FINALIZED, Header, Kind};
 use crate::refcount;
-use crate::weakref::{self, GcWeakCallback};
+use crate::weakref;
 use std::ffi::{c_char, c_int, c_void};
 use std::ptr;
 use std::sync::atomic::Ordering::{Acquire, Relaxed};
@@ -356,7 +366,10 @@ pub extern "C" fn gc_isenabled() -> bool {
 #[unsafe(no_mangle)]
 pub extern "C" fn gc_get_stats(generation: c_int) -> GcGenStats {
     if !(0..NUM_GENERATIONS as c_int).contains(&generation) {
-        fail(GC_ERR_INVALID, c"gc_get_stats: generation must be 0, 1 or 2");
+        fail(
+            GC_ERR_INVALID,
+            c"gc_get_stats: generation must be 0, 1 or 2",
+        );
         return GcGenStats::default();
     }
     with_state(|st| st.stats[generation as usize])

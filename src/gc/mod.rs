@@ -47,9 +47,7 @@
 mod validate;
 
 use crate::error::{GC_ERR_INVALID, GC_ERR_NOMEM, fail};
-use crate::heap::{
-    GcCallbackInfo, GcPhase, Locked, NUM_GENERATIONS, lock,
-};
+use crate::heap::{GcCallbackInfo, GcPhase, Locked, NUM_GENERATIONS, lock};
 use crate::list;
 use crate::object::{
     DYING, FINALIZED, GcObject, GcType, Header, Kind, MARK, Shape, WEAKREFED, alloc_object,
@@ -112,8 +110,7 @@ fn collect_automatic(g: &Locked) {
         let st = &*g.st();
         (0..NUM_GENERATIONS).rev().find(|&i| {
             st.count[i] > st.threshold[i]
-                && !(i == NUM_GENERATIONS - 1
-                    && st.long_lived_pending < st.long_lived_total / 4)
+                && !(i == NUM_GENERATIONS - 1 && st.long_lived_pending < st.long_lived_total / 4)
         })
     };
     if let Some(generation) = generation {
@@ -166,7 +163,7 @@ fn collect(g: &Locked, generation: usize) -> usize {
 fn invoke_callbacks(g: &Locked, phase: GcPhase, info: &GcCallbackInfo) {
     let mut i = 0;
     // SAFETY: lock held; each borrow of the state ends before the call.
-    while let Some((f, ctx)) = unsafe { (&(*g.st()).callbacks).get(i).copied() } {
+    while let Some((f, ctx)) = unsafe { (&*g.st()).callbacks.get(i).copied() } {
         // SAFETY: the host registered f to be called with these arguments.
         unsafe { f(phase, info, ctx) };
         i += 1;
@@ -254,7 +251,7 @@ fn rescue(set: *const Header, dead: *const Header, old: *const Header) {
 /// Calls `f` on each member of the list `head`. `f` must not unlink anything.
 fn for_each(head: *const Header, mut f: impl FnMut(*mut Header)) {
     let mut h = list::next(head);
-    while h as *const Header != head {
+    while !std::ptr::eq(h, head) {
         f(h);
         h = list::next(h);
     }
@@ -304,7 +301,10 @@ fn subtract_refs(head: *const Header) {
             for_each_child(h, |c| {
                 let p = raw_prev(c);
                 if p & COLLECTING != 0 {
-                    debug_assert!(p >> REFS_SHIFT > 0, "gc_refs below zero: a count is too low");
+                    debug_assert!(
+                        p >> REFS_SHIFT > 0,
+                        "gc_refs below zero: a count is too low"
+                    );
                     set_raw_prev(c, p - (1 << REFS_SHIFT));
                 }
             })
@@ -391,12 +391,12 @@ fn finalize_garbage(garbage: *const Header) -> bool {
         list::move_to(h, &seen);
         // SAFETY: lock held; h is live (its count is above zero).
         unsafe {
-            if !(*h).has(FINALIZED) {
-                if let Some(finalize) = (*h).hook(|t| t.finalize) {
-                    (*h).set(FINALIZED);
-                    ran = true;
-                    finalize(h as *mut GcObject);
-                }
+            if !(*h).has(FINALIZED)
+                && let Some(finalize) = (*h).hook(|t| t.finalize)
+            {
+                (*h).set(FINALIZED);
+                ran = true;
+                finalize(h as *mut GcObject);
             }
         }
     }
@@ -436,7 +436,7 @@ unsafe fn delete_garbage(g: &Locked, garbage: *const Header, old: *const Header)
     // uncollectable rather than freed under a holder's feet.
     let mut uncollectable = 0;
     let mut h = list::next(garbage);
-    while h as *const Header != garbage {
+    while !std::ptr::eq(h, garbage) {
         let next = list::next(h);
         // SAFETY: lock held; h is live.
         unsafe {
