@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Test the install path end to end: install rcgc into a temporary prefix with
 # packaging/install.sh, then build a small C program outside the repo
-#   1. with pkg-config (PKG_CONFIG_PATH pointed at the prefix),
+#   1. with pkg-config (PKG_CONFIG_PATH pointed at the prefix), against
+#      librcgc.so and then against librcgc.a,
 #   2. with CMake: find_package(rcgc REQUIRED) + rcgc::rcgc (shared),
 #   3. with CMake and rcgc::rcgc_static (librcgc.a, no librcgc.so at run time),
 # run each, check find_package's version rules, and that the installed tree
@@ -111,6 +112,15 @@ cc -std=c11 -Wall -Wextra -Werror -o "$work/via-pkg-config" "$src/main.c" \
   $(pkg-config --cflags --libs rcgc)
 step "run the pkg-config build"
 LD_LIBRARY_PATH="$prefix/lib" "$work/via-pkg-config" || fail "the pkg-config build failed to run"
+step "build against librcgc.a with the pkg-config variables"
+# shellcheck disable=SC2046
+cc -std=c11 -Wall -Wextra -Werror -o "$work/via-pkg-config-static" "$src/main.c" \
+  $(pkg-config --cflags rcgc) "$(pkg-config --variable=libdir rcgc)/librcgc.a" \
+  $(pkg-config --variable=native_static_libs rcgc)
+if readelf -d "$work/via-pkg-config-static" | grep -q 'librcgc'; then
+  fail "the static pkg-config build depends on librcgc.so"
+fi
+"$work/via-pkg-config-static" || fail "the static pkg-config build failed to run"
 unset PKG_CONFIG_PATH
 
 step "build with CMake find_package(rcgc REQUIRED)"
