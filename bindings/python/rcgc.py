@@ -40,7 +40,7 @@ __all__ = [
     "GcCallbackInfo", "GC_PHASE_START", "GC_PHASE_STOP",
     "GC_OK", "GC_ERR_NULL", "GC_ERR_INDEX", "GC_ERR_NOMEM", "GC_ERR_TYPE",
     "GC_ERR_INVALID", "FUNCTIONS", "MISSING_FUNCTIONS",
-    "Ref", "WeakRef", "HostType", "callbacks",
+    "Ref", "Borrowed", "WeakRef", "HostType", "callbacks",
     "new", "collect", "get_count", "set_threshold", "get_threshold",
     "enable", "disable", "isenabled", "get_stats", "is_tracked",
     "is_finalized", "freeze", "unfreeze", "get_freeze_count", "getrefcount",
@@ -392,8 +392,8 @@ _host_types = []
 class HostType:
     """A ``GcType`` whose hooks are Python callables.
 
-    ``traverse(obj, visit)``: call ``visit(child_address)`` once per strong
-    reference held in the payload. ``clear(obj)``, ``finalize(obj)``,
+    ``traverse(obj, visit)``: call ``visit(child)`` (an address, Ref or
+    Borrowed) once per strong reference held in the payload, nothing else. ``clear(obj)``, ``finalize(obj)``,
     ``destroy(obj)``: as in the C API. ``obj`` is a :class:`Borrowed` view
     (the object's address and helpers; no reference is owned). Any hook may
     be None. The type is kept alive for the rest of the process.
@@ -409,7 +409,7 @@ class HostType:
         if traverse is not None:
             def c_traverse(obj, visit, ctx, _fn=traverse):
                 try:
-                    _fn(Borrowed(obj), lambda child: visit(child, ctx))
+                    _fn(Borrowed(obj), lambda child: visit(_address(child), ctx))
                 except BaseException:
                     _record_error(f"{name}.traverse")
             self._c_traverse = GcTraverseFn(c_traverse)
