@@ -248,6 +248,11 @@ def _check(status, what):
 # --------------------------------------------------------------------------
 # Callbacks from C: one trampoline per C signature, a table of Python
 # callables keyed by the ctx token.
+#
+# Lock order: _lock guards only these Python tables and is never held
+# across a call into the library. A collecting thread holds the heap lock
+# and takes _lock in a trampoline; holding _lock while waiting for the heap
+# lock would deadlock against it.
 
 _lock = threading.RLock()
 _tokens = itertools.count(1)
@@ -266,10 +271,6 @@ def take_callback_errors():
         errs = list(_callback_errors)
         _callback_errors.clear()
     return errs
-
-
-def _wrap(address):
-    return address if address else None
 
 
 # -- gc callbacks (mirrors gc.callbacks) ------------------------------------
@@ -309,25 +310,28 @@ class _Callbacks:
     def append(self, fn):
         if not callable(fn):
             raise TypeError("gc callback must be callable")
+        token = next(_tokens)
         with _lock:
-            token = next(_tokens)
             _gc_callback_table[token] = fn
-            status = lib.gc_callback_add(_GC_TRAMPOLINE, token)
-            if status != GC_OK:
-                del _gc_callback_table[token]
-                _check(status, "gc_callback_add")
             self._entries.append((fn, token))
+        status = lib.gc_callback_add(_GC_TRAMPOLINE, token)
+        if status != GC_OK:
+            self._forget(token)
+            _check(status, "gc_callback_add")
+
+    def _forget(self, token):
+        with _lock:
+            _gc_callback_table.pop(token, None)
+            self._entries = [(f, t) for f, t in self._entries if t != token]
 
     def remove(self, fn):
         with _lock:
-            for i, (f, token) in enumerate(self._entries):
-                if f is fn or f == fn:
-                    _check(lib.gc_callback_remove(_GC_TRAMPOLINE, token),
-                           "gc_callback_remove")
-                    del self._entries[i]
-                    del _gc_callback_table[token]
-                    return
-        raise ValueError("callbacks.remove(x): x not in callbacks")
+            found = [t for f, t in self._entries if f is fn or f == fn]
+        if not found:
+            raise ValueError("callbacks.remove(x): x not in callbacks")
+        token = found[0]
+        _check(lib.gc_callback_remove(_GC_TRAMPOLINE, token), "gc_callback_remove")
+        self._forget(token)
 
     def clear(self):
         for fn, _ in list(self._entries):
@@ -677,16 +681,24 @@ class WeakRef(Ref):
             if not callable(callback):
                 raise TypeError("WeakRef callback must be callable")
             token = next(_tokens)
+            # In the table before weakref_new: another thread may kill the
+            # target, and run the callback, before weakref_new returns.
+            with _lock:
+                _weak_callback_table[token] = (callback, None)
         addr = lib.weakref_new(_address(target),
                                _WEAK_TRAMPOLINE if token else GcWeakCallback(),
                                token)
         if addr is None:
+            if token is not None:
+                with _lock:
+                    _weak_callback_table.pop(token, None)
             _raise_last("weakref_new")
         Ref.__init__(self, addr)
         self._token = token
         if token is not None:
             with _lock:
-                _weak_callback_table[token] = (callback, _pyweakref.ref(self))
+                if token in _weak_callback_table:   # not already run
+                    _weak_callback_table[token] = (callback, _pyweakref.ref(self))
 
     @classmethod
     def _adopt(cls, address, token):

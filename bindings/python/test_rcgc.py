@@ -672,6 +672,66 @@ def test_threads_callbacks_of_live_weakrefs():
         w.close()
 
 
+STRESS_NO_DEADLOCK = r"""
+import sys, threading
+sys.path.insert(0, sys.argv[1])
+import rcgc
+
+stop = threading.Event()
+fired = []
+
+def registrar():
+    # Adds and removes gc callbacks while other threads collect.
+    while not stop.is_set():
+        cb = lambda phase, info: None
+        rcgc.callbacks.append(cb)
+        rcgc.callbacks.remove(cb)
+
+# Live objects make each collection long, so that it is likely to hold the
+# heap lock while a registrar thread calls into the library.
+live = [rcgc.new(1) for _ in range(20000)]
+
+def collector():
+    # Collections whose weakref callbacks run Python code.
+    for _ in range(100):
+        a = rcgc.new(1)
+        a.set(0, a)
+        wr = rcgc.WeakRef(a, lambda w: fired.append(1))
+        a.close()
+        rcgc.collect()
+        wr.close()
+
+threads = [threading.Thread(target=registrar) for _ in range(2)]
+threads += [threading.Thread(target=collector) for _ in range(2)]
+for t in threads:
+    t.start()
+for t in threads[2:]:
+    t.join()
+stop.set()
+for t in threads[:2]:
+    t.join()
+assert len(fired) == 200, len(fired)
+assert rcgc.take_callback_errors() == []
+print("ok")
+"""
+
+
+def test_no_deadlock_between_python_and_heap_locks():
+    """Registering gc callbacks on some threads while others collect (and
+    run Python weakref callbacks) must not deadlock. Run in a child process
+    so that a deadlock fails this test instead of hanging the suite."""
+    import subprocess
+    here = os.path.dirname(os.path.abspath(__file__))
+    env = dict(os.environ, RCGC_LIB=rcgc.library_path)
+    try:
+        run = subprocess.run([sys.executable, "-c", STRESS_NO_DEADLOCK, here],
+                             env=env, capture_output=True, text=True, timeout=60)
+    except subprocess.TimeoutExpired:
+        pytest.fail("deadlock: the stress script did not finish in 60 s")
+    assert run.returncode == 0, run.stderr
+    assert run.stdout.strip() == "ok"
+
+
 # --------------------------------------------------------------------------
 # The rest of the gc module
 
