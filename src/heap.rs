@@ -17,8 +17,7 @@
 
 use crate::object::Header;
 use parking_lot::RawMutex;
-use parking_lot::RawThreadId;
-use parking_lot::lock_api::RawReentrantMutex;
+use parking_lot::lock_api::{GetThreadId, RawReentrantMutex};
 use std::cell::{Cell, UnsafeCell};
 use std::collections::HashMap;
 use std::ffi::{c_int, c_void};
@@ -118,10 +117,27 @@ pub struct State {
     pub draining: bool,
     /// Target address -> newest weakref object to it (weakref.rs).
     pub weak: AddrMap<*mut Header>,
+    /// Memory for tracked objects (alloc.rs).
+    pub pool: crate::alloc::Pool,
+}
+
+/// Thread identity for the re-entrant lock: `pthread_self()` is one load
+/// from the thread pointer, where a Rust thread-local in a shared library
+/// costs a `__tls_get_addr` call on every lock.
+pub struct PthreadId;
+
+// SAFETY: pthread_self() is non-zero and unique among live threads.
+unsafe impl GetThreadId for PthreadId {
+    const INIT: Self = PthreadId;
+    fn nonzero_thread_id(&self) -> std::num::NonZeroUsize {
+        // SAFETY: pthread_self has no preconditions.
+        let id = unsafe { libc::pthread_self() } as usize;
+        std::num::NonZeroUsize::new(id).expect("pthread_self() is never 0")
+    }
 }
 
 pub struct Heap {
-    lock: RawReentrantMutex<RawMutex, RawThreadId>,
+    lock: RawReentrantMutex<RawMutex, PthreadId>,
     state: UnsafeCell<State>,
 }
 
@@ -153,6 +169,7 @@ pub static HEAP: Heap = Heap {
         death_queue: std::ptr::null_mut(),
         draining: false,
         weak: HashMap::with_hasher(BuildHasherDefault::new()),
+        pool: crate::alloc::Pool::new(),
     }),
 };
 

@@ -43,7 +43,6 @@
 //! Invariants: `meta` and the small nfields never change after `alloc`; every
 //! field holds NULL or a strong reference; the payload is zeroed at creation.
 
-use std::alloc::{Layout, alloc, dealloc};
 use std::ffi::{c_char, c_void};
 use std::ptr;
 use std::sync::atomic::{AtomicPtr, AtomicU64, AtomicUsize, Ordering::Relaxed};
@@ -89,7 +88,7 @@ pub struct Header {
 
 pub(crate) const HEADER_SIZE: usize = std::mem::size_of::<Header>();
 const PREFIX_SIZE: usize = 16;
-const ALIGN: usize = 16;
+use crate::alloc::ALIGN;
 
 pub(crate) const COUNT_MASK: u64 = 0xFFFF_FFFF;
 /// Increments beyond this abort: the count must never carry into the flags.
@@ -160,10 +159,17 @@ impl Shape {
         })
     }
 
-    fn layout(&self) -> Layout {
-        // Cannot fail: `total` was checked against isize::MAX and ALIGN is a
-        // power of two.
-        Layout::from_size_align(self.total, ALIGN).expect("checked in Shape::new")
+    /// Bytes to allocate for the object (prefix included).
+    pub fn size(&self) -> usize {
+        self.total
+    }
+
+    /// Whether objects of this shape and type are tracked by the collector.
+    pub fn tracked(&self, ty: *const GcType, kind: Kind) -> bool {
+        // SAFETY: a non-NULL type is a valid GcType (API contract).
+        kind == Kind::Weakref
+            || self.nfields > 0
+            || (!ty.is_null() && unsafe { (*ty).traverse.is_some() })
     }
 }
 
@@ -174,19 +180,18 @@ pub enum Kind {
     Weakref,
 }
 
-/// Allocates and initializes an object with refcount 1, all fields NULL and a
-/// zeroed payload. Does not link it anywhere. Returns NULL when the allocator
-/// fails.
+/// Initializes an object with refcount 1, all fields NULL and a zeroed
+/// payload in the memory at `base`. Does not link it anywhere.
 ///
 /// # Safety
-/// `ty` is NULL or points to a `GcType` that outlives the object.
-pub unsafe fn alloc_object(ty: *const GcType, shape: &Shape, kind: Kind) -> *mut Header {
-    let layout = shape.layout();
-    // SAFETY: layout has a non-zero size (at least the header).
-    let base = unsafe { alloc(layout) };
-    if base.is_null() {
-        return ptr::null_mut();
-    }
+/// `base` is 16-aligned, `shape.size()` bytes, unused; `ty` is NULL or points
+/// to a `GcType` that outlives the object.
+pub unsafe fn init_object(
+    base: *mut u8,
+    ty: *const GcType,
+    shape: &Shape,
+    kind: Kind,
+) -> *mut Header {
     let prefix = if shape.ext { PREFIX_SIZE } else { 0 };
     // SAFETY: base is a fresh allocation of `total` bytes, 16-aligned; the
     // header starts `prefix` bytes in and stays 16-aligned; we zero every
@@ -214,8 +219,9 @@ pub unsafe fn alloc_object(ty: *const GcType, shape: &Shape, kind: Kind) -> *mut
             meta |= META_EXT;
         }
         if kind == Kind::Weakref {
-            meta |= META_WEAKREF | META_TRACKED;
-        } else if shape.nfields > 0 || (!ty.is_null() && (*ty).traverse.is_some()) {
+            meta |= META_WEAKREF;
+        }
+        if shape.tracked(ty, kind) {
             meta |= META_TRACKED;
         }
         h.write(Header {
@@ -228,17 +234,16 @@ pub unsafe fn alloc_object(ty: *const GcType, shape: &Shape, kind: Kind) -> *mut
     }
 }
 
-/// Releases the memory of `h` at once.
+/// The start and size of the allocation holding `h`.
 ///
 /// # Safety
-/// `h` came from `alloc_object`, is unlinked and is never used again.
-pub unsafe fn free_object(h: *mut Header) {
-    // SAFETY: the shape is read from the still-valid header; base and layout
-    // are exactly those used by alloc_object.
+/// `h` points to a live object made by `init_object`.
+pub unsafe fn allocation_of(h: *mut Header) -> (*mut u8, usize) {
+    // SAFETY: the shape is read from the still-valid header.
     unsafe {
         let shape = shape_of(h);
         let base = (h as *mut u8).sub(if shape.ext { PREFIX_SIZE } else { 0 });
-        dealloc(base, shape.layout());
+        (base, shape.total)
     }
 }
 
@@ -465,7 +470,8 @@ mod tests {
             let s = Shape::new(n, p).unwrap();
             // SAFETY: test-local object, freed below.
             unsafe {
-                let h = alloc_object(ptr::null(), &s, Kind::Plain);
+                let base = crate::alloc::sys_alloc(s.size());
+                let h = init_object(base, ptr::null(), &s, Kind::Plain);
                 assert!(!h.is_null());
                 assert_eq!(h as usize % 16, 0);
                 assert_eq!(nfields(h), n);
@@ -478,7 +484,9 @@ mod tests {
                 if p > 0 {
                     assert_eq!(pl as usize % 16, 0);
                 }
-                free_object(h);
+                let (b, size) = allocation_of(h);
+                assert_eq!(b, base);
+                crate::alloc::sys_free(b, size);
             }
         }
     }

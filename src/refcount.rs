@@ -23,11 +23,12 @@
 //! queueing the object twice, and marks collector garbage whose teardown the
 //! collector owns.
 
+use crate::alloc::{Pool, sys_free};
 use crate::error::{GC_ERR_INVALID, fail};
 use crate::heap::{Locked, State, lock};
 use crate::list;
 use crate::object::{
-    COUNT_MASK, DYING, FINALIZED, GcObject, Header, WEAKREFED, fields, free_object,
+    COUNT_MASK, DYING, FINALIZED, GcObject, Header, WEAKREFED, allocation_of, fields,
 };
 use crate::weakref::{self, Pending};
 use std::sync::atomic::Ordering::{AcqRel, Relaxed, Release};
@@ -68,9 +69,15 @@ unsafe fn decref_slow(h: *mut Header) {
             fail(GC_ERR_INVALID, c"obj_decref: reference count is already 0");
             return;
         }
+        // The transition to zero sets DYING in the same step.
+        let new = if cur & COUNT_MASK == 1 {
+            (cur - 1) | DYING
+        } else {
+            cur - 1
+        };
         // AcqRel: acquire every other thread's releasing decrement before the
         // object may die.
-        match rc.compare_exchange_weak(cur, cur - 1, AcqRel, Relaxed) {
+        match rc.compare_exchange_weak(cur, new, AcqRel, Relaxed) {
             Ok(_) => break,
             Err(seen) => cur = seen,
         }
@@ -81,15 +88,14 @@ unsafe fn decref_slow(h: *mut Header) {
     }
 }
 
-/// Queues `h`, whose count just reached zero, and drains the queue unless an
-/// outer death or collection will.
+/// Queues `h`, whose count just reached zero (and which was just set
+/// `DYING`), and drains the queue unless an outer death or collection will.
 ///
 /// # Safety
-/// Lock held; `h` has count 0 and is not `DYING`.
+/// Lock held; `h` has count 0 and was set `DYING` by this transition.
 unsafe fn start_death(g: &Locked, h: *mut Header) {
     // SAFETY: lock held; h is live; no user code runs while `st` is borrowed.
     unsafe {
-        (*h).set(DYING);
         if (*h).is_tracked() {
             list::remove(h);
         }
@@ -232,7 +238,7 @@ pub unsafe fn free(st: *mut State, h: *mut Header) {
     // SAFETY: the pointer is only used to free the allocation, which may
     // happen on any thread.
     unsafe impl Send for SendPtr {}
-    // SAFETY: lock held; h is live until the free below.
+    // SAFETY: lock held; h is live until its memory is released.
     unsafe {
         if (*h).is_tracked() {
             let st = &mut *st;
@@ -242,10 +248,28 @@ pub unsafe fn free(st: *mut State, h: *mut Header) {
             let p = SendPtr(h);
             crossbeam_epoch::pin().defer_unchecked(move || {
                 let p = p;
-                free_object(p.0)
+                let g = lock();
+                release_memory(g.st(), p.0);
             });
         } else {
-            free_object(h);
+            release_memory(st, h);
+        }
+    }
+}
+
+/// Returns the memory of `h` to the pool or the system, where it came from.
+///
+/// # Safety
+/// Lock held (`st` is the heap state); `h` is dead and never used again.
+unsafe fn release_memory(st: *mut State, h: *mut Header) {
+    // SAFETY: h's header is still readable; the block goes back to the
+    // allocator that made it (tracked + small = pool, see gc::new_object).
+    unsafe {
+        let (base, size) = allocation_of(h);
+        if (*h).is_tracked() && Pool::serves(size) {
+            (*st).pool.free(base, size);
+        } else {
+            sys_free(base, size);
         }
     }
 }

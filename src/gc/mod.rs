@@ -46,12 +46,13 @@
 
 mod validate;
 
+use crate::alloc::{Pool, sys_alloc};
 use crate::error::{GC_ERR_INVALID, GC_ERR_NOMEM, fail};
 use crate::heap::{GcCallbackInfo, GcPhase, Locked, NUM_GENERATIONS, lock};
 use crate::list;
 use crate::object::{
-    DYING, FINALIZED, GcObject, GcType, Header, Kind, MARK, Shape, WEAKREFED, alloc_object,
-    for_each_child,
+    DYING, FINALIZED, GcObject, GcType, Header, Kind, MARK, Shape, WEAKREFED, for_each_child,
+    init_object,
 };
 use crate::refcount::{destroy, drain, free, release_references, run_weak_callbacks};
 use crate::weakref::{self, Pending};
@@ -80,26 +81,37 @@ pub unsafe fn new_object(
             c"obj_new: nfields/payload_size overflow or exceed PTRDIFF_MAX",
         ));
     };
-    // SAFETY: caller's contract on ty.
-    let h = unsafe { alloc_object(ty, &shape, kind) };
-    if h.is_null() {
-        return Err(fail(GC_ERR_NOMEM, c"obj_new: out of memory"));
-    }
-    // SAFETY: h is the new object; lock held for the state borrows, which end
-    // before collect_automatic runs user code.
-    unsafe {
-        if (*h).is_tracked() {
-            let g = lock();
-            let st = &mut *g.st();
-            st.count[0] += 1;
-            if st.enabled && st.threshold[0] > 0 && st.count[0] > st.threshold[0] && !st.collecting
-            {
-                collect_automatic(&g);
-            }
-            list::append(h, &(*g.st()).gens[0]);
+    let size = shape.size();
+    let nomem = || Err(fail(GC_ERR_NOMEM, c"obj_new: out of memory"));
+    if !shape.tracked(ty, kind) {
+        let base = sys_alloc(size);
+        if base.is_null() {
+            return nomem();
         }
+        // SAFETY: fresh memory of the shape's size; caller's contract on ty.
+        return Ok(unsafe { init_object(base, ty, &shape, kind) });
     }
-    Ok(h)
+    // SAFETY: lock held for the state borrows, which end before
+    // collect_automatic runs user code; the memory is fresh.
+    unsafe {
+        let g = lock();
+        let st = &mut *g.st();
+        let base = if Pool::serves(size) {
+            st.pool.alloc(size)
+        } else {
+            sys_alloc(size)
+        };
+        if base.is_null() {
+            return nomem();
+        }
+        let h = init_object(base, ty, &shape, kind);
+        st.count[0] += 1;
+        if st.enabled && st.threshold[0] > 0 && st.count[0] > st.threshold[0] && !st.collecting {
+            collect_automatic(&g);
+        }
+        list::append(h, &(*g.st()).gens[0]);
+        Ok(h)
+    }
 }
 
 /// CPython 3.12's choice: the oldest generation whose count exceeds its
