@@ -43,7 +43,7 @@ pub fn init(head: *const Header) {
 }
 
 pub fn is_empty(head: *const Header) -> bool {
-    next(head) as *const Header == head
+    std::ptr::eq(next(head), head)
 }
 
 /// Appends `node` (not in any list) at the tail of `head`.
@@ -94,7 +94,7 @@ pub fn merge(from: *const Header, to: *const Header) {
 pub fn len(head: *const Header) -> usize {
     let mut n = 0;
     let mut h = next(head);
-    while h as *const Header != head {
+    while !std::ptr::eq(h, head) {
         n += 1;
         h = next(h);
     }

@@ -41,12 +41,12 @@ pub fn closed(reachable: *const Header, unreachable: *const Header) {
     }
     let mut dead = std::collections::HashSet::new();
     let mut h = list::next(unreachable);
-    while h as *const Header != unreachable {
+    while !std::ptr::eq(h, unreachable) {
         dead.insert(h as usize);
         h = list::next(h);
     }
     let mut h = list::next(reachable);
-    while h as *const Header != reachable {
+    while !std::ptr::eq(h, reachable) {
         // SAFETY: lock held; members are live.
         unsafe {
             crate::object::for_each_child(h, |c| {
