@@ -42,10 +42,7 @@
 
 #![allow(dead_code)]
 
-use rcgc::error::{GC_ERR_INDEX, GC_ERR_INVALID, GC_ERR_NULL, GC_ERR_TYPE, GC_OK};
 use rcgc::ffi::*;
-use rcgc::heap::{GcCallbackInfo, GcPhase};
-use rcgc::object::{GcObject, GcType, GcVisitFn};
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::ffi::c_void;
 use std::fmt::Write as _;
@@ -148,6 +145,11 @@ pub enum Op {
     SetFinalizer { h: u32, fin: u8 },
     Freeze,
     Unfreeze,
+    /// An allocation that fails (test hook): obj_new (tracked if nfields >
+    /// 0) or weakref_new must return NULL with GC_ERR_NOMEM and change
+    /// nothing. Skipped when the allocation would trigger a collection (a
+    /// finalizer's allocation could be the one that fails).
+    FailAlloc { nfields: u8, weak: bool },
     /// Error paths (NULL arguments, bad generations, absurd sizes).
     Errors { which: u8 },
     /// Compare every live object with the model.
@@ -213,7 +215,8 @@ pub fn gen_op(src: &mut dyn Source, nh: usize, cap: usize) -> Option<Op> {
         87..=88 => Op::SetFinalizer { h: h(src)?, fin: src.below(8)? as u8 },
         89 => Op::Freeze,
         90 => Op::Unfreeze,
-        91..=93 => Op::Errors { which: src.below(7)? as u8 },
+        91..=92 => Op::Errors { which: src.below(7)? as u8 },
+        93 => Op::FailAlloc { nfields: src.below(3)? as u8, weak: src.below(3)? == 0 },
         94..=95 => Op::Check,
         _ => Op::Release { n: 1 + src.below(4)? as u8 },
     })
@@ -1205,6 +1208,35 @@ impl Runner {
                 }
             }
             Op::Errors { which } => self.errors(which),
+            Op::FailAlloc { nfields, weak } => {
+                let tracked = nfields > 0 || weak;
+                let collects = tracked && self.enabled && self.thr[0] > 0 && self.count[0] + 1 > self.thr[0];
+                let target = self.handle(0);
+                if collects || (weak && target.is_none()) {
+                    return self.after_op();
+                }
+                rcgc::test_fail_allocation_after(1);
+                let o = if weak {
+                    weakref_new(self.p(target.unwrap()), Some(weak_cb), usize::MAX as *mut c_void)
+                } else {
+                    obj_new(nfields as usize, 0)
+                };
+                rcgc::test_fail_allocation_after(0);
+                if o.is_null() {
+                    self.cov("allocation failure");
+                    check!(self, gc_last_error_code() == GC_ERR_NOMEM, "failed allocation: last error {}", gc_last_error_code());
+                } else {
+                    // The pool had room without asking the system: a normal
+                    // allocation; drop it again.
+                    if tracked {
+                        self.count[0] += 1;
+                    }
+                    obj_decref(o);
+                    if tracked {
+                        self.count[0] -= 1;
+                    }
+                }
+            }
             Op::Check => {}
         }
         self.after_op();
@@ -1267,7 +1299,7 @@ impl Runner {
                     let o = obj_new(n, p);
                     check!(self, o.is_null(), "obj_new({n}, {p}) succeeded");
                     let code = gc_last_error_code();
-                    check!(self, code == GC_ERR_INVALID || code == rcgc::error::GC_ERR_NOMEM, "obj_new error {code}");
+                    check!(self, code == GC_ERR_INVALID || code == GC_ERR_NOMEM, "obj_new error {code}");
                 }
             }
             _ => {
