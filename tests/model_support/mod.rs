@@ -33,6 +33,11 @@
 //! count. At the end of a run every handle and root is released and a full
 //! collection must free everything.
 //!
+//! A finalizer may also call gc_collect from inside a refcount death
+//! (`DecrefCollect`): the model expects a normal full collection of
+//! everything but the dying object, whose garbage's releases are queued
+//! behind the death in progress (they run after the collection returns).
+//!
 //! The only leniency: when a weakref and its target both die in the same
 //! refcount cascade (one released while the other's death is queued), the
 //! order of queued deaths is unspecified, so the callback may or may not run
@@ -131,6 +136,10 @@ pub enum Op {
     GetSlot { src: u32 },
     Incref { h: u32 },
     Decref { h: u32 },
+    /// A decref that kills an object with a finalizer, which calls
+    /// gc_collect from inside its refcount death (a full collection must
+    /// run normally). A plain Decref for other objects.
+    DecrefCollect { h: u32 },
     WeakNew { target: u32, cb: bool },
     WeakGet { h: u32 },
     /// 0..=2: gc_collect_generation; 3: gc_collect.
@@ -203,7 +212,8 @@ pub fn gen_op(src: &mut dyn Source, nh: usize, cap: usize) -> Option<Op> {
         39..=42 => Op::GetField { src: h(src)?, idx: src.below(4)? as u8 },
         43..=44 => Op::GetSlot { src: h(src)? },
         45..=46 => Op::Incref { h: h(src)? },
-        47..=62 => Op::Decref { h: h(src)? },
+        47..=60 => Op::Decref { h: h(src)? },
+        61..=62 => Op::DecrefCollect { h: h(src)? },
         63..=68 => Op::WeakNew { target: h(src)?, cb: src.below(4)? != 0 },
         69..=72 => Op::WeakGet { h: h(src)? },
         73..=77 => Op::Collect { g: src.below(3)? as u8 },
@@ -256,6 +266,8 @@ const F_ALLOC: u64 = 4;
 
 /// Set by the gc callback between the start and the stop of a collection.
 static IN_GC: AtomicBool = AtomicBool::new(false);
+/// One-shot: the next finalizer to run outside a collection calls gc_collect.
+static ARM_COLLECT: AtomicBool = AtomicBool::new(false);
 
 /// The payload of typed objects.
 #[repr(C)]
@@ -335,7 +347,7 @@ unsafe extern "C" fn h_finalize(o: *mut GcObject) {
             obj_incref(o);
             ROOTS.lock().unwrap_or_else(|p| p.into_inner()).push(o as usize);
         }
-        let nested = if in_gc { gc_collect() } else { -1 };
+        let nested = if in_gc || ARM_COLLECT.swap(false, Relaxed) { gc_collect() } else { -1 };
         record(Ev::Fin { id, wcount, fields, resurrected, rooted: rooted as usize, alloc: alloc as usize, nested });
     }
 }
@@ -501,7 +513,8 @@ struct FinExp {
     /// The object the finalizer allocates (its pointer is learnt from the
     /// event).
     alloc: Option<Id>,
-    in_gc: bool,
+    /// What gc_collect inside the finalizer returns (-1: not called).
+    nested: i64,
 }
 
 #[derive(Debug)]
@@ -534,6 +547,11 @@ pub struct Runner {
     pub max_alive: usize,
     /// A collection is running (hooks see IN_GC).
     in_gc: bool,
+    /// The next finalizer in a refcount death calls gc_collect.
+    armed: bool,
+    /// The object whose refcount death is running that nested collection
+    /// (unlinked from its generation: not part of it).
+    dying: Option<Id>,
     /// How often each interesting situation occurred (coverage).
     pub cov: BTreeMap<&'static str, usize>,
 }
@@ -591,6 +609,8 @@ impl Runner {
             collections: 0,
             max_alive: 0,
             in_gc: false,
+            armed: false,
+            dying: None,
             cov: BTreeMap::new(),
         };
         check!(r, (c.count0, c.count1, c.count2) == (0, 0, 0), "counts after a full collection on an empty heap: {c:?}");
@@ -705,8 +725,8 @@ impl Runner {
             alloc = Some(n);
             self.cov(if tracked { "finalizer allocates (tracked)" } else { "finalizer allocates (untracked)" });
         }
-        let in_gc = self.in_gc;
-        self.exp.fin.push(FinExp { id: z, fields, wlo, whi, resurrect: flags & F_RESURRECT != 0, rooted, alloc, in_gc });
+        let nested = if self.in_gc { 0 } else { -1 };
+        self.exp.fin.push(FinExp { id: z, fields, wlo, whi, resurrect: flags & F_RESURRECT != 0, rooted, alloc, nested });
     }
 
     fn cov(&mut self, what: &'static str) {
@@ -785,7 +805,20 @@ impl Runner {
             assert!(o.alive && o.rc == 0, "model: cascade on {z}");
             if o.ty.has_fin() && !o.finalized {
                 self.finalize(z, 0);
-                fins.push((self.exp.fin.len() - 1, z));
+                let k = self.exp.fin.len() - 1;
+                fins.push((k, z));
+                if std::mem::take(&mut self.armed) {
+                    // gc_collect from inside this death: a full collection
+                    // of everything else; the deaths it causes join this
+                    // cascade (they are queued behind it).
+                    self.dying = Some(z);
+                    let (found, q) = self.collect_inner(2);
+                    self.in_gc = false;
+                    self.dying = None;
+                    queue.extend(q);
+                    self.exp.fin[k].nested = found as i64;
+                    self.cov("gc_collect inside a refcount death");
+                }
                 let o = &mut self.objs[z];
                 if o.rc > 0 {
                     if o.tracked {
@@ -848,6 +881,15 @@ impl Runner {
 
     /// One collection of generation `g` (and the younger ones).
     fn collect(&mut self, g: usize) -> usize {
+        let (found, queue) = self.collect_inner(g);
+        self.cascade(queue);
+        self.in_gc = false;
+        found
+    }
+
+    /// A collection up to the release of the garbage; returns the number
+    /// found and the objects whose count the release brought to zero.
+    fn collect_inner(&mut self, g: usize) -> (usize, Vec<Id>) {
         self.collections += 1;
         self.in_gc = true;
         if g < 2 {
@@ -860,7 +902,7 @@ impl Runner {
         let young: Vec<Id> = (0..self.objs.len())
             .filter(|&i| {
                 let o = &self.objs[i];
-                o.alive && o.tracked && o.gen_no as usize <= g
+                o.alive && o.tracked && o.gen_no as usize <= g && self.dying != Some(i)
             })
             .collect();
         let young_set: HashSet<Id> = young.iter().copied().collect();
@@ -926,9 +968,7 @@ impl Runner {
         self.stats[g].0 += 1;
         self.stats[g].1 += found;
         self.exp.gcs.push(GcExp { generation: g, found, fins, garbage });
-        self.cascade(queue);
-        self.in_gc = false;
-        found
+        (found, queue)
     }
 
     // ------------------------------------------------------- operations
@@ -1092,6 +1132,20 @@ impl Runner {
                 let x = self.handles.remove(h as usize % self.handles.len());
                 obj_decref(self.p(x));
                 self.release(x);
+            }
+            Op::DecrefCollect { h } => {
+                if self.handles.is_empty() {
+                    return self.after_op();
+                }
+                let x = self.handles.remove(h as usize % self.handles.len());
+                let o = &self.objs[x];
+                if o.rc == 1 && o.ty.has_fin() && !o.finalized {
+                    self.armed = true;
+                    ARM_COLLECT.store(true, Relaxed);
+                }
+                obj_decref(self.p(x));
+                self.release(x);
+                check!(self, !self.armed && !ARM_COLLECT.load(Relaxed), "the finalizer did not run");
             }
             Op::WeakNew { target, cb } => {
                 let Some(t) = self.handle(target) else { return self.after_op() };
@@ -1363,8 +1417,7 @@ impl Runner {
                     if let Some(n) = f.alloc {
                         self.objs[n].ptr = *alloc;
                     }
-                    let want = if f.in_gc { 0 } else { -1 };
-                    check!(self, *nested == want, "gc_collect inside the finalizer of {id} returned {nested} (in a collection: {})", f.in_gc);
+                    check!(self, *nested == f.nested, "gc_collect inside the finalizer of {id} returned {nested}, model {} (-1: not called)", f.nested);
                 }
                 Ev::Clear { id } => {
                     let id = *id as usize;
