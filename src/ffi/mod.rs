@@ -444,7 +444,7 @@ pub extern "C" fn gc_callback_add(r#fn: GcCallbackFn, ctx: *mut c_void) -> c_int
         return fail(GC_ERR_NULL, c"gc_callback_add: fn is NULL");
     };
     with_state(|st| {
-        if st.callbacks.try_reserve(1).is_err() {
+        if !crate::alloc::reserve(|| st.callbacks.try_reserve(1)) {
             return fail(GC_ERR_NOMEM, c"gc_callback_add: out of memory");
         }
         st.callbacks.push((f, ctx));
