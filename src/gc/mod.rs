@@ -19,8 +19,8 @@
 //!    have weakrefs, so from here on `weakref_get` on them takes the lock;
 //! 7. `finalize_garbage`: the finalize hook of every garbage object not
 //!    finalized before, before anything is cleared;
-//! 8. if any finalizer ran, `rescue` again: resurrected objects and all they
-//!    reach survive intact;
+//! 8. if any finalizer ran, the deaths it queued are run, then `rescue`
+//!    again: resurrected objects and all they reach survive intact;
 //! 9. what is left really dies: set `DYING`, clear the weakrefs of all of it,
 //!    run the callbacks (weakrefs that are themselves garbage get none);
 //! 10. release every field and run the `clear` hooks; then `destroy` hooks;
@@ -241,6 +241,9 @@ unsafe fn collect_main(g: &Locked, generation: usize) -> (usize, usize) {
         let final_garbage = list::sentinel();
         list::init(&final_garbage);
         if finalize_garbage(&garbage) {
+            // Deaths the finalizers queued would have happened at once in
+            // CPython: settle them before the resurrection check.
+            drain(g);
             rescue(&garbage, &final_garbage, old);
         } else {
             list::merge(&garbage, &final_garbage);
