@@ -149,7 +149,7 @@ fn cyclic_garbage_while_collecting() -> usize {
                     obj_decref(a);
                     obj_decref(b);
                     if r % 25 == id {
-                        gc_collect_generation((r % 3) as i32);
+                        gc_collect_generation(r % 3);
                     }
                 }
                 1000
