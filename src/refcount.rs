@@ -232,8 +232,10 @@ pub unsafe fn release_references(g: &Locked, h: *mut Header) {
             weakref::detach(&mut *g.st(), h);
         }
         for slot in fields(h) {
-            let child = slot.swap(std::ptr::null_mut(), Relaxed);
+            // Fields change only under the lock we hold: no RMW needed.
+            let child = slot.load(Relaxed);
             if !child.is_null() {
+                slot.store(std::ptr::null_mut(), Relaxed);
                 decref(child);
             }
         }
