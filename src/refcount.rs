@@ -64,6 +64,17 @@ pub unsafe fn decref(h: *mut Header) {
 #[cold]
 unsafe fn decref_slow(h: *mut Header) {
     let g = lock();
+    // SAFETY: caller's contract; the lock is held.
+    unsafe { decref_locked(&g, h) }
+}
+
+/// `decref` for a caller that already holds the lock (the death path and
+/// the collector release many references in a row).
+///
+/// # Safety
+/// `h` is a live object, the caller owns the reference it drops, and `g` is
+/// this thread's lock guard.
+pub unsafe fn decref_locked(g: &Locked, h: *mut Header) {
     // SAFETY: h is live (caller's contract) and the lock is held.
     let rc = unsafe { &(*h).rc };
     let mut cur = rc.load(Relaxed);
@@ -90,7 +101,7 @@ unsafe fn decref_slow(h: *mut Header) {
     }
     if cur & COUNT_MASK == 1 && cur & DYING == 0 {
         // SAFETY: the count just reached zero under the lock.
-        unsafe { start_death(&g, h) };
+        unsafe { start_death(g, h) };
     }
 }
 
@@ -236,7 +247,7 @@ pub unsafe fn release_references(g: &Locked, h: *mut Header) {
             let child = slot.load(Relaxed);
             if !child.is_null() {
                 slot.store(std::ptr::null_mut(), Relaxed);
-                decref(child);
+                decref_locked(g, child);
             }
         }
         if let Some(clear) = (*h).hook(|t| t.clear) {
