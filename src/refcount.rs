@@ -117,6 +117,19 @@ unsafe fn start_death(g: &Locked, h: *mut Header) {
             list::remove(h);
         }
         let st = &mut *g.st();
+        if !st.draining && (*h).ty().is_null() && !(*h).has(WEAKREFED) && !(*h).is_weakref() {
+            // The common death, outside any other: no hooks, no weakrefs, so
+            // steps 1-3 are empty and no user code can run; release the
+            // fields and free at once, then drain the deaths that caused.
+            st.draining = true;
+            release_references(g, h);
+            free(g.st(), h);
+            (*g.st()).draining = false;
+            if !(*g.st()).death_queue.is_null() {
+                drain(g);
+            }
+            return;
+        }
         st.death_seq += 1;
         (*h).prev.store(st.death_seq << 4, Relaxed);
         list::set_next(h, std::ptr::null());
