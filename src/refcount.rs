@@ -64,6 +64,17 @@ pub unsafe fn decref(h: *mut Header) {
 #[cold]
 unsafe fn decref_slow(h: *mut Header) {
     let g = lock();
+    // SAFETY: caller's contract; the lock is held.
+    unsafe { decref_locked(&g, h) }
+}
+
+/// `decref` for a caller that already holds the lock (the death path and
+/// the collector release many references in a row).
+///
+/// # Safety
+/// `h` is a live object, the caller owns the reference it drops, and `g` is
+/// this thread's lock guard.
+pub unsafe fn decref_locked(g: &Locked, h: *mut Header) {
     // SAFETY: h is live (caller's contract) and the lock is held.
     let rc = unsafe { &(*h).rc };
     let mut cur = rc.load(Relaxed);
@@ -90,7 +101,7 @@ unsafe fn decref_slow(h: *mut Header) {
     }
     if cur & COUNT_MASK == 1 && cur & DYING == 0 {
         // SAFETY: the count just reached zero under the lock.
-        unsafe { start_death(&g, h) };
+        unsafe { start_death(g, h) };
     }
 }
 
@@ -106,6 +117,19 @@ unsafe fn start_death(g: &Locked, h: *mut Header) {
             list::remove(h);
         }
         let st = &mut *g.st();
+        if !st.draining && (*h).ty().is_null() && !(*h).has(WEAKREFED) && !(*h).is_weakref() {
+            // The common death, outside any other: no hooks, no weakrefs, so
+            // steps 1-3 are empty and no user code can run; release the
+            // fields and free at once, then drain the deaths that caused.
+            st.draining = true;
+            release_references(g, h);
+            free(g.st(), h);
+            (*g.st()).draining = false;
+            if !(*g.st()).death_queue.is_null() {
+                drain(g);
+            }
+            return;
+        }
         st.death_seq += 1;
         (*h).prev.store(st.death_seq << 4, Relaxed);
         list::set_next(h, std::ptr::null());
@@ -121,10 +145,13 @@ unsafe fn start_death(g: &Locked, h: *mut Header) {
     }
 }
 
-/// Runs every queued death, including those queued while it runs.
+/// Runs every queued death, including those queued while it runs. May nest
+/// (inside a death or a collection, to settle deaths user code queued before
+/// a resurrection check); `draining` is restored on return.
 pub fn drain(g: &Locked) {
     // SAFETY: lock held; borrows of the state end before user code runs.
     unsafe {
+        let was_draining = (*g.st()).draining;
         (*g.st()).draining = true;
         loop {
             let st = &mut *g.st();
@@ -139,7 +166,7 @@ pub fn drain(g: &Locked) {
             list::set_next(h, std::ptr::null());
             die(g, h);
         }
-        (*g.st()).draining = false;
+        (*g.st()).draining = was_draining;
     }
 }
 
@@ -163,7 +190,13 @@ unsafe fn die(g: &Locked, h: *mut Header) {
             (*h).set(FINALIZED);
             finalize(h as *mut GcObject);
             if (*h).count() > 0 {
-                return revive(g, h);
+                // Deaths the finalizer queued (a temporary that held `h`,
+                // say) would have happened at once in CPython: settle them
+                // before deciding that `h` was resurrected.
+                drain(g);
+                if (*h).count() > 0 {
+                    return revive(g, h);
+                }
             }
         }
         if (*h).has(WEAKREFED) {
@@ -223,9 +256,11 @@ pub unsafe fn release_references(g: &Locked, h: *mut Header) {
             weakref::detach(&mut *g.st(), h);
         }
         for slot in fields(h) {
-            let child = slot.swap(std::ptr::null_mut(), Relaxed);
+            // Fields change only under the lock we hold: no RMW needed.
+            let child = slot.load(Relaxed);
             if !child.is_null() {
-                decref(child);
+                slot.store(std::ptr::null_mut(), Relaxed);
+                decref_locked(g, child);
             }
         }
         if let Some(clear) = (*h).hook(|t| t.clear) {
