@@ -294,11 +294,10 @@ unsafe fn pay<'a>(o: *mut GcObject) -> Option<&'a mut Pay> {
 unsafe extern "C" fn h_traverse(o: *mut GcObject, visit: GcVisitFn, ctx: *mut c_void) {
     // SAFETY: a live Slot object; its slot holds a strong reference or NULL.
     unsafe {
-        if let Some(p) = pay(o) {
-            if !p.slot.is_null() {
+        if let Some(p) = pay(o)
+            && !p.slot.is_null() {
                 visit(p.slot, ctx);
             }
-        }
     }
 }
 
@@ -1390,7 +1389,7 @@ impl Runner {
         let alive = self.objs.iter().filter(|o| o.alive).count();
         self.max_alive = self.max_alive.max(alive);
         let explicit = matches!(self.ops.last(), Some(Op::Collect { .. } | Op::Check));
-        if explicit || self.ops.len() % self.check_every == 0 {
+        if explicit || self.ops.len().is_multiple_of(self.check_every) {
             self.check_all();
         }
     }
@@ -1544,6 +1543,7 @@ impl Runner {
             }
         }
         let mut frozen = 0;
+        #[allow(clippy::needless_range_loop)] // `check!` borrows self inside the loop
         for id in 0..self.objs.len() {
             let o = &self.objs[id];
             if !o.alive {
