@@ -1,0 +1,98 @@
+/* Shared helpers for the rcgc benchmark programs (bench_rcgc.c,
+ * bench_malloc.c, bench_boehm.c): clock, memory readings, argument parsing,
+ * the machine-readable output line, and the workload sizes.
+ *
+ * Every program is run as `prog WORKLOAD [SCALE]`, one workload per process
+ * so that each starts with a fresh heap and its own peak-RSS figure.
+ * Output lines have the form `W2 rcgc ns_per_op 23.4` (workload, system,
+ * metric, value); bench/run.py collects them.  Anything else a program
+ * prints starts with `#` and is ignored by the runner.
+ */
+#ifndef RCGC_BENCH_COMMON_H
+#define RCGC_BENCH_COMMON_H
+
+#define _GNU_SOURCE
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+static inline uint64_t now_ns(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+/* A line "Key:   1234 kB" of /proc/self/status, in kB; -1 if absent. */
+static inline long proc_status_kb(const char *key) {
+  FILE *f = fopen("/proc/self/status", "r");
+  if (!f) return -1;
+  char line[256];
+  size_t klen = strlen(key);
+  long v = -1;
+  while (fgets(line, sizeof line, f)) {
+    if (strncmp(line, key, klen) == 0 && line[klen] == ':') {
+      v = strtol(line + klen + 1, NULL, 10);
+      break;
+    }
+  }
+  fclose(f);
+  return v;
+}
+static inline long rss_kb(void) { return proc_status_kb("VmRSS"); }
+static inline long peak_rss_kb(void) { return proc_status_kb("VmHWM"); }
+
+static const char *g_system = "?";
+static const char *g_workload = "?";
+
+static inline void emit(const char *metric, double value) {
+  printf("%s %s %s %.6g\n", g_workload, g_system, metric, value);
+  fflush(stdout);
+}
+
+static inline void emit_peak_rss(void) {
+  emit("peak_rss_mb", (double)peak_rss_kb() / 1024.0);
+}
+
+/* Workload sizes at scale 1 (DESIGN.md's figures where it gives them). */
+#define N_W1_PAIRS     50000000.0  /* incref+decref pairs */
+#define N_W2_OBJECTS   10000000.0  /* new + release */
+#define N_W3_CYCLES     1000000.0  /* two-node garbage cycles */
+#define N_W4_NODES      1048575.0  /* 2^20 - 1 live tree nodes */
+#define N_W5_CYCLES    10000000.0  /* short-lived three-node cycles */
+#define N_W5_TREE       1000000.0  /* live tree during W5 */
+#define N_W6_WEAKREFS   1000000.0  /* weakrefs whose target dies */
+#define N_W6_GETS      10000000.0  /* weakref_get on a live target */
+#define N_MEM_OBJECTS   1000000.0  /* live objects for bytes/object */
+#define W4_REPEATS 3               /* timed full collections in W4 */
+
+static inline size_t scaled(double base, double scale) {
+  double n = base * scale;
+  return n < 1.0 ? 1 : (size_t)(n + 0.5);
+}
+
+static inline double parse_scale(int argc, char **argv) {
+  if (argc < 3) return 1.0;
+  double s = strtod(argv[2], NULL);
+  if (!(s > 0.0)) {
+    fprintf(stderr, "bad scale '%s'\n", argv[2]);
+    exit(2);
+  }
+  return s;
+}
+
+static inline int cmp_u64(const void *a, const void *b) {
+  uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+  return x < y ? -1 : x > y;
+}
+
+/* Median of n timings (sorts in place). */
+static inline uint64_t median_u64(uint64_t *v, size_t n) {
+  qsort(v, n, sizeof *v, cmp_u64);
+  return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
+}
+
+#define USAGE "usage: %s W1|W2|W3|W4|W5|W6|MEM [scale]\n"
+
+#endif
