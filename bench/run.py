@@ -121,9 +121,17 @@ def build(systems):
     return ok
 
 
+def default_python():
+    """Debian's python3 (built with PGO and LTO) when present, else this one."""
+    return "/usr/bin/python3" if os.path.exists("/usr/bin/python3") else sys.executable
+
+
+PYTHON = default_python()
+
+
 def command(system, workload, scale):
     if system == "cpython":
-        return [sys.executable, os.path.join(BENCH, "bench_cpython.py"), workload, str(scale)]
+        return [PYTHON, os.path.join(BENCH, "bench_cpython.py"), workload, str(scale)]
     return [os.path.join(OUT, "bench_" + system), workload, str(scale)]
 
 
@@ -183,7 +191,7 @@ def median(data, key):
     return statistics.median(vals) if vals else None
 
 
-def table(data, systems, scale, reps):
+def table(data, systems, workloads, scale, reps):
     sizes = {
         "w3": f"{round(1_000_000 * scale):,}",
         "w4": f"{round(1_048_575 * scale):,}",
@@ -201,6 +209,8 @@ def table(data, systems, scale, reps):
             head.append("rcgc/" + p)
     rows = []
     for label, workload, metric in ROWS:
+        if workload not in workloads:
+            continue
         row = [label.format(**sizes)]
         mine = median(data, (workload, "rcgc", metric))
         if "rcgc" in systems:
@@ -246,6 +256,7 @@ def main():
     ap.add_argument("--reps", type=int, help="runs of each program (default 5, --quick 3)")
     ap.add_argument("--systems", default=",".join(SYSTEMS), help="comma list of " + ",".join(SYSTEMS))
     ap.add_argument("--workloads", default=",".join(WORKLOADS), help="comma list of " + ",".join(WORKLOADS))
+    ap.add_argument("--python", default=default_python(), help="interpreter for the cpython runs (default %(default)s)")
     ap.add_argument("--no-build", action="store_true", help="use the programs already in target/bench")
     args = ap.parse_args()
     scale = args.scale if args.scale else (0.1 if args.quick else 1.0)
@@ -259,6 +270,8 @@ def main():
         if w not in WORKLOADS:
             ap.error(f"unknown workload {w}")
 
+    global PYTHON
+    PYTHON = args.python
     t0 = time.monotonic()
     systems = wanted if args.no_build else build(wanted)
     os.makedirs(OUT, exist_ok=True)
@@ -266,7 +279,7 @@ def main():
     with open(raw_path, "w") as raw:
         data, notes = run_all(systems, workloads, scale, reps, raw)
     print()
-    print(table(data, systems, scale, reps))
+    print(table(data, systems, workloads, scale, reps))
     print()
     c = checks(data, systems)
     if c:
@@ -278,6 +291,10 @@ def main():
         for n in sorted(set(notes)):
             print("- " + n)
     print()
+    if "cpython" in systems:
+        ver = subprocess.run([PYTHON, "-c", "import sys; print(sys.version.split()[0])"],
+                             capture_output=True, text=True).stdout.strip()
+        print(f"cpython: {PYTHON} {ver}")
     print(f"raw results: {os.path.relpath(raw_path, ROOT)}; total {time.monotonic() - t0:.0f}s")
     missing = [s for s in wanted if s not in systems]
     if missing:
