@@ -1,0 +1,568 @@
+//! The C API: every exported function, written out plainly so cbindgen sees
+//! its signature. Each body checks its arguments, maps errors to status codes
+//! and `gc_last_error`, and calls one function of the layers below; nothing
+//! else lives here.
+//!
+//! Conventions (README "API conventions"):
+//! - "new reference": the caller owns one reference and must `obj_decref` it;
+//!   "borrowed": nobody's count changes. The library never steals a reference.
+//! - NULL object arguments are a no-op or harmless default for queries and
+//!   `GC_ERR_NULL` for operations; errors set `gc_last_error()`.
+//! - Every function is thread-safe. Hooks and callbacks run on the calling
+//!   thread with the heap lock held and may re-enter the API.
+//! - No panic crosses this boundary: the crate is built with `panic = "abort"`
+//!   and an unwind out of an `extern "C"` function aborts as well.
+
+// These functions are the C ABI: C has no `unsafe`, so every raw pointer
+// argument is covered by the documented contract (a non-NULL handle is a
+// live object the caller holds) rather than by an `unsafe fn` marker.
+#![allow(clippy::not_unsafe_ptr_arg_deref)]
+
+pub use crate::error::{
+    GC_ERR_INDEX, GC_ERR_INVALID, GC_ERR_NOMEM, GC_ERR_NULL, GC_ERR_TYPE, GC_OK,
+};
+pub use crate::heap::{GcCallbackFn, GcCallbackInfo, GcCounts, GcGenStats, GcPhase, GcThresholds};
+pub use crate::object::{GcObject, GcType, GcVisitFn};
+pub use crate::weakref::GcWeakCallback;
+
+use crate::error::{self, fail};
+use crate::gc;
+use crate::heap::{self, NUM_GENERATIONS, with_state};
+use crate::object::{self, FINALIZED, Header, Kind};
+use crate::refcount;
+use crate::weakref;
+use std::ffi::{c_char, c_int, c_void};
+use std::ptr;
+use std::sync::atomic::Ordering::{Acquire, Relaxed};
+
+#[inline]
+fn hdr(o: *const GcObject) -> *mut Header {
+    o as *mut Header
+}
+
+/// The field slot `i` of `o`, or the error code (with gc_last_error set).
+fn slot<'a>(
+    o: *const GcObject,
+    i: usize,
+    null_msg: &'static std::ffi::CStr,
+    index_msg: &'static std::ffi::CStr,
+) -> Result<&'a std::sync::atomic::AtomicPtr<Header>, c_int> {
+    if o.is_null() {
+        return Err(fail(GC_ERR_NULL, null_msg));
+    }
+    // SAFETY: a non-NULL handle is a live object (API contract).
+    unsafe { object::fields(hdr(o)) }
+        .get(i)
+        .ok_or_else(|| fail(GC_ERR_INDEX, index_msg))
+}
+
+// ---------------------------------------------------------------- objects
+
+/// Creates an object with `nfields` reference fields (all NULL) and
+/// `payload_size` zeroed bytes of host data, 16-byte aligned.
+///
+/// Objects with at least one field are tracked by the collector, count toward
+/// count0 and may trigger an automatic collection before this returns (the
+/// new object is never part of it).
+///
+/// Returns: new reference (refcount 1), or NULL on failure:
+/// GC_ERR_NOMEM (out of memory) or GC_ERR_INVALID (the total size overflows
+/// or exceeds PTRDIFF_MAX); see gc_last_error. A failed call counts nothing.
+/// Thread-safe; may run a collection (finalizers, callbacks).
+#[must_use]
+#[unsafe(no_mangle)]
+pub extern "C" fn obj_new(nfields: usize, payload_size: usize) -> *mut GcObject {
+    obj_new_typed(ptr::null(), nfields, payload_size)
+}
+
+/// Same as obj_new, with the hooks of `type` (see GcType). An object with a
+/// `traverse` hook is tracked even without fields.
+///
+/// Returns: new reference, or NULL on failure (as obj_new).
+/// Arguments: `type` borrowed, must outlive the object; NULL = obj_new.
+/// Thread-safe; may run a collection.
+#[must_use]
+#[unsafe(no_mangle)]
+pub extern "C" fn obj_new_typed(
+    r#type: *const GcType,
+    nfields: usize,
+    payload_size: usize,
+) -> *mut GcObject {
+    // SAFETY: the API contract makes `type` NULL or a GcType outliving the
+    // object.
+    match unsafe { gc::new_object(r#type, nfields, payload_size, Kind::Plain) } {
+        Ok(h) => h as *mut GcObject,
+        Err(_) => ptr::null_mut(),
+    }
+}
+
+/// Adds one reference to `o`. NULL is a no-op.
+///
+/// Arguments: `o` borrowed. Thread-safe and lock-free.
+#[unsafe(no_mangle)]
+pub extern "C" fn obj_incref(o: *mut GcObject) {
+    if !o.is_null() {
+        // SAFETY: the caller holds a reference to the live object o.
+        unsafe { refcount::incref(hdr(o)) }
+    }
+}
+
+/// Drops one reference to `o`. NULL is a no-op. At zero the object dies at
+/// once, in the death order (finalize, resurrection check, weakrefs cleared
+/// and their callbacks, fields released and `clear`, `destroy`, free).
+/// Deaths caused while another death is in progress are queued and all
+/// complete before the outermost call returns; chains of any length release
+/// in constant stack.
+///
+/// Arguments: `o`: the caller's reference, given up.
+/// Thread-safe; lock-free unless the count reaches zero; may run finalizers,
+/// weakref callbacks and hooks.
+#[unsafe(no_mangle)]
+pub extern "C" fn obj_decref(o: *mut GcObject) {
+    if !o.is_null() {
+        // SAFETY: the caller owns the reference it drops.
+        unsafe { refcount::decref(hdr(o)) }
+    }
+}
+
+/// Returns: the current reference count of `o`; 0 for NULL.
+/// Arguments: `o` borrowed. Thread-safe (a snapshot).
+#[unsafe(no_mangle)]
+pub extern "C" fn obj_refcount(o: *const GcObject) -> usize {
+    if o.is_null() {
+        return 0;
+    }
+    // SAFETY: non-NULL handles are live objects.
+    unsafe { (*hdr(o)).count() as usize }
+}
+
+/// Stores `value` in field `i` of `o`: the field takes its own reference to
+/// `value` (NULL clears the field), then the old value is released (so the
+/// old value's finalizer already sees the new contents).
+///
+/// Returns: GC_OK; GC_ERR_NULL if `o` is NULL; GC_ERR_INDEX if
+/// `i >= obj_nfields(o)`.
+/// Arguments: `o` and `value` borrowed (the caller keeps its references).
+/// Thread-safe; releasing the old value may run its death.
+#[unsafe(no_mangle)]
+pub extern "C" fn obj_set_field(o: *mut GcObject, i: usize, value: *mut GcObject) -> c_int {
+    let slot = match slot(
+        o,
+        i,
+        c"obj_set_field: object is NULL",
+        c"obj_set_field: field index out of range",
+    ) {
+        Ok(s) => s,
+        Err(code) => return code,
+    };
+    let _g = heap::lock();
+    if !value.is_null() {
+        // SAFETY: the caller holds a reference to value.
+        unsafe { refcount::incref(hdr(value)) };
+    }
+    let old = slot.swap(hdr(value), Relaxed);
+    if !old.is_null() {
+        // SAFETY: the field owned a reference to old.
+        unsafe { refcount::decref(old) };
+    }
+    GC_OK
+}
+
+/// Returns: new reference to the value of field `i` of `o`, or NULL when the
+/// field is empty or on error (GC_ERR_NULL: `o` NULL; GC_ERR_INDEX: `i` out
+/// of range; only errors set gc_last_error).
+/// Arguments: `o` borrowed. Thread-safe.
+#[must_use]
+#[unsafe(no_mangle)]
+pub extern "C" fn obj_get_field(o: *const GcObject, i: usize) -> *mut GcObject {
+    let Ok(slot) = slot(
+        o,
+        i,
+        c"obj_get_field: object is NULL",
+        c"obj_get_field: field index out of range",
+    ) else {
+        return ptr::null_mut();
+    };
+    let _g = heap::lock();
+    let v = slot.load(Relaxed);
+    if !v.is_null() {
+        // SAFETY: the field holds a reference, so v is live; the lock stops
+        // the field from being released meanwhile.
+        unsafe { refcount::incref(v) };
+    }
+    v as *mut GcObject
+}
+
+/// Returns: borrowed reference to the value of field `i` of `o` (no count
+/// changes), or NULL when the field is empty or on error (as obj_get_field).
+/// Valid only while `o` keeps that reference (until field `i` changes or `o`
+/// dies). For hot single-threaded traversals; where another thread may change
+/// the field, use obj_get_field.
+/// Arguments: `o` borrowed. Thread-safe and lock-free.
+#[unsafe(no_mangle)]
+pub extern "C" fn obj_borrow_field(o: *const GcObject, i: usize) -> *mut GcObject {
+    match slot(
+        o,
+        i,
+        c"obj_borrow_field: object is NULL",
+        c"obj_borrow_field: field index out of range",
+    ) {
+        Ok(slot) => slot.load(Acquire) as *mut GcObject,
+        Err(_) => ptr::null_mut(),
+    }
+}
+
+/// Returns: the number of reference fields of `o`; 0 for NULL (weakref
+/// objects have none).
+/// Arguments: `o` borrowed. Thread-safe.
+#[unsafe(no_mangle)]
+pub extern "C" fn obj_nfields(o: *const GcObject) -> usize {
+    if o.is_null() {
+        return 0;
+    }
+    // SAFETY: non-NULL handles are live objects.
+    unsafe { object::nfields(hdr(o)) }
+}
+
+/// Returns: borrowed pointer to the host payload of `o` (16-byte aligned,
+/// valid until `o` is freed), or NULL when `o` is NULL, its payload size is
+/// 0, or it is a weakref object.
+/// Arguments: `o` borrowed. Thread-safe.
+#[unsafe(no_mangle)]
+pub extern "C" fn obj_payload(o: *mut GcObject) -> *mut c_void {
+    if o.is_null() || obj_is_weakref(o) {
+        return ptr::null_mut();
+    }
+    // SAFETY: non-NULL handles are live objects.
+    unsafe { object::payload(hdr(o)) }
+}
+
+/// Returns: the payload size of `o` in bytes, as passed at creation; 0 for
+/// NULL and for weakref objects.
+/// Arguments: `o` borrowed. Thread-safe.
+#[unsafe(no_mangle)]
+pub extern "C" fn obj_payload_size(o: *const GcObject) -> usize {
+    if o.is_null() || obj_is_weakref(o) {
+        return 0;
+    }
+    // SAFETY: non-NULL handles are live objects.
+    unsafe { object::payload_size(hdr(o)) }
+}
+
+/// Returns: the type passed at creation (borrowed); NULL for plain objects,
+/// weakref objects and NULL.
+/// Arguments: `o` borrowed. Thread-safe.
+#[unsafe(no_mangle)]
+pub extern "C" fn obj_type(o: *const GcObject) -> *const GcType {
+    if o.is_null() {
+        return ptr::null();
+    }
+    // SAFETY: non-NULL handles are live objects.
+    unsafe { (*hdr(o)).ty() }
+}
+
+/// Returns: the message of the last failing call on this thread (borrowed,
+/// static storage), or NULL if no call has failed.
+/// Thread-safe (per-thread state).
+#[unsafe(no_mangle)]
+pub extern "C" fn gc_last_error() -> *const c_char {
+    error::last_message()
+}
+
+/// Returns: the status code of the last failing call on this thread, GC_OK
+/// if none.
+/// Thread-safe (per-thread state).
+#[unsafe(no_mangle)]
+pub extern "C" fn gc_last_error_code() -> c_int {
+    error::last_code()
+}
+
+// -------------------------------------------------------------- collector
+
+/// Full collection (generation 2, and so every generation).
+///
+/// Returns: the number of unreachable tracked objects found (collected plus
+/// uncollectable), as CPython counts them: resurrected objects and untracked
+/// objects freed along the way are not counted; 0 immediately when called
+/// during a collection (from a finalizer, hook or callback).
+/// Thread-safe; runs finalizers, weakref callbacks, hooks and gc callbacks on
+/// this thread.
+#[unsafe(no_mangle)]
+pub extern "C" fn gc_collect() -> i64 {
+    gc::collect_generation(2)
+}
+
+/// Collects `generation` and every younger one; survivors move to the next
+/// older generation.
+///
+/// Returns: as gc_collect; GC_ERR_INVALID unless 0 <= generation <= 2.
+/// Thread-safe; runs user code as gc_collect.
+#[unsafe(no_mangle)]
+pub extern "C" fn gc_collect_generation(generation: c_int) -> i64 {
+    gc::collect_generation(generation)
+}
+
+/// Returns: count0 (tracked allocations minus tracked deallocations since the
+/// last generation-0 collection, never below 0), count1 (generation-0
+/// collections since the last generation-1 collection), count2 (generation-1
+/// collections since the last full collection).
+/// Thread-safe.
+#[unsafe(no_mangle)]
+pub extern "C" fn gc_get_count() -> GcCounts {
+    with_state(|st| GcCounts {
+        count0: st.count[0],
+        count1: st.count[1],
+        count2: st.count[2],
+    })
+}
+
+/// Sets the automatic collection thresholds (defaults 700, 10, 10). A tracked
+/// allocation adds 1 to count0 and collects when count0 then exceeds
+/// threshold0 (with threshold0 = 10, the 11th allocation collects), taking the
+/// oldest generation whose count exceeds its threshold, as CPython 3.12 does
+/// (a full collection waits while fewer than a quarter of the long-lived
+/// objects are new). threshold0 = 0 disables automatic collection.
+/// Thread-safe.
+#[unsafe(no_mangle)]
+pub extern "C" fn gc_set_threshold(threshold0: usize, threshold1: usize, threshold2: usize) {
+    with_state(|st| st.threshold = [threshold0, threshold1, threshold2]);
+}
+
+/// Returns: the automatic collection thresholds.
+/// Thread-safe.
+#[unsafe(no_mangle)]
+pub extern "C" fn gc_get_threshold() -> GcThresholds {
+    with_state(|st| GcThresholds {
+        threshold0: st.threshold[0],
+        threshold1: st.threshold[1],
+        threshold2: st.threshold[2],
+    })
+}
+
+/// Turns automatic collection on (the default).
+/// Thread-safe.
+#[unsafe(no_mangle)]
+pub extern "C" fn gc_enable() {
+    with_state(|st| st.enabled = true);
+}
+
+/// Turns automatic collection off; explicit gc_collect* still works.
+/// Thread-safe.
+#[unsafe(no_mangle)]
+pub extern "C" fn gc_disable() {
+    with_state(|st| st.enabled = false);
+}
+
+/// Returns: whether automatic collection is on.
+/// Thread-safe.
+#[unsafe(no_mangle)]
+pub extern "C" fn gc_isenabled() -> bool {
+    with_state(|st| st.enabled)
+}
+
+/// Returns: the cumulative figures of `generation` since the start; all
+/// zeroes (and GC_ERR_INVALID in gc_last_error) for a bad generation.
+/// Thread-safe.
+#[unsafe(no_mangle)]
+pub extern "C" fn gc_get_stats(generation: c_int) -> GcGenStats {
+    if !(0..NUM_GENERATIONS as c_int).contains(&generation) {
+        fail(
+            GC_ERR_INVALID,
+            c"gc_get_stats: generation must be 0, 1 or 2",
+        );
+        return GcGenStats::default();
+    }
+    with_state(|st| st.stats[generation as usize])
+}
+
+/// Returns: whether the collector tracks `o` (every object with a field or a
+/// `traverse` hook, and every weakref object, from creation to death); false
+/// for NULL.
+/// Arguments: `o` borrowed. Thread-safe.
+#[unsafe(no_mangle)]
+pub extern "C" fn gc_is_tracked(o: *const GcObject) -> bool {
+    // SAFETY: non-NULL handles are live objects.
+    !o.is_null() && unsafe { (*hdr(o)).is_tracked() }
+}
+
+/// Returns: whether the finalize hook of `o` has run; false for NULL.
+/// Arguments: `o` borrowed. Thread-safe.
+#[unsafe(no_mangle)]
+pub extern "C" fn gc_is_finalized(o: *const GcObject) -> bool {
+    // SAFETY: non-NULL handles are live objects.
+    !o.is_null() && unsafe { (*hdr(o)).has(FINALIZED) }
+}
+
+/// Moves every tracked object to the permanent generation, which is never
+/// collected, and resets count0 (as CPython's gc.freeze).
+/// Thread-safe.
+#[unsafe(no_mangle)]
+pub extern "C" fn gc_freeze() {
+    gc::freeze();
+}
+
+/// Moves the permanent generation back into the oldest generation.
+/// Thread-safe.
+#[unsafe(no_mangle)]
+pub extern "C" fn gc_unfreeze() {
+    gc::unfreeze();
+}
+
+/// Returns: the number of objects in the permanent generation (frozen and
+/// still alive). Walks the list: O(frozen objects).
+/// Thread-safe.
+#[unsafe(no_mangle)]
+pub extern "C" fn gc_get_freeze_count() -> usize {
+    with_state(|st| crate::list::len(&st.permanent))
+}
+
+/// Registers `fn(phase, info, ctx)` to be called at the start and stop of
+/// every collection, on the collecting thread with the heap lock held, after
+/// the callbacks added before it. The same pair may be added twice (it is
+/// then called twice).
+///
+/// Returns: GC_OK; GC_ERR_NULL if `fn` is NULL; GC_ERR_NOMEM.
+/// Arguments: `ctx` is passed back untouched.
+/// Thread-safe.
+#[unsafe(no_mangle)]
+pub extern "C" fn gc_callback_add(r#fn: GcCallbackFn, ctx: *mut c_void) -> c_int {
+    let Some(f) = r#fn else {
+        return fail(GC_ERR_NULL, c"gc_callback_add: fn is NULL");
+    };
+    with_state(|st| {
+        if st.callbacks.try_reserve(1).is_err() {
+            return fail(GC_ERR_NOMEM, c"gc_callback_add: out of memory");
+        }
+        st.callbacks.push((f, ctx));
+        GC_OK
+    })
+}
+
+/// Unregisters the earliest registration of the pair (`fn`, `ctx`).
+///
+/// Returns: GC_OK; GC_ERR_NULL if `fn` is NULL; GC_ERR_INVALID if the pair
+/// is not registered.
+/// Thread-safe.
+#[unsafe(no_mangle)]
+pub extern "C" fn gc_callback_remove(r#fn: GcCallbackFn, ctx: *mut c_void) -> c_int {
+    let Some(f) = r#fn else {
+        return fail(GC_ERR_NULL, c"gc_callback_remove: fn is NULL");
+    };
+    with_state(|st| {
+        match st
+            .callbacks
+            .iter()
+            .position(|&(g, c)| std::ptr::fn_addr_eq(g, f) && c == ctx)
+        {
+            Some(i) => {
+                st.callbacks.remove(i);
+                GC_OK
+            }
+            None => fail(
+                GC_ERR_INVALID,
+                c"gc_callback_remove: this (fn, ctx) pair is not registered",
+            ),
+        }
+    })
+}
+
+/// Takes the heap lock (re-entrant). Hold it while changing references kept
+/// in payloads (those a `traverse` hook reports) when other threads may
+/// collect. Every gc_lock needs one gc_unlock on the same thread.
+/// Thread-safe; blocks while another thread collects or holds the lock.
+#[unsafe(no_mangle)]
+pub extern "C" fn gc_lock() {
+    heap::user_lock();
+}
+
+/// Releases one gc_lock taken by this thread. Without one, does nothing and
+/// sets GC_ERR_INVALID in gc_last_error.
+/// Thread-safe.
+#[unsafe(no_mangle)]
+pub extern "C" fn gc_unlock() {
+    if !heap::user_unlock() {
+        fail(
+            GC_ERR_INVALID,
+            c"gc_unlock: this thread holds no lock taken by gc_lock",
+        );
+    }
+}
+
+// --------------------------------------------------------- weak references
+
+/// Creates a weak reference to `target`. When the target dies (after its
+/// finalizer, once it is certain not to be resurrected) the weakref is
+/// cleared, then `cb(weakref, ctx)` runs once, newest weakref first, unless
+/// the weakref object died first or is part of the same cyclic garbage.
+/// Weakref objects are tracked objects without fields.
+///
+/// Returns: new reference to the weakref object, or NULL: GC_ERR_NULL if
+/// `target` is NULL; GC_ERR_NOMEM.
+/// Arguments: `target` borrowed; `cb` may be NULL; `ctx` passed to `cb`.
+/// Thread-safe; may run a collection.
+#[must_use]
+#[unsafe(no_mangle)]
+pub extern "C" fn weakref_new(
+    target: *mut GcObject,
+    cb: GcWeakCallback,
+    ctx: *mut c_void,
+) -> *mut GcObject {
+    if target.is_null() {
+        fail(GC_ERR_NULL, c"weakref_new: target is NULL");
+        return ptr::null_mut();
+    }
+    let g = heap::lock();
+    // SAFETY: a NULL type is allowed.
+    let Ok(wr) = (unsafe { gc::new_object(ptr::null(), 0, weakref::DATA_SIZE, Kind::Weakref) })
+    else {
+        return ptr::null_mut();
+    };
+    // SAFETY: lock held; wr is new; the caller holds a reference to target.
+    if unsafe { weakref::attach(&mut *g.st(), wr, hdr(target), cb, ctx) }.is_err() {
+        // SAFETY: wr is ours; unattached, its death is plain.
+        unsafe { refcount::decref(wr) };
+        fail(GC_ERR_NOMEM, c"weakref_new: out of memory");
+        return ptr::null_mut();
+    }
+    wr as *mut GcObject
+}
+
+/// Returns: new reference to the target of the weakref `weakref`, or NULL
+/// once the target is dead; NULL with GC_ERR_NULL if `weakref` is NULL, or
+/// GC_ERR_TYPE if it is not a weakref object.
+/// Arguments: `weakref` borrowed.
+/// Thread-safe; lock-free unless the target is dying or being collected.
+#[must_use]
+#[unsafe(no_mangle)]
+pub extern "C" fn weakref_get(weakref: *mut GcObject) -> *mut GcObject {
+    if weakref.is_null() {
+        fail(GC_ERR_NULL, c"weakref_get: weakref is NULL");
+        return ptr::null_mut();
+    }
+    if !obj_is_weakref(weakref) {
+        fail(GC_ERR_TYPE, c"weakref_get: object is not a weakref");
+        return ptr::null_mut();
+    }
+    // SAFETY: weakref is a live weakref object.
+    unsafe { weakref::get(hdr(weakref)) as *mut GcObject }
+}
+
+/// Returns: whether `o` is a weakref object; false for NULL.
+/// Arguments: `o` borrowed. Thread-safe.
+#[unsafe(no_mangle)]
+pub extern "C" fn obj_is_weakref(o: *const GcObject) -> bool {
+    // SAFETY: non-NULL handles are live objects.
+    !o.is_null() && unsafe { (*hdr(o)).is_weakref() }
+}
+
+/// Returns: the number of live weakref objects pointing at `target`; 0 for
+/// NULL.
+/// Arguments: `target` borrowed. Thread-safe.
+#[unsafe(no_mangle)]
+pub extern "C" fn weakref_count(target: *const GcObject) -> usize {
+    if target.is_null() {
+        return 0;
+    }
+    // SAFETY: lock held inside with_state; the walk runs no user code.
+    with_state(|st| unsafe { weakref::count(st, hdr(target)) })
+}

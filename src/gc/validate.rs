@@ -1,0 +1,61 @@
+//! Debug-only checks of the collector's invariants between phases (compiled
+//! to nothing in release builds; every test build runs them).
+//!
+//! Checked: each list is a well-formed circular doubly linked list with no
+//! flag bits left in its links, and no member is dying.
+
+use crate::list;
+use crate::object::{DYING, Header};
+
+/// Checks that every list in `heads` is well formed.
+pub fn lists(heads: &[*const Header]) {
+    if !cfg!(debug_assertions) {
+        return;
+    }
+    for &head in heads {
+        let mut p = head;
+        let mut n = list::next(head) as *const Header;
+        loop {
+            assert_eq!(n as usize & 15, 0, "flag bits left in a next link");
+            assert_eq!(list::prev(n) as *const Header, p, "broken back link");
+            if n == head {
+                break;
+            }
+            // SAFETY: list members are live objects.
+            unsafe {
+                assert!((*n).is_tracked(), "untracked object in a generation");
+                assert!(!(*n).has(DYING), "dying object left in a list");
+                assert!((*n).count() > 0, "object with count 0 in a list");
+            }
+            p = n;
+            n = list::next(n);
+        }
+    }
+}
+
+/// Checks that no object in `reachable` references an object in
+/// `unreachable` (the result of a reachability pass is closed).
+pub fn closed(reachable: *const Header, unreachable: *const Header) {
+    if !cfg!(debug_assertions) {
+        return;
+    }
+    let mut dead = std::collections::HashSet::new();
+    let mut h = list::next(unreachable);
+    while !std::ptr::eq(h, unreachable) {
+        dead.insert(h as usize);
+        h = list::next(h);
+    }
+    let mut h = list::next(reachable);
+    while !std::ptr::eq(h, reachable) {
+        // SAFETY: lock held; members are live.
+        unsafe {
+            crate::object::for_each_child(h, |c| {
+                assert!(
+                    !dead.contains(&(c as usize)),
+                    "a reachable object references an unreachable one"
+                )
+            })
+        };
+        h = list::next(h);
+    }
+}

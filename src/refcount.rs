@@ -1,0 +1,251 @@
+//! Reference counting and the death path.
+//!
+//! `decref` is lock-free while the count stays above zero. The transition to
+//! zero happens under the heap lock (a count of 1 sends `decref` to the slow
+//! path, which takes the lock and decrements there), so a collection, which
+//! holds the lock throughout, never meets an object another thread is
+//! killing, and a lock-free `weakref_get` (which only increments a non-zero
+//! count) can never revive an object whose count reached zero.
+//!
+//! Death order (API.md), for one object whose count reached zero:
+//! 1. finalize (once per object's life); a count above zero afterwards means
+//!    it was resurrected: it goes back to generation 0 intact;
+//! 2. (the resurrection check is that count test)
+//! 3. its weakrefs are cleared, then their callbacks run, newest first;
+//! 4. its fields are released, then its `clear` hook runs;
+//! 5. its `destroy` hook runs and its memory is freed.
+//!
+//! Deaths are iterative: an object whose count reaches zero is set `DYING`,
+//! unlinked from its list and pushed on the heap's death queue (linked
+//! through `next`); the outermost death or collection drains the queue, so a
+//! chain of any length is released in constant stack. `DYING` stops a second
+//! transition to zero (after a resurrection inside the finalizer, say) from
+//! queueing the object twice, and marks collector garbage whose teardown the
+//! collector owns.
+
+use crate::error::{GC_ERR_INVALID, fail};
+use crate::heap::{Locked, State, lock};
+use crate::list;
+use crate::object::{
+    COUNT_MASK, DYING, FINALIZED, GcObject, Header, WEAKREFED, fields, free_object,
+};
+use crate::weakref::{self, Pending};
+use std::sync::atomic::Ordering::{AcqRel, Relaxed, Release};
+
+pub use crate::object::incref_raw as incref;
+
+/// Drops one reference; at zero the object dies (see the module docs).
+///
+/// # Safety
+/// `h` is a live object and the caller owns the reference it drops.
+#[inline]
+pub unsafe fn decref(h: *mut Header) {
+    // SAFETY: caller's contract: h is live.
+    let rc = unsafe { &(*h).rc };
+    let mut cur = rc.load(Relaxed);
+    loop {
+        if cur & COUNT_MASK <= 1 {
+            // SAFETY: caller's contract.
+            return unsafe { decref_slow(h) };
+        }
+        // Release: this thread's writes to the object happen before its death
+        // (the death path's AcqRel decrement synchronizes with it).
+        match rc.compare_exchange_weak(cur, cur - 1, Release, Relaxed) {
+            Ok(_) => return,
+            Err(seen) => cur = seen,
+        }
+    }
+}
+
+#[cold]
+unsafe fn decref_slow(h: *mut Header) {
+    let g = lock();
+    // SAFETY: h is live (caller's contract) and the lock is held.
+    let rc = unsafe { &(*h).rc };
+    let mut cur = rc.load(Relaxed);
+    loop {
+        if cur & COUNT_MASK == 0 {
+            fail(GC_ERR_INVALID, c"obj_decref: reference count is already 0");
+            return;
+        }
+        // AcqRel: acquire every other thread's releasing decrement before the
+        // object may die.
+        match rc.compare_exchange_weak(cur, cur - 1, AcqRel, Relaxed) {
+            Ok(_) => break,
+            Err(seen) => cur = seen,
+        }
+    }
+    if cur & COUNT_MASK == 1 && cur & DYING == 0 {
+        // SAFETY: the count just reached zero under the lock.
+        unsafe { start_death(&g, h) };
+    }
+}
+
+/// Queues `h`, whose count just reached zero, and drains the queue unless an
+/// outer death or collection will.
+///
+/// # Safety
+/// Lock held; `h` has count 0 and is not `DYING`.
+unsafe fn start_death(g: &Locked, h: *mut Header) {
+    // SAFETY: lock held; h is live; no user code runs while `st` is borrowed.
+    unsafe {
+        (*h).set(DYING);
+        if (*h).is_tracked() {
+            list::remove(h);
+        }
+        let st = &mut *g.st();
+        list::set_next(h, st.death_queue);
+        st.death_queue = h;
+        if !st.draining {
+            drain(g);
+        }
+    }
+}
+
+/// Runs every queued death, including those queued while it runs.
+pub fn drain(g: &Locked) {
+    // SAFETY: lock held; borrows of the state end before user code runs.
+    unsafe {
+        (*g.st()).draining = true;
+        loop {
+            let st = &mut *g.st();
+            let h = st.death_queue;
+            if h.is_null() {
+                break;
+            }
+            st.death_queue = list::next(h);
+            list::set_next(h, std::ptr::null());
+            die(g, h);
+        }
+        (*g.st()).draining = false;
+    }
+}
+
+/// The death order for one queued object.
+///
+/// # Safety
+/// Lock held; `h` is `DYING`, unlinked, and was queued with count 0.
+unsafe fn die(g: &Locked, h: *mut Header) {
+    // SAFETY: lock held; h stays allocated until we free it below.
+    unsafe {
+        if (*h).count() > 0 {
+            return revive(g, h);
+        }
+        if !(*h).has(FINALIZED)
+            && let Some(finalize) = (*h).hook(|t| t.finalize)
+        {
+            (*h).set(FINALIZED);
+            finalize(h as *mut GcObject);
+            if (*h).count() > 0 {
+                return revive(g, h);
+            }
+        }
+        if (*h).has(WEAKREFED) {
+            let mut pending = Pending::new();
+            weakref::clear_target(&mut *g.st(), h, &mut pending);
+            run_weak_callbacks(pending);
+        }
+        release_references(g, h);
+        destroy(h);
+        free(g.st(), h);
+    }
+}
+
+/// A queued object that got a new reference before it died: back to
+/// generation 0, intact.
+unsafe fn revive(g: &Locked, h: *mut Header) {
+    // SAFETY: lock held; h is live.
+    unsafe {
+        (*h).unset(DYING);
+        if (*h).is_tracked() {
+            list::append(h, &(*g.st()).gens[0]);
+        }
+    }
+}
+
+/// Runs the callbacks of cleared weakrefs in order and drops the references
+/// `clear_target` took on them.
+///
+/// # Safety
+/// Lock held; `pending` came from `weakref::clear_target`.
+pub unsafe fn run_weak_callbacks(pending: Pending) {
+    let mut wr = pending.head;
+    while !wr.is_null() {
+        // SAFETY: each pending weakref is kept alive by the reference taken
+        // in clear_target until the decref below.
+        unsafe {
+            let next = Pending::next(wr);
+            let d = weakref::data(wr);
+            if let Some(cb) = d.cb {
+                cb(wr as *mut GcObject, d.ctx);
+            }
+            decref(wr);
+            wr = next;
+        }
+    }
+}
+
+/// Step 4 of the death order: releases every field (and the target link of a
+/// weakref object), then runs the `clear` hook.
+///
+/// # Safety
+/// Lock held; `h` is dying and certain not to be resurrected.
+pub unsafe fn release_references(g: &Locked, h: *mut Header) {
+    // SAFETY: lock held; h is live; field values are strong references.
+    unsafe {
+        if (*h).is_weakref() {
+            weakref::detach(&mut *g.st(), h);
+        }
+        for slot in fields(h) {
+            let child = slot.swap(std::ptr::null_mut(), Relaxed);
+            if !child.is_null() {
+                decref(child);
+            }
+        }
+        if let Some(clear) = (*h).hook(|t| t.clear) {
+            clear(h as *mut GcObject);
+        }
+    }
+}
+
+/// Step 5, first half: the `destroy` hook.
+///
+/// # Safety
+/// `h` is dying, after step 4.
+pub unsafe fn destroy(h: *mut Header) {
+    // SAFETY: h is live until freed.
+    unsafe {
+        if let Some(destroy) = (*h).hook(|t| t.destroy) {
+            destroy(h as *mut GcObject);
+        }
+    }
+}
+
+/// Step 5, second half: counts the deallocation and releases the memory, at
+/// once or, for an object that has had weakrefs, once no lock-free reader can
+/// still hold its address.
+///
+/// # Safety
+/// Lock held (`st` is the heap state); `h` is unlinked and never used again.
+pub unsafe fn free(st: *mut State, h: *mut Header) {
+    struct SendPtr(*mut Header);
+    // SAFETY: the pointer is only used to free the allocation, which may
+    // happen on any thread.
+    unsafe impl Send for SendPtr {}
+    // SAFETY: lock held; h is live until the free below.
+    unsafe {
+        if (*h).is_tracked() {
+            let st = &mut *st;
+            st.count[0] = st.count[0].saturating_sub(1);
+        }
+        if (*h).has(WEAKREFED) {
+            let p = SendPtr(h);
+            crossbeam_epoch::pin().defer_unchecked(move || {
+                let p = p;
+                free_object(p.0)
+            });
+        } else {
+            free_object(h);
+        }
+    }
+}
