@@ -39,6 +39,7 @@ static Node *tree_build(size_t n) {
 /* Collection pause tracking through GC_set_on_collection_event. */
 static uint64_t g_pause_start, g_pause_max, g_pause_total;
 static size_t g_pauses;
+static PauseLog g_pause_log;
 
 static void on_event(GC_EventType ev) {
   if (ev == GC_EVENT_START) {
@@ -48,6 +49,7 @@ static void on_event(GC_EventType ev) {
     if (d > g_pause_max) g_pause_max = d;
     g_pause_total += d;
     g_pauses++;
+    pause_log_add(&g_pause_log, d);
   }
 }
 
@@ -123,6 +125,7 @@ static void w5(double scale) {
   emit("total_ms", (double)(t1 - t0) / 1e6);
   emit("ns_per_cycle", (double)(t1 - t0) / (double)n);
   emit("max_pause_ms", (double)g_pause_max / 1e6);
+  pause_log_emit(&g_pause_log);
   emit("collections", (double)g_pauses);
   emit("pause_total_ms", (double)g_pause_total / 1e6);
   g_sink = NULL;

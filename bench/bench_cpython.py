@@ -151,6 +151,7 @@ def w5(scale):
     tree = tree_build(scaled(N_W5_TREE, scale))
     gc.collect()
     pause = {"start": 0, "max": 0, "total": 0, "count": 0}
+    pauses = []
 
     def on_gc(phase, info):
         if phase == "start":
@@ -161,6 +162,7 @@ def w5(scale):
                 pause["max"] = d
             pause["total"] += d
             pause["count"] += 1
+            pauses.append(d)
 
     gc.callbacks.append(on_gc)
     t0 = now()
@@ -177,6 +179,10 @@ def w5(scale):
     emit("total_ms", t / 1e6)
     emit("ns_per_cycle", t / n)
     emit("max_pause_ms", pause["max"] / 1e6)
+    if pauses:
+        pauses.sort()
+        emit("median_pause_ms", pauses[len(pauses) // 2] / 1e6)
+        emit("p99_pause_ms", pauses[len(pauses) * 99 // 100] / 1e6)
     emit("collections", pause["count"])
     emit("pause_total_ms", pause["total"] / 1e6)
     del tree

@@ -39,8 +39,9 @@ static GcObject *tree_build(size_t n) {
 
 /* Collection pause tracking through gc_callback_add. */
 typedef struct Pauses {
-  uint64_t start, max, total, lib_max;
+  uint64_t start, max, total, lib_max, max_gen[3];
   size_t count, per_gen[3];
+  PauseLog log;
 } Pauses;
 
 static void on_gc(GcPhase phase, const GcCallbackInfo *info, void *ctx) {
@@ -52,7 +53,11 @@ static void on_gc(GcPhase phase, const GcCallbackInfo *info, void *ctx) {
     if (d > p->max) p->max = d;
     p->total += d;
     p->count++;
-    if (info && info->generation >= 0 && info->generation < 3) p->per_gen[info->generation]++;
+    pause_log_add(&p->log, d);
+    if (info && info->generation >= 0 && info->generation < 3) {
+      p->per_gen[info->generation]++;
+      if (d > p->max_gen[info->generation]) p->max_gen[info->generation] = d;
+    }
     if (info && info->duration_ns > p->lib_max) p->lib_max = info->duration_ns;
   }
 }
@@ -145,9 +150,16 @@ static void w5(double scale) {
   emit("total_ms", (double)(t1 - t0) / 1e6);
   emit("ns_per_cycle", (double)(t1 - t0) / (double)n);
   emit("max_pause_ms", (double)p.max / 1e6);
+  pause_log_emit(&p.log);
   emit("collections", (double)p.count);
   emit("pause_total_ms", (double)p.total / 1e6);
+  emit("gen1_collections", (double)p.per_gen[1]);
   emit("gen2_collections", (double)p.per_gen[2]);
+  for (int g = 0; g < 3; g++) {
+    char name[32];
+    snprintf(name, sizeof name, "max_pause_gen%d_ms", g);
+    emit(name, (double)p.max_gen[g] / 1e6);
+  }
   emit("lib_max_duration_ms", (double)p.lib_max / 1e6);
   obj_decref(tree);
   gc_collect();

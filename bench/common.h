@@ -93,6 +93,34 @@ static inline uint64_t median_u64(uint64_t *v, size_t n) {
   return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
 }
 
+/* A growable record of pause lengths, for percentiles. */
+typedef struct PauseLog {
+  uint64_t *v;
+  size_t n, cap;
+} PauseLog;
+
+static inline void pause_log_add(PauseLog *l, uint64_t d) {
+  if (l->n == l->cap) {
+    l->cap = l->cap ? 2 * l->cap : 1024;
+    l->v = realloc(l->v, l->cap * sizeof *l->v);
+    if (!l->v) exit(1);
+  }
+  l->v[l->n++] = d;
+}
+
+/* Emits the median and 99th percentile pause (ms); frees the log. */
+static inline void pause_log_emit(PauseLog *l);
+
+static inline void pause_log_emit(PauseLog *l) {
+  if (l->n) {
+    qsort(l->v, l->n, sizeof *l->v, cmp_u64);
+    emit("median_pause_ms", (double)l->v[l->n / 2] / 1e6);
+    emit("p99_pause_ms", (double)l->v[(l->n * 99) / 100] / 1e6);
+  }
+  free(l->v);
+  *l = (PauseLog){0};
+}
+
 #define USAGE "usage: %s W1|W2|W3|W4|W5|W6|MEM [scale]\n"
 
 #endif

@@ -24,24 +24,44 @@ CARGO_PROFILE_RELEASE_DEBUG=line-tables-only cargo build --release --quiet --tar
 gcc -O2 -g -std=gnu11 -I "$ROOT/include" -o "$OUT/bench_rcgc" "$ROOT/bench/bench_rcgc.c" \
   -L "$LIB" -Wl,-rpath,"$LIB" -lrcgc
 
-top() { # callgrind output file
-  callgrind_annotate --inclusive=no "$1" 2>/dev/null | sed -n '/^ *Ir/,$p' | head -22
-  echo "  -- inclusive --"
-  callgrind_annotate --inclusive=yes "$1" 2>/dev/null | sed -n '/^ *Ir/,$p' | sed -n '3,18p'
+top() { # callgrind output file, objects counted
+  # Instruction counts per function, exclusive (code inlined from other files
+  # is folded into the function it was inlined into), then inclusive.
+  for incl in no yes; do
+    echo "  -- $( [ $incl = no ] && echo exclusive || echo inclusive ) Ir, and Ir per object --"
+    callgrind_annotate --inclusive=$incl --auto=no --threshold=100 "$1" 2>/dev/null |
+      python3 -c '
+import re, sys
+per = float(sys.argv[1]); tot = {}; total = None
+for line in sys.stdin:
+    m = re.match(r"\s*([\d,]+) \(\s*[\d.]+%\)\s+(.*?)\s*(\[.*\])?$", line)
+    if not m: continue
+    n = int(m.group(1).replace(",", "")); what = m.group(2)
+    if what == "PROGRAM TOTALS": total = n; continue
+    fn = what.split(":", 1)[1] if ":" in what else what
+    if fn in ("main", "(below main)") or fn.startswith(("0x", "__libc_start")): continue
+    tot[fn] = max(tot.get(fn, 0), n) if sys.argv[2] == "yes" else tot.get(fn, 0) + n
+print(f"    total {total:,} Ir, {total / per:.0f} per object")
+for fn, n in sorted(tot.items(), key=lambda kv: -kv[1])[:14]:
+    print(f"    {n:>13,} {100 * n / total:5.1f}% {n / per:7.1f}/obj  {fn}")
+' "$2" "$incl"
+  done
 }
 
 echo "== callgrind: rcgc W2 (scale $W2S), counting inside obj_new and obj_decref =="
 valgrind --tool=callgrind --callgrind-out-file="$OUT/callgrind.W2" \
   --toggle-collect=obj_new --toggle-collect=obj_decref \
   "$OUT/bench_rcgc" W2 "$W2S" >/dev/null 2>"$OUT/callgrind.W2.log"
-top "$OUT/callgrind.W2"
+# objects: the W2 loop plus its 10% warm-up
+top "$OUT/callgrind.W2" "$(python3 -c "print(round(1.1 * 10_000_000 * $W2S))")"
 
 echo
 echo "== callgrind: rcgc W4 (scale $W4S), counting inside gc_collect =="
 valgrind --tool=callgrind --callgrind-out-file="$OUT/callgrind.W4" \
   --toggle-collect=gc_collect \
   "$OUT/bench_rcgc" W4 "$W4S" >/dev/null 2>"$OUT/callgrind.W4.log"
-top "$OUT/callgrind.W4"
+# objects: three collections of the tree
+top "$OUT/callgrind.W4" "$(python3 -c "print(3 * round(1_048_575 * $W4S))")"
 
 if command -v perf >/dev/null 2>&1; then
   for w in W2 W4; do
