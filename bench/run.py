@@ -277,6 +277,7 @@ def main():
 
     global PYTHON
     PYTHON = args.python
+    load0 = os.getloadavg()
     t0 = time.monotonic()
     systems = wanted if args.no_build else build(wanted)
     os.makedirs(OUT, exist_ok=True)
@@ -300,6 +301,9 @@ def main():
         ver = subprocess.run([PYTHON, "-c", "import sys; print(sys.version.split()[0])"],
                              capture_output=True, text=True).stdout.strip()
         print(f"cpython: {PYTHON} {ver}")
+    load1 = os.getloadavg()
+    print(f"load average (1/5/15 min) before: {load0[0]:.2f} {load0[1]:.2f} {load0[2]:.2f}, "
+          f"after: {load1[0]:.2f} {load1[1]:.2f} {load1[2]:.2f} ({os.cpu_count()} CPUs)")
     print(f"raw results: {os.path.relpath(raw_path, ROOT)}; total {time.monotonic() - t0:.0f}s")
     missing = [s for s in wanted if s not in systems]
     if missing:
