@@ -416,6 +416,28 @@ void gc_lock(void);
 void gc_unlock(void);
 
 /**
+ * Turns checked mode on or off. In checked mode every handle passed in is
+ * validated, freed objects are poisoned and quarantined, and use after free,
+ * double decref, decref of a pointer rcgc never allocated, set_field on a
+ * freed object and refcount underflow abort the process with one line on
+ * stderr: `rcgc: <function>(<address>): <what>`, naming the type. Setting
+ * `RCGC_CHECKS=1` in the environment has the same effect. The mode is fixed
+ * by the first allocation: call this before it. Checked mode is slow (a
+ * registry lookup per call); the unchecked fast path pays one load.
+ *
+ * On error (called after the first allocation with a different value) the
+ * mode is unchanged and GC_ERR_INVALID is recorded in gc_last_error.
+ * Thread-safe.
+ */
+void gc_set_checks(bool on);
+
+/**
+ * Returns: whether checked mode is on.
+ * Thread-safe.
+ */
+bool gc_checks_enabled(void);
+
+/**
  * Creates a weak reference to `target`. When the target dies (after its
  * finalizer, once it is certain not to be resurrected) the weakref is
  * cleared, then `cb(weakref, ctx)` runs once, newest weakref first, unless

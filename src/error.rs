@@ -37,3 +37,18 @@ pub fn last_code() -> i32 {
 pub fn last_message() -> *const c_char {
     LAST.with(|l| l.get().1.map_or(std::ptr::null(), CStr::as_ptr))
 }
+
+/// Aborts the process with one line `rcgc: <function>(<address>): <what>`
+/// on stderr (no unwinding: this is how misuse and broken invariants end).
+#[cold]
+pub fn fatal(function: &CStr, address: *const std::ffi::c_void, what: &str) -> ! {
+    let line = format!(
+        "rcgc: {}({address:p}): {what}\n",
+        function.to_string_lossy()
+    );
+    // SAFETY: writing a valid buffer to fd 2; abort never returns.
+    unsafe {
+        libc::write(2, line.as_ptr().cast(), line.len());
+        libc::abort()
+    }
+}

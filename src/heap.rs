@@ -17,8 +17,7 @@
 
 use crate::object::Header;
 use parking_lot::RawMutex;
-use parking_lot::RawThreadId;
-use parking_lot::lock_api::RawReentrantMutex;
+use parking_lot::lock_api::{GetThreadId, RawReentrantMutex};
 use std::cell::{Cell, UnsafeCell};
 use std::collections::HashMap;
 use std::ffi::{c_int, c_void};
@@ -111,17 +110,39 @@ pub struct State {
     pub long_lived_pending: usize,
     pub stats: [GcGenStats; NUM_GENERATIONS],
     pub callbacks: Vec<(CallbackFn, *mut c_void)>,
-    /// Objects whose count reached zero, linked through `next` (a stack).
+    /// Objects whose count reached zero, linked through `next`, oldest first
+    /// (deaths complete in the order the counts reached zero).
     pub death_queue: *mut Header,
+    pub death_tail: *mut Header,
+    /// Deaths queued so far; a queued object keeps its number in `prev`
+    /// (shifted left by 4, so it reads as a plain untagged word).
+    pub death_seq: usize,
     /// A death or a collection is in progress: new deaths are queued and the
     /// outermost one drains the queue.
     pub draining: bool,
     /// Target address -> newest weakref object to it (weakref.rs).
     pub weak: AddrMap<*mut Header>,
+    /// Memory for tracked objects (alloc.rs).
+    pub pool: crate::alloc::Pool,
+}
+
+/// Thread identity for the re-entrant lock: `pthread_self()` is one load
+/// from the thread pointer, where a Rust thread-local in a shared library
+/// costs a `__tls_get_addr` call on every lock.
+pub struct PthreadId;
+
+// SAFETY: pthread_self() is non-zero and unique among live threads.
+unsafe impl GetThreadId for PthreadId {
+    const INIT: Self = PthreadId;
+    fn nonzero_thread_id(&self) -> std::num::NonZeroUsize {
+        // SAFETY: pthread_self has no preconditions.
+        let id = unsafe { libc::pthread_self() } as usize;
+        std::num::NonZeroUsize::new(id).expect("pthread_self() is never 0")
+    }
 }
 
 pub struct Heap {
-    lock: RawReentrantMutex<RawMutex, RawThreadId>,
+    lock: RawReentrantMutex<RawMutex, PthreadId>,
     state: UnsafeCell<State>,
 }
 
@@ -151,8 +172,11 @@ pub static HEAP: Heap = Heap {
         }; NUM_GENERATIONS],
         callbacks: Vec::new(),
         death_queue: std::ptr::null_mut(),
+        death_tail: std::ptr::null_mut(),
+        death_seq: 0,
         draining: false,
         weak: HashMap::with_hasher(BuildHasherDefault::new()),
+        pool: crate::alloc::Pool::new(),
     }),
 };
 
@@ -228,3 +252,30 @@ pub fn with_state<R>(f: impl FnOnce(&mut State) -> R) -> R {
     // SAFETY: lock held; f runs no user code (contract).
     f(unsafe { &mut *g.st() })
 }
+
+/// At process exit, runs the releases still deferred through the epoch and
+/// gives back the weakref table's memory when no weakref is left, so leak
+/// checkers report nothing of ours after a clean shutdown (both are only
+/// reachable through interior pointers, which valgrind calls "possibly
+/// lost"). Skipped if another thread holds the lock.
+extern "C" fn release_at_exit() {
+    if !HEAP.lock.try_lock() {
+        return;
+    }
+    // Each flush may advance the epoch once; two advances free a bag.
+    for _ in 0..4 {
+        crossbeam_epoch::pin().flush();
+    }
+    // SAFETY: we hold the lock; no user code runs here.
+    unsafe {
+        let st = &mut *HEAP.state.get();
+        if st.weak.is_empty() {
+            st.weak = HashMap::with_hasher(BuildHasherDefault::new());
+        }
+        HEAP.lock.unlock();
+    }
+}
+
+#[used]
+#[unsafe(link_section = ".fini_array")]
+static RELEASE_AT_EXIT: extern "C" fn() = release_at_exit;

@@ -4,7 +4,11 @@
 //! references with callbacks. The C contract is `include/rcgc.h`.
 //!
 //! Modules, each using only those listed before it:
-//! - `error`: status codes and the per-thread last error;
+//! - `alloc`: the size-class pool and the system allocator (and the test
+//!   hook that injects allocation failures);
+//! - `error`: status codes, the per-thread last error, `fatal`;
+//! - `checks`: checked mode (RCGC_CHECKS): the registry of objects and the
+//!   quarantine of freed ones;
 //! - `object`: the header and the allocation of header, fields and payload;
 //! - `list`: intrusive lists of headers (the generations);
 //! - `heap`: the global heap: its re-entrant lock, counts, thresholds,
@@ -14,6 +18,8 @@
 //! - `gc`: one collection, and object creation (which triggers collections);
 //! - `ffi`: the exported C functions.
 
+pub(crate) mod alloc;
+pub(crate) mod checks;
 pub(crate) mod error;
 pub mod ffi;
 pub(crate) mod gc;
@@ -24,3 +30,7 @@ pub(crate) mod refcount;
 pub(crate) mod weakref;
 
 pub use ffi::*;
+
+/// Test hook (not part of the C API): the n-th allocation from now fails.
+#[doc(hidden)]
+pub use alloc::fail_after as test_fail_allocation_after;

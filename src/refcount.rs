@@ -16,18 +16,22 @@
 //! 5. its `destroy` hook runs and its memory is freed.
 //!
 //! Deaths are iterative: an object whose count reaches zero is set `DYING`,
-//! unlinked from its list and pushed on the heap's death queue (linked
-//! through `next`); the outermost death or collection drains the queue, so a
-//! chain of any length is released in constant stack. `DYING` stops a second
+//! unlinked from its list and appended to the heap's death queue (linked
+//! through `next`); the outermost death or collection drains the queue in
+//! order, so a chain of any length is released in constant stack and objects
+//! die in the order their counts reached zero (a weakref released after its
+//! target still sees the target die first and gets its callback). `DYING` stops a second
 //! transition to zero (after a resurrection inside the finalizer, say) from
 //! queueing the object twice, and marks collector garbage whose teardown the
 //! collector owns.
 
+use crate::alloc::{Pool, sys_free};
+use crate::checks;
 use crate::error::{GC_ERR_INVALID, fail};
 use crate::heap::{Locked, State, lock};
 use crate::list;
 use crate::object::{
-    COUNT_MASK, DYING, FINALIZED, GcObject, Header, WEAKREFED, fields, free_object,
+    COUNT_MASK, DYING, FINALIZED, GcObject, Header, WEAKREFED, allocation_of, fields,
 };
 use crate::weakref::{self, Pending};
 use std::sync::atomic::Ordering::{AcqRel, Relaxed, Release};
@@ -65,12 +69,21 @@ unsafe fn decref_slow(h: *mut Header) {
     let mut cur = rc.load(Relaxed);
     loop {
         if cur & COUNT_MASK == 0 {
+            if crate::checks::enabled() {
+                crate::checks::underflow(c"obj_decref", h);
+            }
             fail(GC_ERR_INVALID, c"obj_decref: reference count is already 0");
             return;
         }
+        // The transition to zero sets DYING in the same step.
+        let new = if cur & COUNT_MASK == 1 {
+            (cur - 1) | DYING
+        } else {
+            cur - 1
+        };
         // AcqRel: acquire every other thread's releasing decrement before the
         // object may die.
-        match rc.compare_exchange_weak(cur, cur - 1, AcqRel, Relaxed) {
+        match rc.compare_exchange_weak(cur, new, AcqRel, Relaxed) {
             Ok(_) => break,
             Err(seen) => cur = seen,
         }
@@ -81,21 +94,27 @@ unsafe fn decref_slow(h: *mut Header) {
     }
 }
 
-/// Queues `h`, whose count just reached zero, and drains the queue unless an
-/// outer death or collection will.
+/// Queues `h`, whose count just reached zero (and which was just set
+/// `DYING`), and drains the queue unless an outer death or collection will.
 ///
 /// # Safety
-/// Lock held; `h` has count 0 and is not `DYING`.
+/// Lock held; `h` has count 0 and was set `DYING` by this transition.
 unsafe fn start_death(g: &Locked, h: *mut Header) {
     // SAFETY: lock held; h is live; no user code runs while `st` is borrowed.
     unsafe {
-        (*h).set(DYING);
         if (*h).is_tracked() {
             list::remove(h);
         }
         let st = &mut *g.st();
-        list::set_next(h, st.death_queue);
-        st.death_queue = h;
+        st.death_seq += 1;
+        (*h).prev.store(st.death_seq << 4, Relaxed);
+        list::set_next(h, std::ptr::null());
+        if st.death_tail.is_null() {
+            st.death_queue = h;
+        } else {
+            list::set_next(st.death_tail, h);
+        }
+        st.death_tail = h;
         if !st.draining {
             drain(g);
         }
@@ -114,6 +133,9 @@ pub fn drain(g: &Locked) {
                 break;
             }
             st.death_queue = list::next(h);
+            if st.death_queue.is_null() {
+                st.death_tail = std::ptr::null_mut();
+            }
             list::set_next(h, std::ptr::null());
             die(g, h);
         }
@@ -128,6 +150,10 @@ pub fn drain(g: &Locked) {
 unsafe fn die(g: &Locked, h: *mut Header) {
     // SAFETY: lock held; h stays allocated until we free it below.
     unsafe {
+        // Deaths queued from here on happen inside this one (see
+        // weakref::clear_target).
+        let started = (*g.st()).death_seq;
+        (*h).prev.store(0, Relaxed);
         if (*h).count() > 0 {
             return revive(g, h);
         }
@@ -142,7 +168,7 @@ unsafe fn die(g: &Locked, h: *mut Header) {
         }
         if (*h).has(WEAKREFED) {
             let mut pending = Pending::new();
-            weakref::clear_target(&mut *g.st(), h, &mut pending);
+            weakref::clear_target(&mut *g.st(), h, &mut pending, Some(started));
             run_weak_callbacks(pending);
         }
         release_references(g, h);
@@ -232,20 +258,53 @@ pub unsafe fn free(st: *mut State, h: *mut Header) {
     // SAFETY: the pointer is only used to free the allocation, which may
     // happen on any thread.
     unsafe impl Send for SendPtr {}
-    // SAFETY: lock held; h is live until the free below.
+    // SAFETY: lock held; h is live until its memory is released.
     unsafe {
         if (*h).is_tracked() {
             let st = &mut *st;
             st.count[0] = st.count[0].saturating_sub(1);
         }
+        if checks::enabled() {
+            checks::on_death(h);
+        }
         if (*h).has(WEAKREFED) {
             let p = SendPtr(h);
             crossbeam_epoch::pin().defer_unchecked(move || {
                 let p = p;
-                free_object(p.0)
+                let g = lock();
+                release_memory(g.st(), p.0);
             });
         } else {
-            free_object(h);
+            release_memory(st, h);
         }
     }
+}
+
+/// Returns the memory of `h` to the pool or the system, where it came from.
+///
+/// # Safety
+/// Lock held (`st` is the heap state); `h` is dead and never used again.
+unsafe fn release_memory(st: *mut State, h: *mut Header) {
+    // SAFETY: h's header is still readable; the block goes back to the
+    // allocator that made it (tracked + small = pool, see gc::new_object).
+    unsafe {
+        let (base, size) = allocation_of(h);
+        if checks::enabled() {
+            for (b, s) in checks::quarantine(h, base, size) {
+                sys_free(b as *mut u8, s);
+            }
+        } else if from_pool((*h).is_tracked(), size) {
+            (*st).pool.free(base, size);
+        } else {
+            sys_free(base, size);
+        }
+    }
+}
+
+/// Whether an object's memory comes from the pool: tracked objects (which
+/// are allocated and freed under the heap lock) that are small, outside
+/// checked mode. gc::new_object and release_memory both decide by this.
+#[inline]
+pub fn from_pool(tracked: bool, size: usize) -> bool {
+    tracked && Pool::serves(size) && !checks::enabled()
 }

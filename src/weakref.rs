@@ -17,7 +17,7 @@
 //!   handed to the epoch.
 
 use crate::heap::State;
-use crate::object::{COUNT_MASK, DYING, GcObject, Header, MARK, MAX_COUNT, WEAKREFED};
+use crate::object::{COLLECTED, COUNT_MASK, DYING, GcObject, Header, MARK, MAX_COUNT, WEAKREFED};
 use std::ffi::c_void;
 use std::ptr;
 use std::sync::atomic::{
@@ -155,12 +155,26 @@ impl Pending {
 }
 
 /// Clears every weakref to `target` (so `weakref_get` returns NULL) and
-/// appends those whose callback must run to `pending`, newest first: a
-/// callback is skipped when its weakref is itself dying.
+/// appends those whose callback must run to `pending`, newest first.
+///
+/// Which weakrefs get a callback follows CPython, where deaths are
+/// immediate: a weakref in the same cyclic garbage (`COLLECTED`) gets none; a
+/// live one does; one whose death is queued (count 0) gets one only if it was
+/// queued before the target's death began (`started`, the death sequence
+/// number then): it was released after the target's count reached zero, so
+/// in CPython the target would have died first. One queued during the
+/// target's death (by its finalizer, say) died first. In a collection
+/// (`started` None) every queued weakref was released before the garbage
+/// died. The reference taken here keeps a weakref alive through its callback.
 ///
 /// # Safety
 /// Heap lock held; `target` is dying and certain not to be resurrected.
-pub unsafe fn clear_target(st: &mut State, target: *mut Header, pending: &mut Pending) {
+pub unsafe fn clear_target(
+    st: &mut State,
+    target: *mut Header,
+    pending: &mut Pending,
+    started: Option<usize>,
+) {
     let Some(mut wr) = st.weak.remove(&(target as usize)) else {
         return;
     };
@@ -172,7 +186,11 @@ pub unsafe fn clear_target(st: &mut State, target: *mut Header, pending: &mut Pe
             d.target.store(ptr::null_mut(), Release);
             d.older.store(0, Relaxed);
             d.newer.store(0, Relaxed);
-            if d.cb.is_some() && (*wr).count() > 0 && !(*wr).has(DYING) {
+            let queued = (*wr).count() == 0;
+            let queued_before = |s: usize| (*wr).prev.load(Relaxed) >> 4 <= s;
+            let gets_callback =
+                !(*wr).has(COLLECTED) && (!queued || started.is_some_and(queued_before));
+            if d.cb.is_some() && gets_callback {
                 crate::object::incref_raw(wr);
                 d.pending.store(0, Relaxed);
                 if pending.tail.is_null() {

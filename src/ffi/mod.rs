@@ -25,33 +25,39 @@ pub use crate::heap::{GcCallbackFn, GcCallbackInfo, GcCounts, GcGenStats, GcPhas
 pub use crate::object::{GcObject, GcType, GcVisitFn};
 pub use crate::weakref::GcWeakCallback;
 
+use crate::checks;
 use crate::error::{self, fail};
 use crate::gc;
 use crate::heap::{self, NUM_GENERATIONS, with_state};
 use crate::object::{self, FINALIZED, Header, Kind};
 use crate::refcount;
 use crate::weakref;
-use std::ffi::{c_char, c_int, c_void};
+use std::ffi::{CStr, c_char, c_int, c_void};
 use std::ptr;
 use std::sync::atomic::Ordering::{Acquire, Relaxed};
 
+/// The header behind a handle. In checked mode, aborts with one line unless
+/// `o` is NULL or a live object (see checks.rs); otherwise free.
 #[inline]
-fn hdr(o: *const GcObject) -> *mut Header {
-    o as *mut Header
+fn live(function: &CStr, o: *const GcObject) -> *mut Header {
+    let h = o as *mut Header;
+    checks::object(function, h);
+    h
 }
 
 /// The field slot `i` of `o`, or the error code (with gc_last_error set).
 fn slot<'a>(
+    function: &CStr,
     o: *const GcObject,
     i: usize,
-    null_msg: &'static std::ffi::CStr,
-    index_msg: &'static std::ffi::CStr,
+    null_msg: &'static CStr,
+    index_msg: &'static CStr,
 ) -> Result<&'a std::sync::atomic::AtomicPtr<Header>, c_int> {
     if o.is_null() {
         return Err(fail(GC_ERR_NULL, null_msg));
     }
     // SAFETY: a non-NULL handle is a live object (API contract).
-    unsafe { object::fields(hdr(o)) }
+    unsafe { object::fields(live(function, o)) }
         .get(i)
         .ok_or_else(|| fail(GC_ERR_INDEX, index_msg))
 }
@@ -103,7 +109,7 @@ pub extern "C" fn obj_new_typed(
 pub extern "C" fn obj_incref(o: *mut GcObject) {
     if !o.is_null() {
         // SAFETY: the caller holds a reference to the live object o.
-        unsafe { refcount::incref(hdr(o)) }
+        unsafe { refcount::incref(live(c"obj_incref", o)) }
     }
 }
 
@@ -121,7 +127,7 @@ pub extern "C" fn obj_incref(o: *mut GcObject) {
 pub extern "C" fn obj_decref(o: *mut GcObject) {
     if !o.is_null() {
         // SAFETY: the caller owns the reference it drops.
-        unsafe { refcount::decref(hdr(o)) }
+        unsafe { refcount::decref(live(c"obj_decref", o)) }
     }
 }
 
@@ -133,7 +139,7 @@ pub extern "C" fn obj_refcount(o: *const GcObject) -> usize {
         return 0;
     }
     // SAFETY: non-NULL handles are live objects.
-    unsafe { (*hdr(o)).count() as usize }
+    unsafe { (*live(c"obj_refcount", o)).count() as usize }
 }
 
 /// Stores `value` in field `i` of `o`: the field takes its own reference to
@@ -147,6 +153,7 @@ pub extern "C" fn obj_refcount(o: *const GcObject) -> usize {
 #[unsafe(no_mangle)]
 pub extern "C" fn obj_set_field(o: *mut GcObject, i: usize, value: *mut GcObject) -> c_int {
     let slot = match slot(
+        c"obj_set_field",
         o,
         i,
         c"obj_set_field: object is NULL",
@@ -155,12 +162,13 @@ pub extern "C" fn obj_set_field(o: *mut GcObject, i: usize, value: *mut GcObject
         Ok(s) => s,
         Err(code) => return code,
     };
+    let value = live(c"obj_set_field", value);
     let _g = heap::lock();
     if !value.is_null() {
         // SAFETY: the caller holds a reference to value.
-        unsafe { refcount::incref(hdr(value)) };
+        unsafe { refcount::incref(value) };
     }
-    let old = slot.swap(hdr(value), Relaxed);
+    let old = slot.swap(value, Relaxed);
     if !old.is_null() {
         // SAFETY: the field owned a reference to old.
         unsafe { refcount::decref(old) };
@@ -176,6 +184,7 @@ pub extern "C" fn obj_set_field(o: *mut GcObject, i: usize, value: *mut GcObject
 #[unsafe(no_mangle)]
 pub extern "C" fn obj_get_field(o: *const GcObject, i: usize) -> *mut GcObject {
     let Ok(slot) = slot(
+        c"obj_get_field",
         o,
         i,
         c"obj_get_field: object is NULL",
@@ -202,6 +211,7 @@ pub extern "C" fn obj_get_field(o: *const GcObject, i: usize) -> *mut GcObject {
 #[unsafe(no_mangle)]
 pub extern "C" fn obj_borrow_field(o: *const GcObject, i: usize) -> *mut GcObject {
     match slot(
+        c"obj_borrow_field",
         o,
         i,
         c"obj_borrow_field: object is NULL",
@@ -221,7 +231,7 @@ pub extern "C" fn obj_nfields(o: *const GcObject) -> usize {
         return 0;
     }
     // SAFETY: non-NULL handles are live objects.
-    unsafe { object::nfields(hdr(o)) }
+    unsafe { object::nfields(live(c"obj_nfields", o)) }
 }
 
 /// Returns: borrowed pointer to the host payload of `o` (16-byte aligned,
@@ -230,11 +240,13 @@ pub extern "C" fn obj_nfields(o: *const GcObject) -> usize {
 /// Arguments: `o` borrowed. Thread-safe.
 #[unsafe(no_mangle)]
 pub extern "C" fn obj_payload(o: *mut GcObject) -> *mut c_void {
-    if o.is_null() || obj_is_weakref(o) {
+    let h = live(c"obj_payload", o);
+    // SAFETY: non-NULL handles are live objects.
+    if h.is_null() || unsafe { (*h).is_weakref() } {
         return ptr::null_mut();
     }
-    // SAFETY: non-NULL handles are live objects.
-    unsafe { object::payload(hdr(o)) }
+    // SAFETY: as above.
+    unsafe { object::payload(h) }
 }
 
 /// Returns: the payload size of `o` in bytes, as passed at creation; 0 for
@@ -242,11 +254,13 @@ pub extern "C" fn obj_payload(o: *mut GcObject) -> *mut c_void {
 /// Arguments: `o` borrowed. Thread-safe.
 #[unsafe(no_mangle)]
 pub extern "C" fn obj_payload_size(o: *const GcObject) -> usize {
-    if o.is_null() || obj_is_weakref(o) {
+    let h = live(c"obj_payload_size", o);
+    // SAFETY: non-NULL handles are live objects.
+    if h.is_null() || unsafe { (*h).is_weakref() } {
         return 0;
     }
-    // SAFETY: non-NULL handles are live objects.
-    unsafe { object::payload_size(hdr(o)) }
+    // SAFETY: as above.
+    unsafe { object::payload_size(h) }
 }
 
 /// Returns: the type passed at creation (borrowed); NULL for plain objects,
@@ -258,7 +272,7 @@ pub extern "C" fn obj_type(o: *const GcObject) -> *const GcType {
         return ptr::null();
     }
     // SAFETY: non-NULL handles are live objects.
-    unsafe { (*hdr(o)).ty() }
+    unsafe { (*live(c"obj_type", o)).ty() }
 }
 
 /// Returns: the message of the last failing call on this thread (borrowed,
@@ -382,7 +396,7 @@ pub extern "C" fn gc_get_stats(generation: c_int) -> GcGenStats {
 #[unsafe(no_mangle)]
 pub extern "C" fn gc_is_tracked(o: *const GcObject) -> bool {
     // SAFETY: non-NULL handles are live objects.
-    !o.is_null() && unsafe { (*hdr(o)).is_tracked() }
+    !o.is_null() && unsafe { (*live(c"gc_is_tracked", o)).is_tracked() }
 }
 
 /// Returns: whether the finalize hook of `o` has run; false for NULL.
@@ -390,7 +404,7 @@ pub extern "C" fn gc_is_tracked(o: *const GcObject) -> bool {
 #[unsafe(no_mangle)]
 pub extern "C" fn gc_is_finalized(o: *const GcObject) -> bool {
     // SAFETY: non-NULL handles are live objects.
-    !o.is_null() && unsafe { (*hdr(o)).has(FINALIZED) }
+    !o.is_null() && unsafe { (*live(c"gc_is_finalized", o)).has(FINALIZED) }
 }
 
 /// Moves every tracked object to the permanent generation, which is never
@@ -488,6 +502,35 @@ pub extern "C" fn gc_unlock() {
     }
 }
 
+/// Turns checked mode on or off. In checked mode every handle passed in is
+/// validated, freed objects are poisoned and quarantined, and use after free,
+/// double decref, decref of a pointer rcgc never allocated, set_field on a
+/// freed object and refcount underflow abort the process with one line on
+/// stderr: `rcgc: <function>(<address>): <what>`, naming the type. Setting
+/// `RCGC_CHECKS=1` in the environment has the same effect. The mode is fixed
+/// by the first allocation: call this before it. Checked mode is slow (a
+/// registry lookup per call); the unchecked fast path pays one load.
+///
+/// On error (called after the first allocation with a different value) the
+/// mode is unchanged and GC_ERR_INVALID is recorded in gc_last_error.
+/// Thread-safe.
+#[unsafe(no_mangle)]
+pub extern "C" fn gc_set_checks(on: bool) {
+    if !checks::set(on) {
+        fail(
+            GC_ERR_INVALID,
+            c"gc_set_checks: the mode is fixed once an object exists",
+        );
+    }
+}
+
+/// Returns: whether checked mode is on.
+/// Thread-safe.
+#[unsafe(no_mangle)]
+pub extern "C" fn gc_checks_enabled() -> bool {
+    checks::enabled()
+}
+
 // --------------------------------------------------------- weak references
 
 /// Creates a weak reference to `target`. When the target dies (after its
@@ -511,6 +554,7 @@ pub extern "C" fn weakref_new(
         fail(GC_ERR_NULL, c"weakref_new: target is NULL");
         return ptr::null_mut();
     }
+    let target = live(c"weakref_new", target);
     let g = heap::lock();
     // SAFETY: a NULL type is allowed.
     let Ok(wr) = (unsafe { gc::new_object(ptr::null(), 0, weakref::DATA_SIZE, Kind::Weakref) })
@@ -518,7 +562,7 @@ pub extern "C" fn weakref_new(
         return ptr::null_mut();
     };
     // SAFETY: lock held; wr is new; the caller holds a reference to target.
-    if unsafe { weakref::attach(&mut *g.st(), wr, hdr(target), cb, ctx) }.is_err() {
+    if unsafe { weakref::attach(&mut *g.st(), wr, target, cb, ctx) }.is_err() {
         // SAFETY: wr is ours; unattached, its death is plain.
         unsafe { refcount::decref(wr) };
         fail(GC_ERR_NOMEM, c"weakref_new: out of memory");
@@ -539,12 +583,14 @@ pub extern "C" fn weakref_get(weakref: *mut GcObject) -> *mut GcObject {
         fail(GC_ERR_NULL, c"weakref_get: weakref is NULL");
         return ptr::null_mut();
     }
-    if !obj_is_weakref(weakref) {
+    let wr = live(c"weakref_get", weakref);
+    // SAFETY: non-NULL handles are live objects.
+    if !unsafe { (*wr).is_weakref() } {
         fail(GC_ERR_TYPE, c"weakref_get: object is not a weakref");
         return ptr::null_mut();
     }
-    // SAFETY: weakref is a live weakref object.
-    unsafe { weakref::get(hdr(weakref)) as *mut GcObject }
+    // SAFETY: wr is a live weakref object.
+    unsafe { weakref::get(wr) as *mut GcObject }
 }
 
 /// Returns: whether `o` is a weakref object; false for NULL.
@@ -552,7 +598,7 @@ pub extern "C" fn weakref_get(weakref: *mut GcObject) -> *mut GcObject {
 #[unsafe(no_mangle)]
 pub extern "C" fn obj_is_weakref(o: *const GcObject) -> bool {
     // SAFETY: non-NULL handles are live objects.
-    !o.is_null() && unsafe { (*hdr(o)).is_weakref() }
+    !o.is_null() && unsafe { (*live(c"obj_is_weakref", o)).is_weakref() }
 }
 
 /// Returns: the number of live weakref objects pointing at `target`; 0 for
@@ -564,5 +610,5 @@ pub extern "C" fn weakref_count(target: *const GcObject) -> usize {
         return 0;
     }
     // SAFETY: lock held inside with_state; the walk runs no user code.
-    with_state(|st| unsafe { weakref::count(st, hdr(target)) })
+    with_state(|st| unsafe { weakref::count(st, live(c"weakref_count", target)) })
 }

@@ -46,14 +46,16 @@
 
 mod validate;
 
+use crate::alloc::{sys_alloc, sys_free};
+use crate::checks;
 use crate::error::{GC_ERR_INVALID, GC_ERR_NOMEM, fail};
 use crate::heap::{GcCallbackInfo, GcPhase, Locked, NUM_GENERATIONS, lock};
 use crate::list;
 use crate::object::{
-    DYING, FINALIZED, GcObject, GcType, Header, Kind, MARK, Shape, WEAKREFED, alloc_object,
-    for_each_child,
+    COLLECTED, DYING, FINALIZED, GcObject, GcType, Header, Kind, MARK, Shape, WEAKREFED,
+    for_each_child, init_object,
 };
-use crate::refcount::{destroy, drain, free, release_references, run_weak_callbacks};
+use crate::refcount::{destroy, drain, free, from_pool, release_references, run_weak_callbacks};
 use crate::weakref::{self, Pending};
 use std::sync::atomic::Ordering::Relaxed;
 use std::time::Instant;
@@ -80,26 +82,51 @@ pub unsafe fn new_object(
             c"obj_new: nfields/payload_size overflow or exceed PTRDIFF_MAX",
         ));
     };
-    // SAFETY: caller's contract on ty.
-    let h = unsafe { alloc_object(ty, &shape, kind) };
-    if h.is_null() {
-        return Err(fail(GC_ERR_NOMEM, c"obj_new: out of memory"));
-    }
-    // SAFETY: h is the new object; lock held for the state borrows, which end
-    // before collect_automatic runs user code.
-    unsafe {
-        if (*h).is_tracked() {
-            let g = lock();
-            let st = &mut *g.st();
-            st.count[0] += 1;
-            if st.enabled && st.threshold[0] > 0 && st.count[0] > st.threshold[0] && !st.collecting
-            {
-                collect_automatic(&g);
-            }
-            list::append(h, &(*g.st()).gens[0]);
+    let size = shape.size();
+    let nomem = || Err(fail(GC_ERR_NOMEM, c"obj_new: out of memory"));
+    checks::on_first_allocation();
+    let register = |h: *mut Header, base: *mut u8| {
+        if checks::enabled() && !checks::on_alloc(h, ty) {
+            // SAFETY: the object was never published; checked-mode memory
+            // comes from sys_alloc.
+            unsafe { sys_free(base, size) };
+            return false;
         }
+        true
+    };
+    if !shape.tracked(ty, kind) {
+        let base = sys_alloc(size);
+        if base.is_null() {
+            return nomem();
+        }
+        // SAFETY: fresh memory of the shape's size; caller's contract on ty.
+        let h = unsafe { init_object(base, ty, &shape, kind) };
+        return if register(h, base) { Ok(h) } else { nomem() };
     }
-    Ok(h)
+    // SAFETY: lock held for the state borrows, which end before
+    // collect_automatic runs user code; the memory is fresh.
+    unsafe {
+        let g = lock();
+        let st = &mut *g.st();
+        let base = if from_pool(true, size) {
+            st.pool.alloc(size)
+        } else {
+            sys_alloc(size)
+        };
+        if base.is_null() {
+            return nomem();
+        }
+        let h = init_object(base, ty, &shape, kind);
+        if !register(h, base) {
+            return nomem();
+        }
+        st.count[0] += 1;
+        if st.enabled && st.threshold[0] > 0 && st.count[0] > st.threshold[0] && !st.collecting {
+            collect_automatic(&g);
+        }
+        list::append(h, &(*g.st()).gens[0]);
+        Ok(h)
+    }
 }
 
 /// CPython 3.12's choice: the oldest generation whose count exceeds its
@@ -414,13 +441,13 @@ unsafe fn delete_garbage(g: &Locked, garbage: *const Header, old: *const Header)
     for_each(garbage, |h| {
         found += 1;
         // SAFETY: lock held; h is live.
-        unsafe { (*h).set(DYING) };
+        unsafe { (*h).set(DYING | COLLECTED) };
     });
     for_each(garbage, |h| {
         // SAFETY: lock held; h is live and really dies; no user code here.
         unsafe {
             if (*h).has(WEAKREFED) {
-                weakref::clear_target(&mut *g.st(), h, &mut pending);
+                weakref::clear_target(&mut *g.st(), h, &mut pending, None);
             }
         }
     });
@@ -441,7 +468,7 @@ unsafe fn delete_garbage(g: &Locked, garbage: *const Header, old: *const Header)
         // SAFETY: lock held; h is live.
         unsafe {
             if (*h).count() > 0 {
-                (*h).unset(DYING | MARK);
+                (*h).unset(DYING | COLLECTED | MARK);
                 list::move_to(h, old);
                 uncollectable += 1;
             }

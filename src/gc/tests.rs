@@ -2,7 +2,8 @@
 //! lock contention: these objects are never linked into the generations).
 
 use super::*;
-use crate::object::{Shape, free_object, incref_raw};
+use crate::alloc::{sys_alloc, sys_free};
+use crate::object::{Shape, allocation_of, incref_raw};
 
 struct Graph {
     objs: Vec<*mut Header>,
@@ -21,7 +22,14 @@ impl Graph {
         list::init(&*unreachable);
         // SAFETY: test-local objects, linked only into these test lists.
         let objs: Vec<*mut Header> = (0..n)
-            .map(|_| unsafe { alloc_object(std::ptr::null(), &shape, Kind::Plain) })
+            .map(|_| unsafe {
+                init_object(
+                    sys_alloc(shape.size()),
+                    std::ptr::null(),
+                    &shape,
+                    Kind::Plain,
+                )
+            })
             .collect();
         let mut used = vec![0; n];
         for &(a, b) in edges {
@@ -63,7 +71,10 @@ impl Drop for Graph {
     fn drop(&mut self) {
         for &o in &self.objs {
             // SAFETY: test-local objects, never used again.
-            unsafe { free_object(o) };
+            unsafe {
+                let (base, size) = allocation_of(o);
+                sys_free(base, size)
+            };
         }
     }
 }

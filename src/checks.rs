@@ -1,0 +1,184 @@
+//! Checked mode: detects the host's refcount bugs (use after free, double
+//! decref, decref of a pointer rcgc never allocated, set_field on a freed
+//! object, refcount underflow) and aborts with one line
+//! `rcgc: <function>(<address>): <what>` naming the object's type.
+//!
+//! Switched on by `RCGC_CHECKS=1` in the environment (read on first use) or
+//! `gc_set_checks(true)` before the first allocation; it cannot change once
+//! an object exists, because objects made in one mode are freed in the same
+//! mode.
+//!
+//! How: a registry maps the address of every object rcgc handed out to its
+//! state (live or freed) and type. A handle is looked up there before it is
+//! touched, so a foreign pointer is never dereferenced. Freed objects are
+//! poisoned (0xDB) and kept in a bounded FIFO quarantine (`QUARANTINE`
+//! objects) before their memory really goes back, so a stale pointer still
+//! resolves to "already freed" until a quarantine's worth of later frees;
+//! after that it reads as unknown. In checked mode every object comes from
+//! the system allocator, never the pool.
+//!
+//! Invariants: `MODE` goes from UNDECIDED to OFF or ON once and never
+//! changes after the first allocation; registry entries exist exactly for
+//! live objects and quarantined freed ones.
+
+use crate::error::fatal;
+use crate::object::{GcType, Header};
+use std::collections::{HashMap, VecDeque};
+use std::ffi::CStr;
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicBool, AtomicU8, Ordering::Relaxed};
+
+const UNDECIDED: u8 = 0;
+const OFF: u8 = 1;
+const ON: u8 = 2;
+static MODE: AtomicU8 = AtomicU8::new(UNDECIDED);
+static ALLOCATED: AtomicBool = AtomicBool::new(false);
+
+/// Freed objects kept poisoned before their memory is reused.
+const QUARANTINE: usize = 1 << 16;
+
+struct Entry {
+    ty: *const GcType,
+    freed: bool,
+}
+
+#[derive(Default)]
+struct Registry {
+    objects: HashMap<usize, Entry>,
+    /// (header address, allocation start, allocation size), oldest first.
+    quarantine: VecDeque<(usize, usize, usize)>,
+}
+
+// SAFETY: the raw pointers are type descriptors (static, per the API) and
+// addresses used as keys; all access goes through the mutex.
+unsafe impl Send for Registry {}
+
+static REGISTRY: Mutex<Option<Registry>> = Mutex::new(None);
+
+/// Whether checked mode is on. Outside checked mode this is one relaxed load.
+#[inline]
+pub fn enabled() -> bool {
+    match MODE.load(Relaxed) {
+        ON => true,
+        OFF => false,
+        _ => decide_from_env(),
+    }
+}
+
+#[cold]
+fn decide_from_env() -> bool {
+    let on = std::env::var_os("RCGC_CHECKS").is_some_and(|v| v != "0" && !v.is_empty());
+    let _ = MODE.compare_exchange(UNDECIDED, if on { ON } else { OFF }, Relaxed, Relaxed);
+    MODE.load(Relaxed) == ON
+}
+
+/// `gc_set_checks`: false when an object was already allocated (the mode
+/// then stays as it is).
+pub fn set(on: bool) -> bool {
+    if ALLOCATED.load(Relaxed) {
+        return enabled() == on;
+    }
+    MODE.store(if on { ON } else { OFF }, Relaxed);
+    true
+}
+
+fn registry<R>(f: impl FnOnce(&mut Registry) -> R) -> R {
+    let mut guard = REGISTRY.lock().unwrap_or_else(|e| e.into_inner());
+    f(guard.get_or_insert_with(Registry::default))
+}
+
+/// Notes that memory for objects is about to be handed out (fixes the mode).
+#[inline]
+pub fn on_first_allocation() {
+    if !ALLOCATED.load(Relaxed) {
+        enabled();
+        ALLOCATED.store(true, Relaxed);
+    }
+}
+
+/// Records a new object. False when the registry cannot grow (the caller
+/// reports GC_ERR_NOMEM).
+pub fn on_alloc(h: *mut Header, ty: *const GcType) -> bool {
+    registry(|r| {
+        if r.objects.try_reserve(1).is_err() {
+            return false;
+        }
+        r.objects.insert(h as usize, Entry { ty, freed: false });
+        true
+    })
+}
+
+/// Records the death of `h` (its memory is released later, through
+/// `quarantine`).
+pub fn on_death(h: *mut Header) {
+    registry(|r| {
+        if let Some(e) = r.objects.get_mut(&(h as usize)) {
+            e.freed = true;
+        }
+    });
+}
+
+/// Poisons the dead object's memory and queues it; returns the allocations
+/// (start, size) that leave the quarantine and must be released now.
+///
+/// # Safety
+/// `base`/`size` are the allocation of the dead object `h`.
+pub unsafe fn quarantine(h: *mut Header, base: *mut u8, size: usize) -> Vec<(usize, usize)> {
+    // SAFETY: the object is dead; its memory is ours until released.
+    unsafe { std::ptr::write_bytes(base, 0xDB, size) };
+    registry(|r| {
+        r.quarantine.push_back((h as usize, base as usize, size));
+        let mut out = Vec::new();
+        while r.quarantine.len() > QUARANTINE {
+            let (old, b, s) = r.quarantine.pop_front().expect("non-empty");
+            r.objects.remove(&old);
+            out.push((b, s));
+        }
+        out
+    })
+}
+
+/// Validates a handle passed to `function`; aborts with one line when it is
+/// not a live object. NULL is left to the caller's NULL policy.
+#[inline]
+pub fn object(function: &CStr, o: *const Header) {
+    if o.is_null() || !enabled() {
+        return;
+    }
+    let problem = registry(|r| match r.objects.get(&(o as usize)) {
+        None => Some("is not an object allocated by rcgc (or was freed long ago)".to_owned()),
+        Some(e) if e.freed => Some(format!(
+            "object of type \"{}\" was already freed",
+            type_name(e.ty)
+        )),
+        Some(_) => None,
+    });
+    if let Some(what) = problem {
+        fatal(function, o.cast(), &what);
+    }
+}
+
+/// Aborts for a reference count that would go below zero.
+pub fn underflow(function: &CStr, h: *const Header) -> ! {
+    // SAFETY: h is a live object (it has a count of 0 but is not freed).
+    let ty = unsafe { (*h).ty() };
+    fatal(
+        function,
+        h.cast(),
+        &format!(
+            "reference count underflow on object of type \"{}\"",
+            type_name(ty)
+        ),
+    )
+}
+
+fn type_name(ty: *const GcType) -> String {
+    // SAFETY: non-NULL types are valid GcTypes; names are C strings.
+    unsafe {
+        if ty.is_null() || (*ty).name.is_null() {
+            "object".to_owned()
+        } else {
+            CStr::from_ptr((*ty).name).to_string_lossy().into_owned()
+        }
+    }
+}
