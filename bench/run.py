@@ -224,7 +224,7 @@ def table(data, systems, workloads, scale, reps):
             theirs = median(data, (workload, p, metric))
             row.append(fmt(theirs))
             if "rcgc" in systems:
-                ratio = mine / theirs if mine is not None and theirs else None
+                ratio = mine / theirs if mine is not None and theirs and metric != "collections" else None
                 row.append(f"{ratio:.2f}" if ratio is not None else "-")
         rows.append(row)
     widths = [max(len(r[i]) for r in [head] + rows) for i in range(len(head))]
