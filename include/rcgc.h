@@ -225,7 +225,10 @@ struct GcObject *obj_get_field(const struct GcObject *o,
  * changes), or NULL when the field is empty or on error (as obj_get_field).
  * Valid only while `o` keeps that reference (until field `i` changes or `o`
  * dies). For hot single-threaded traversals; where another thread may change
- * the field, use obj_get_field.
+ * the field, use obj_get_field. To keep the value, obj_incref it; if another
+ * thread may be collecting meanwhile, do the borrow and the obj_incref under
+ * gc_lock() (or use obj_get_field): the collector relies on every owned
+ * reference having come from one it could see.
  * Arguments: `o` borrowed. Thread-safe and lock-free.
  */
 struct GcObject *obj_borrow_field(const struct GcObject *o, size_t i);
@@ -402,8 +405,10 @@ int gc_callback_remove(GcCallbackFn fn, void *ctx);
 
 /**
  * Takes the heap lock (re-entrant). Hold it while changing references kept
- * in payloads (those a `traverse` hook reports) when other threads may
- * collect. Every gc_lock needs one gc_unlock on the same thread.
+ * in payloads (those a `traverse` hook reports), and while turning a
+ * borrowed reference (obj_borrow_field, a payload reference) into an owned
+ * one with obj_incref, when other threads may collect. Every gc_lock needs
+ * one gc_unlock on the same thread.
  * Thread-safe; blocks while another thread collects or holds the lock.
  */
 void gc_lock(void);

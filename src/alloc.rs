@@ -46,6 +46,13 @@ pub(crate) fn injected_failure() -> bool {
     FAIL_COUNTDOWN.fetch_sub(1, Relaxed) == 1
 }
 
+/// Runs a fallible reservation (`Vec`/`HashMap::try_reserve`), so injected
+/// failures reach the library's collections too. True on success.
+#[inline]
+pub(crate) fn reserve<E>(try_reserve: impl FnOnce() -> Result<(), E>) -> bool {
+    !injected_failure() && try_reserve().is_ok()
+}
+
 /// `size` bytes, 16-aligned, from the system allocator; NULL on failure.
 pub(crate) fn sys_alloc(size: usize) -> *mut u8 {
     if injected_failure() {
@@ -102,12 +109,12 @@ impl Pool {
     /// out of memory.
     #[inline]
     pub fn alloc(&mut self, size: usize) -> *mut u8 {
+        if injected_failure() {
+            return ptr::null_mut();
+        }
         let class = (size - 1) / ALIGN;
         let c = &mut self.classes[class];
         if !c.free.is_null() {
-            if injected_failure() {
-                return ptr::null_mut();
-            }
             let b = c.free;
             // SAFETY: a free block holds the next free block in its first word.
             c.free = unsafe { *(b as *mut *mut u8) };

@@ -100,7 +100,7 @@ pub fn on_first_allocation() {
 /// reports GC_ERR_NOMEM).
 pub fn on_alloc(h: *mut Header, ty: *const GcType) -> bool {
     registry(|r| {
-        if r.objects.try_reserve(1).is_err() {
+        if !crate::alloc::reserve(|| r.objects.try_reserve(1)) {
             return false;
         }
         r.objects.insert(h as usize, Entry { ty, freed: false });

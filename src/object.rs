@@ -80,6 +80,10 @@ pub struct GcType {
     pub destroy: Option<unsafe extern "C" fn(self_: *mut GcObject)>,
 }
 
+// SAFETY: a GcType is immutable shared data (a name and function pointers)
+// that the API requires to be usable from every thread.
+unsafe impl Sync for GcType {}
+
 #[repr(C, align(16))]
 pub struct Header {
     pub rc: AtomicU64,

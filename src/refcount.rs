@@ -121,10 +121,13 @@ unsafe fn start_death(g: &Locked, h: *mut Header) {
     }
 }
 
-/// Runs every queued death, including those queued while it runs.
+/// Runs every queued death, including those queued while it runs. May nest
+/// (inside a death or a collection, to settle deaths user code queued before
+/// a resurrection check); `draining` is restored on return.
 pub fn drain(g: &Locked) {
     // SAFETY: lock held; borrows of the state end before user code runs.
     unsafe {
+        let was_draining = (*g.st()).draining;
         (*g.st()).draining = true;
         loop {
             let st = &mut *g.st();
@@ -139,7 +142,7 @@ pub fn drain(g: &Locked) {
             list::set_next(h, std::ptr::null());
             die(g, h);
         }
-        (*g.st()).draining = false;
+        (*g.st()).draining = was_draining;
     }
 }
 
@@ -163,7 +166,13 @@ unsafe fn die(g: &Locked, h: *mut Header) {
             (*h).set(FINALIZED);
             finalize(h as *mut GcObject);
             if (*h).count() > 0 {
-                return revive(g, h);
+                // Deaths the finalizer queued (a temporary that held `h`,
+                // say) would have happened at once in CPython: settle them
+                // before deciding that `h` was resurrected.
+                drain(g);
+                if (*h).count() > 0 {
+                    return revive(g, h);
+                }
             }
         }
         if (*h).has(WEAKREFED) {
@@ -223,8 +232,10 @@ pub unsafe fn release_references(g: &Locked, h: *mut Header) {
             weakref::detach(&mut *g.st(), h);
         }
         for slot in fields(h) {
-            let child = slot.swap(std::ptr::null_mut(), Relaxed);
+            // Fields change only under the lock we hold: no RMW needed.
+            let child = slot.load(Relaxed);
             if !child.is_null() {
+                slot.store(std::ptr::null_mut(), Relaxed);
                 decref(child);
             }
         }

@@ -73,8 +73,10 @@ pub unsafe fn attach(
     target: *mut Header,
     cb: GcWeakCallback,
     ctx: *mut c_void,
-) -> Result<(), std::collections::TryReserveError> {
-    st.weak.try_reserve(1)?;
+) -> Result<(), ()> {
+    if !crate::alloc::reserve(|| st.weak.try_reserve(1)) {
+        return Err(());
+    }
     let head = st
         .weak
         .get(&(target as usize))

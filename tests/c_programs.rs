@@ -25,7 +25,9 @@ fn run_c_program(folder: &str, name: &str) {
     let lib = lib_dir();
     let cc = std::env::var("CC").unwrap_or_else(|_| "cc".into());
     let status = Command::new(&cc)
-        .args(["-std=c11", "-g", "-O1", "-Wall", "-Wextra", "-Werror", "-pthread"])
+        .args([
+            "-std=c11", "-g", "-O1", "-Wall", "-Wextra", "-Werror", "-pthread",
+        ])
         .arg(format!("-I{}", root.join("include").display()))
         .arg(format!("-I{}", root.join("c_tests").display()))
         .arg(root.join(folder).join(format!("{name}.c")))
@@ -40,7 +42,11 @@ fn run_c_program(folder: &str, name: &str) {
     let run = Command::new(&exe).output().expect("run the C program");
     print!("{}", String::from_utf8_lossy(&run.stdout));
     eprint!("{}", String::from_utf8_lossy(&run.stderr));
-    assert!(run.status.success(), "{folder}/{name} failed: {}", run.status);
+    assert!(
+        run.status.success(),
+        "{folder}/{name} failed: {}",
+        run.status
+    );
 }
 
 include!(concat!(env!("OUT_DIR"), "/c_programs.rs"));

@@ -206,7 +206,10 @@ pub extern "C" fn obj_get_field(o: *const GcObject, i: usize) -> *mut GcObject {
 /// changes), or NULL when the field is empty or on error (as obj_get_field).
 /// Valid only while `o` keeps that reference (until field `i` changes or `o`
 /// dies). For hot single-threaded traversals; where another thread may change
-/// the field, use obj_get_field.
+/// the field, use obj_get_field. To keep the value, obj_incref it; if another
+/// thread may be collecting meanwhile, do the borrow and the obj_incref under
+/// gc_lock() (or use obj_get_field): the collector relies on every owned
+/// reference having come from one it could see.
 /// Arguments: `o` borrowed. Thread-safe and lock-free.
 #[unsafe(no_mangle)]
 pub extern "C" fn obj_borrow_field(o: *const GcObject, i: usize) -> *mut GcObject {
@@ -444,7 +447,7 @@ pub extern "C" fn gc_callback_add(r#fn: GcCallbackFn, ctx: *mut c_void) -> c_int
         return fail(GC_ERR_NULL, c"gc_callback_add: fn is NULL");
     };
     with_state(|st| {
-        if st.callbacks.try_reserve(1).is_err() {
+        if !crate::alloc::reserve(|| st.callbacks.try_reserve(1)) {
             return fail(GC_ERR_NOMEM, c"gc_callback_add: out of memory");
         }
         st.callbacks.push((f, ctx));
@@ -481,8 +484,10 @@ pub extern "C" fn gc_callback_remove(r#fn: GcCallbackFn, ctx: *mut c_void) -> c_
 }
 
 /// Takes the heap lock (re-entrant). Hold it while changing references kept
-/// in payloads (those a `traverse` hook reports) when other threads may
-/// collect. Every gc_lock needs one gc_unlock on the same thread.
+/// in payloads (those a `traverse` hook reports), and while turning a
+/// borrowed reference (obj_borrow_field, a payload reference) into an owned
+/// one with obj_incref, when other threads may collect. Every gc_lock needs
+/// one gc_unlock on the same thread.
 /// Thread-safe; blocks while another thread collects or holds the lock.
 #[unsafe(no_mangle)]
 pub extern "C" fn gc_lock() {

@@ -5,21 +5,23 @@
 //! `collect_main` reads like the algorithm:
 //! 1. merge the younger generations into the collected one (`young`);
 //! 2. `update_refs`: each object's `prev` word becomes
-//!    `gc_refs << 2 | COLLECTING`, with gc_refs = its reference count;
+//!    `gc_refs << 2 | COLLECTING`, with gc_refs = its reference count; an
+//!    object with weakrefs gets `MARK` in the same atomic step, so from then
+//!    on a lock-free `weakref_get` on it takes the lock instead;
 //! 3. `subtract_refs`: every reference from one member of `young` to another
 //!    is subtracted, so gc_refs counts only references from outside;
 //! 4. `move_unreachable`: objects with gc_refs > 0 are roots; everything they
-//!    reach is reachable; the rest moves to `unreachable`;
+//!    reach is reachable (and loses its `MARK`); the rest moves to
+//!    `unreachable`;
 //! 5. survivors are promoted (merged into the next older generation);
-//! 6. `rescue` (the concurrency check): steps 2-4 again on `unreachable`
-//!    alone. Another thread may have taken a reference to an unreachable
-//!    object lock-free (`obj_borrow_field` + `obj_incref` from a parent it
-//!    then released) after its count was read; any such reference shows as a
-//!    root now. This pass also sets `MARK` on the unreachable objects that
-//!    have weakrefs, so from here on `weakref_get` on them takes the lock;
+//! 6. (no step: counts change lock-free only through references their holders
+//!    already own, which keep the object reachable; turning a borrowed
+//!    reference into an owned one while another thread collects must be done
+//!    under the heap lock, as the API says);
 //! 7. `finalize_garbage`: the finalize hook of every garbage object not
 //!    finalized before, before anything is cleared;
-//! 8. if any finalizer ran, `rescue` again: resurrected objects and all they
+//! 8. if any finalizer ran, the deaths it queued are run, then `rescue`
+//!    (steps 2-4 on the garbage alone): resurrected objects and all they
 //!    reach survive intact;
 //! 9. what is left really dies: set `DYING`, clear the weakrefs of all of it,
 //!    run the callbacks (weakrefs that are themselves garbage get none);
@@ -37,8 +39,9 @@
 //!   later visit can bring it back to the tail of `young`.
 //! - After `move_unreachable` both lists are plain doubly linked lists again;
 //!   the debug-only validator checks this between phases.
-//! - `MARK` (rc word) is set from step 6 to the end on unreachable objects with
-//!   weakrefs and cleared on those that survive.
+//! - `MARK` (rc word) is set at step 2 on objects with weakrefs, cleared when
+//!   step 4 finds them reachable or `rescue` resurrects them; the garbage
+//!   keeps it until it is freed.
 //!
 //! The whole collection holds the heap lock; user code (finalizers, callbacks,
 //! clear/destroy hooks) runs with it held and may re-enter: `collecting`
@@ -235,15 +238,16 @@ unsafe fn collect_main(g: &Locked, generation: usize) -> (usize, usize) {
             st.long_lived_total = survivors;
         }
 
-        let garbage = list::sentinel();
-        list::init(&garbage);
-        rescue(&unreachable, &garbage, old);
+        let garbage = &unreachable;
         let final_garbage = list::sentinel();
         list::init(&final_garbage);
-        if finalize_garbage(&garbage) {
-            rescue(&garbage, &final_garbage, old);
+        if finalize_garbage(garbage) {
+            // Deaths the finalizers queued would have happened at once in
+            // CPython: settle them before the resurrection check.
+            drain(g);
+            rescue(garbage, &final_garbage, old);
         } else {
-            list::merge(&garbage, &final_garbage);
+            list::merge(garbage, &final_garbage);
         }
         validate::lists(&[&final_garbage, old]);
         let found = delete_garbage(g, &final_garbage, old);
@@ -349,7 +353,12 @@ fn move_unreachable(young: *const Header, unreachable: *const Header) -> usize {
     while gc != young {
         if raw_prev(gc) >> REFS_SHIFT > 0 {
             // SAFETY: lock held; gc is live.
-            unsafe { for_each_child(gc as *mut Header, |c| visit_reachable(c, young)) };
+            unsafe {
+                for_each_child(gc as *mut Header, |c| visit_reachable(c, young));
+                if (*gc).has(MARK) {
+                    (*gc).unset(MARK);
+                }
+            }
             // Scanned: restore the real back link; COLLECTING is cleared.
             set_raw_prev(gc, prev as usize);
             prev = gc;

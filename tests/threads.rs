@@ -1,0 +1,180 @@
+//! Concurrency through the C API from Rust threads, so that ThreadSanitizer
+//! (nightly `-Zsanitizer=thread`, see README "Reliability") instruments the
+//! library and the test alike: lock-free refcounting on a shared object,
+//! weakref_get racing the last decref and collections, and threads building
+//! cyclic garbage while collecting. Also runs in every plain `cargo test`.
+//! A plain main() (harness = false in Cargo.toml): libtest's own threads
+//! would be all TSan reports, since std is not instrumented.
+
+use rcgc::*;
+use std::ptr;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering::Relaxed, Ordering::SeqCst};
+use std::thread;
+
+static DESTROYED: AtomicUsize = AtomicUsize::new(0);
+unsafe extern "C" fn destroy(o: *mut GcObject) {
+    // Poison the payload: a reader that got this object afterwards would see it.
+    // SAFETY: the payload holds one u64 for every object of this type.
+    unsafe { *(obj_payload(o) as *mut u64) = 0xdead };
+    DESTROYED.fetch_add(1, SeqCst);
+}
+static NODE: GcType = GcType {
+    name: c"Node".as_ptr(),
+    traverse: None,
+    clear: None,
+    finalize: None,
+    destroy: Some(destroy),
+};
+
+fn node(fields: usize) -> *mut GcObject {
+    let o = obj_new_typed(&NODE, fields, 8);
+    assert!(!o.is_null());
+    // SAFETY: 8-byte payload.
+    unsafe { *(obj_payload(o) as *mut u64) = 0x600d };
+    o
+}
+
+fn magic(o: *mut GcObject) -> u64 {
+    // SAFETY: a live object of type NODE.
+    unsafe { *(obj_payload(o) as *mut u64) }
+}
+
+/// Sends a raw handle to another thread (the library is thread-safe).
+#[derive(Clone, Copy)]
+struct H(*mut GcObject);
+// SAFETY: rcgc handles may be used from any thread.
+unsafe impl Send for H {}
+unsafe impl Sync for H {}
+
+fn shared_refcount() -> usize {
+    let o = H(node(1));
+    for _ in 0..3 {
+        obj_incref(o.0);
+    }
+    let threads: Vec<_> = (0..4)
+        .map(|_| {
+            thread::spawn(move || {
+                let o = o; // capture the Send wrapper, not its field
+                for _ in 0..20_000 {
+                    obj_incref(o.0);
+                    obj_decref(o.0);
+                }
+                obj_decref(o.0);
+            })
+        })
+        .collect();
+    threads.into_iter().for_each(|t| t.join().unwrap());
+    1
+}
+
+fn weakref_readers_race_deaths() -> usize {
+    const SLOTS: usize = 8;
+    // Weakrefs are published in the fields of a shared container: readers
+    // take them with obj_get_field (a new reference), the writer swaps them
+    // with obj_set_field.
+    let slots = H(obj_new(SLOTS, 0));
+    let stop = Arc::new(AtomicBool::new(false));
+    let hits = Arc::new(AtomicUsize::new(0));
+    let readers: Vec<_> = (0..2)
+        .map(|_| {
+            let (stop, hits) = (stop.clone(), hits.clone());
+            thread::spawn(move || {
+                let slots = slots;
+                while !stop.load(Relaxed) {
+                    for i in 0..SLOTS {
+                        let wr = obj_get_field(slots.0, i);
+                        if wr.is_null() {
+                            continue;
+                        }
+                        let t = weakref_get(wr);
+                        if !t.is_null() {
+                            assert_eq!(magic(t), 0x600d, "weakref_get returned a dead object");
+                            hits.fetch_add(1, Relaxed);
+                            obj_decref(t);
+                        }
+                        obj_decref(wr);
+                    }
+                }
+            })
+        })
+        .collect();
+    // The writer keeps the last few targets alive so readers find live ones,
+    // and waits for the readers now and then so they really interleave.
+    let mut alive = std::collections::VecDeque::new();
+    let mut made = 0;
+    for round in 0..2_000 {
+        let t = node(1);
+        made += 1;
+        if round % 3 == 0 {
+            obj_set_field(t, 0, t); // dies only by collection
+        }
+        let wr = weakref_new(t, None, ptr::null_mut());
+        obj_set_field(slots.0, round % SLOTS, wr);
+        obj_decref(wr);
+        alive.push_back(H(t));
+        if alive.len() > SLOTS / 2 {
+            obj_decref(alive.pop_front().unwrap().0); // readers race this release
+        }
+        if round % 50 == 0 {
+            gc_collect();
+            let seen = hits.load(Relaxed);
+            for _ in 0..1000 {
+                if hits.load(Relaxed) > seen {
+                    break;
+                }
+                thread::yield_now();
+            }
+        }
+    }
+    alive.into_iter().for_each(|t| obj_decref(t.0));
+    stop.store(true, Relaxed);
+    readers.into_iter().for_each(|r| r.join().unwrap());
+    println!(
+        "weakref_get succeeded {} times while targets died",
+        hits.load(Relaxed)
+    );
+    obj_decref(slots.0);
+    made
+}
+
+fn cyclic_garbage_while_collecting() -> usize {
+    let threads: Vec<_> = (0..4)
+        .map(|id| {
+            thread::spawn(move || {
+                for r in 0..500 {
+                    let (a, b) = (node(1), node(1));
+                    obj_set_field(a, 0, b);
+                    obj_set_field(b, 0, a);
+                    obj_decref(a);
+                    obj_decref(b);
+                    if r % 25 == id {
+                        gc_collect_generation(r % 3);
+                    }
+                }
+                1000
+            })
+        })
+        .collect();
+    threads.into_iter().map(|t| t.join().unwrap()).sum()
+}
+
+fn main() {
+    gc_set_threshold(100, 5, 5);
+    // crossbeam-epoch creates its global collector through std's Once, which
+    // ThreadSanitizer cannot see into (std is not instrumented): create it
+    // here, before any thread exists, with one lock-free weakref_get.
+    let t = node(0);
+    let wr = weakref_new(t, None, ptr::null_mut());
+    let got = weakref_get(wr);
+    assert_eq!(got, t);
+    for o in [got, t, wr] {
+        obj_decref(o);
+    }
+    let made =
+        1 + shared_refcount() + weakref_readers_race_deaths() + cyclic_garbage_while_collecting();
+    gc_collect();
+    assert_eq!(DESTROYED.load(SeqCst), made);
+    println!("threads: {made} objects, each destroyed once");
+    println!("1 passed, 0 failed");
+}
