@@ -1,13 +1,14 @@
 #!/bin/sh
 # Profiles the rcgc W2 (new + release) and W4 (full collection over a live
-# tree) programs, to guide performance work.
+# tree) programs, and W3 (a collection that frees garbage cycles), to guide
+# performance work.
 #
-#   bench/profile.sh [W2-scale] [W4-scale]      (defaults 0.05 and 0.25)
+#   bench/profile.sh [W2-scale] [W4-scale] [W3-scale]   (defaults 0.05 0.25 0.05)
 #
 # Builds librcgc in release mode with line tables (CARGO_PROFILE_RELEASE_DEBUG,
 # into target/profile so the normal release build is untouched), then:
 #  - valgrind --tool=callgrind: instruction counts, collected only inside the
-#    timed API calls (obj_new/obj_decref for W2, gc_collect for W4), so the
+#    timed API calls (obj_new/obj_decref for W2, gc_collect for W3 and W4), so the
 #    setup (building the tree) is not counted;
 #  - perf record -e cpu-clock (this VM has no hardware counters), whole run.
 # Prints the top functions of each; the full outputs stay in target/profile/.
@@ -17,6 +18,7 @@ OUT="$ROOT/target/profile"
 LIB="$OUT/release"
 W2S=${1:-0.05}
 W4S=${2:-0.25}
+W3S=${3:-0.05}
 mkdir -p "$OUT"
 
 cd "$ROOT"
@@ -62,6 +64,15 @@ valgrind --tool=callgrind --callgrind-out-file="$OUT/callgrind.W4" \
   "$OUT/bench_rcgc" W4 "$W4S" >/dev/null 2>"$OUT/callgrind.W4.log"
 # objects: three collections of the tree
 top "$OUT/callgrind.W4" "$(python3 -c "print(3 * round(1_048_575 * $W4S))")"
+
+echo
+echo "== callgrind: rcgc W3 (scale $W3S), counting inside gc_collect =="
+valgrind --tool=callgrind --callgrind-out-file="$OUT/callgrind.W3" \
+  --toggle-collect=gc_collect \
+  "$OUT/bench_rcgc" W3 "$W3S" >/dev/null 2>"$OUT/callgrind.W3.log"
+# objects: the garbage of the timed collection (the collection before the
+# build finds nothing)
+top "$OUT/callgrind.W3" "$(python3 -c "print(2 * round(1_000_000 * $W3S))")"
 
 if command -v perf >/dev/null 2>&1; then
   for w in W2 W4; do
