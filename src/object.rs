@@ -248,6 +248,10 @@ pub unsafe fn init_object(
 pub unsafe fn allocation_of(h: *mut Header) -> (*mut u8, usize) {
     // SAFETY: the shape is read from the still-valid header.
     unsafe {
+        if (*h).meta & META_EXT == 0 {
+            // Header and small fields only: no prefix, no payload.
+            return (h as *mut u8, HEADER_SIZE + nfields(h) * size_of::<usize>());
+        }
         let shape = shape_of(h);
         let base = (h as *mut u8).sub(if shape.ext { PREFIX_SIZE } else { 0 });
         (base, shape.total)
@@ -277,6 +281,19 @@ impl Header {
     #[inline]
     pub fn set(&self, flag: u64) {
         self.rc.fetch_or(flag, Relaxed);
+    }
+    /// Sets a flag bit with a plain load and store, for an object no other
+    /// thread can change: collector garbage (no thread holds a reference, and
+    /// those with weakrefs carry `MARK`, which makes every lock-free
+    /// `weakref_get` CAS fail). Caller holds the heap lock.
+    #[inline]
+    pub fn set_exclusive(&self, flag: u64) {
+        self.rc.store(self.rc.load(Relaxed) | flag, Relaxed);
+    }
+    /// The inverse of `set_exclusive`, under the same conditions.
+    #[inline]
+    pub fn unset_exclusive(&self, flag: u64) {
+        self.rc.store(self.rc.load(Relaxed) & !flag, Relaxed);
     }
     /// Clears a flag bit. Caller holds the heap lock.
     #[inline]

@@ -64,6 +64,17 @@ pub unsafe fn decref(h: *mut Header) {
 #[cold]
 unsafe fn decref_slow(h: *mut Header) {
     let g = lock();
+    // SAFETY: caller's contract; the lock is held.
+    unsafe { decref_locked(&g, h) }
+}
+
+/// `decref` for a caller that already holds the lock (the death path and
+/// the collector release many references in a row).
+///
+/// # Safety
+/// `h` is a live object, the caller owns the reference it drops, and `g` is
+/// this thread's lock guard.
+pub unsafe fn decref_locked(g: &Locked, h: *mut Header) {
     // SAFETY: h is live (caller's contract) and the lock is held.
     let rc = unsafe { &(*h).rc };
     let mut cur = rc.load(Relaxed);
@@ -90,7 +101,7 @@ unsafe fn decref_slow(h: *mut Header) {
     }
     if cur & COUNT_MASK == 1 && cur & DYING == 0 {
         // SAFETY: the count just reached zero under the lock.
-        unsafe { start_death(&g, h) };
+        unsafe { start_death(g, h) };
     }
 }
 
@@ -106,6 +117,19 @@ unsafe fn start_death(g: &Locked, h: *mut Header) {
             list::remove(h);
         }
         let st = &mut *g.st();
+        if !st.draining && (*h).ty().is_null() && !(*h).has(WEAKREFED) && !(*h).is_weakref() {
+            // The common death, outside any other: no hooks, no weakrefs, so
+            // steps 1-3 are empty and no user code can run; release the
+            // fields and free at once, then drain the deaths that caused.
+            st.draining = true;
+            release_references(g, h);
+            free(g.st(), h);
+            (*g.st()).draining = false;
+            if !(*g.st()).death_queue.is_null() {
+                drain(g);
+            }
+            return;
+        }
         st.death_seq += 1;
         (*h).prev.store(st.death_seq << 4, Relaxed);
         list::set_next(h, std::ptr::null());
@@ -236,7 +260,7 @@ pub unsafe fn release_references(g: &Locked, h: *mut Header) {
             let child = slot.load(Relaxed);
             if !child.is_null() {
                 slot.store(std::ptr::null_mut(), Relaxed);
-                decref(child);
+                decref_locked(g, child);
             }
         }
         if let Some(clear) = (*h).hook(|t| t.clear) {

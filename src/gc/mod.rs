@@ -12,22 +12,25 @@
 //!    is subtracted, so gc_refs counts only references from outside;
 //! 4. `move_unreachable`: objects with gc_refs > 0 are roots; everything they
 //!    reach is reachable (and loses its `MARK`); the rest moves to
-//!    `unreachable`;
+//!    `unreachable` and, in the walk that tidies that list, is marked
+//!    `DYING | COLLECTED` and counted (saving passes later);
 //! 5. survivors are promoted (merged into the next older generation);
 //! 6. (no step: counts change lock-free only through references their holders
 //!    already own, which keep the object reachable; turning a borrowed
 //!    reference into an owned one while another thread collects must be done
 //!    under the heap lock, as the API says);
-//! 7. `finalize_garbage`: the finalize hook of every garbage object not
-//!    finalized before, before anything is cleared;
-//! 8. if any finalizer ran, the deaths it queued are run, then `rescue`
-//!    (steps 2-4 on the garbage alone): resurrected objects and all they
-//!    reach survive intact;
-//! 9. what is left really dies: set `DYING`, clear the weakrefs of all of it,
-//!    run the callbacks (weakrefs that are themselves garbage get none);
-//! 10. release every field and run the `clear` hooks; then `destroy` hooks;
-//!     then free. Deaths of non-garbage objects these releases cause are
-//!     queued and drained before the collection ends.
+//! 7. if a finalizer is due: the marks come off (the garbage is not dead
+//!    yet) and `finalize_garbage` runs the finalize hook of every garbage
+//!    object not finalized before, before anything is cleared;
+//! 8. then the deaths the finalizers queued are run, and `rescue` (steps 2-4
+//!    on the garbage alone, marking what really dies): resurrected objects
+//!    and all they reach survive intact;
+//! 9. what is left really dies: clear the weakrefs of all of it, then run
+//!    the callbacks (weakrefs that are themselves garbage get none);
+//! 10. release every field and run the `clear` hooks; then, object by
+//!     object, the `destroy` hook and free. Deaths of non-garbage objects
+//!     these releases cause are queued and drained before the collection
+//!     ends.
 //!
 //! # The header during a collection
 //! - `prev` of a member of the set being scanned: `gc_refs << 2 | COLLECTING`
@@ -225,7 +228,8 @@ unsafe fn collect_main(g: &Locked, generation: usize) -> (usize, usize) {
 
         let unreachable = list::sentinel();
         list::init(&unreachable);
-        let survivors = deduce_unreachable(young, &unreachable);
+        let scan = deduce_unreachable(young, &unreachable);
+        let survivors = scan.survivors;
         validate::lists(&[young, &unreachable]);
         validate::closed(young, &unreachable);
         if young != old {
@@ -238,19 +242,24 @@ unsafe fn collect_main(g: &Locked, generation: usize) -> (usize, usize) {
             st.long_lived_total = survivors;
         }
 
-        let garbage = &unreachable;
         let final_garbage = list::sentinel();
         list::init(&final_garbage);
-        if finalize_garbage(garbage) {
+        let dead = if scan.finalizers_due {
+            // Not dead yet: finalizers may resurrect.
+            // (lock held; the garbage is ours alone, see set_exclusive)
+            for_each(&unreachable, |h| (*h).unset_exclusive(DYING | COLLECTED));
+            finalize_garbage(&unreachable);
             // Deaths the finalizers queued would have happened at once in
             // CPython: settle them before the resurrection check.
             drain(g);
-            rescue(garbage, &final_garbage, old);
+            rescue(&unreachable, &final_garbage, old)
         } else {
-            list::merge(garbage, &final_garbage);
-        }
+            list::merge(&unreachable, &final_garbage);
+            scan
+        };
         validate::lists(&[&final_garbage, old]);
-        let found = delete_garbage(g, &final_garbage, old);
+        let uncollectable = delete_garbage(g, &final_garbage, old, dead.weakrefs_due);
+        let found = (dead.unreachable, uncollectable);
 
         (*g.st()).draining = was_draining;
         if !was_draining {
@@ -260,9 +269,21 @@ unsafe fn collect_main(g: &Locked, generation: usize) -> (usize, usize) {
     }
 }
 
+/// What a reachability pass found.
+struct Scan {
+    /// Reachable objects left in `young`.
+    survivors: usize,
+    /// Objects moved to `unreachable` (and marked `DYING | COLLECTED`).
+    unreachable: usize,
+    /// Whether an unreachable object has a finalizer that has not run.
+    finalizers_due: bool,
+    /// Whether an unreachable object has weakrefs.
+    weakrefs_due: bool,
+}
+
 /// Steps 2-4 on the list `young`: what nothing outside it references moves to
-/// `unreachable`. Returns the number of reachable objects left in `young`.
-fn deduce_unreachable(young: *const Header, unreachable: *const Header) -> usize {
+/// `unreachable`, marked `DYING | COLLECTED` (see move_unreachable).
+fn deduce_unreachable(young: *const Header, unreachable: *const Header) -> Scan {
     update_refs(young);
     subtract_refs(young);
     move_unreachable(young, unreachable)
@@ -270,13 +291,14 @@ fn deduce_unreachable(young: *const Header, unreachable: *const Header) -> usize
 
 /// Moves from `set` to `dead` every object nothing outside `set` references
 /// (now), and merges the rest, unmarked, into `old`.
-fn rescue(set: *const Header, dead: *const Header, old: *const Header) {
-    deduce_unreachable(set, dead);
+fn rescue(set: *const Header, dead: *const Header, old: *const Header) -> Scan {
+    let scan = deduce_unreachable(set, dead);
     for_each(set, |h| {
         // SAFETY: members of set are live.
         unsafe { (*h).unset(MARK) }
     });
     list::merge(set, old);
+    scan
 }
 
 /// Calls `f` on each member of the list `head`. `f` must not unlink anything.
@@ -345,8 +367,8 @@ fn subtract_refs(head: *const Header) {
 
 /// CPython's move_unreachable: one pass over `young` that moves objects with
 /// gc_refs == 0 to `unreachable` and brings them back when a reachable object
-/// turns out to reference them. Returns the number of reachable objects.
-fn move_unreachable(young: *const Header, unreachable: *const Header) -> usize {
+/// turns out to reference them.
+fn move_unreachable(young: *const Header, unreachable: *const Header) -> Scan {
     let mut prev = young;
     let mut gc = list::next(young) as *const Header;
     let mut reachable = 0;
@@ -377,7 +399,11 @@ fn move_unreachable(young: *const Header, unreachable: *const Header) -> usize {
         }
     }
     set_raw_prev(young, prev as usize);
-    // Strip the flag bits so `unreachable` is a plain list again.
+    // Strip the flag bits so `unreachable` is a plain list again, and, to
+    // save later passes over the garbage, mark it DYING | COLLECTED (plain
+    // stores: no other thread can change garbage, see set_exclusive), count
+    // it, and note whether steps 7 and 9 have work.
+    let (mut count, mut finalizers_due, mut weakrefs_due) = (0, false, false);
     let mut p = unreachable;
     loop {
         let n = (raw_next(p) & !UNREACHABLE) as *const Header;
@@ -386,9 +412,21 @@ fn move_unreachable(young: *const Header, unreachable: *const Header) -> usize {
             break;
         }
         set_raw_prev(n, raw_prev(n) & !COLLECTING);
+        // SAFETY: lock held; n is live garbage.
+        unsafe {
+            (*n).set_exclusive(DYING | COLLECTED);
+            finalizers_due |= !(*n).has(FINALIZED) && (*n).hook(|t| t.finalize).is_some();
+            weakrefs_due |= (*n).has(WEAKREFED);
+        }
+        count += 1;
         p = n;
     }
-    reachable
+    Scan {
+        survivors: reachable,
+        unreachable: count,
+        finalizers_due,
+        weakrefs_due,
+    }
 }
 
 /// A reference from a reachable object: `c` is reachable too.
@@ -440,61 +478,58 @@ fn finalize_garbage(garbage: *const Header) -> bool {
     ran
 }
 
-/// Steps 9-10 on the final garbage. Returns (found, uncollectable).
+/// Steps 9-10 on the final garbage (already marked `DYING | COLLECTED`).
+/// Returns the number of uncollectable objects.
 ///
 /// # Safety
 /// Lock held; `draining` set.
-unsafe fn delete_garbage(g: &Locked, garbage: *const Header, old: *const Header) -> (usize, usize) {
-    let mut found = 0;
+unsafe fn delete_garbage(
+    g: &Locked,
+    garbage: *const Header,
+    old: *const Header,
+    weakrefs_due: bool,
+) -> usize {
     let mut pending = Pending::new();
-    for_each(garbage, |h| {
-        found += 1;
-        // SAFETY: lock held; h is live.
-        unsafe { (*h).set(DYING | COLLECTED) };
-    });
-    for_each(garbage, |h| {
-        // SAFETY: lock held; h is live and really dies; no user code here.
-        unsafe {
-            if (*h).has(WEAKREFED) {
-                weakref::clear_target(&mut *g.st(), h, &mut pending, None);
+    // Step 9: clear the garbage's weakrefs (no user code here).
+    if weakrefs_due {
+        for_each(garbage, |h| {
+            // SAFETY: lock held; h is live garbage that really dies.
+            unsafe {
+                if (*h).has(WEAKREFED) {
+                    weakref::clear_target(&mut *g.st(), h, &mut pending, None);
+                }
             }
-        }
-    });
+        });
+    }
     // SAFETY: lock held; pending came from clear_target.
     unsafe { run_weak_callbacks(pending) };
-    // Releases only decrement counts of garbage (DYING stops their deaths)
-    // and queue deaths of other objects, so the list stays as it is.
+    // Step 10. Releases only decrement counts of garbage (DYING stops their
+    // deaths) and queue deaths of other objects, so the list stays as it is.
     for_each(garbage, |h| {
         // SAFETY: lock held; h is DYING garbage.
         unsafe { release_references(g, h) }
     });
     // A hook that kept a reference (or leaked one) makes its object
-    // uncollectable rather than freed under a holder's feet.
+    // uncollectable rather than freed under a holder's feet; the rest is
+    // destroyed and freed.
     let mut uncollectable = 0;
-    let mut h = list::next(garbage);
-    while !std::ptr::eq(h, garbage) {
-        let next = list::next(h);
-        // SAFETY: lock held; h is live.
+    while !list::is_empty(garbage) {
+        let h = list::next(garbage);
+        // SAFETY: lock held; h is live until freed; destroy hooks touch no
+        // other object (API contract), so the list is only changed here.
         unsafe {
             if (*h).count() > 0 {
                 (*h).unset(DYING | COLLECTED | MARK);
                 list::move_to(h, old);
                 uncollectable += 1;
+                continue;
             }
+            list::remove(h);
+            destroy(h);
+            free(g.st(), h);
         }
-        h = next;
     }
-    for_each(garbage, |h| {
-        // SAFETY: h is dying, after step 4.
-        unsafe { destroy(h) }
-    });
-    while !list::is_empty(garbage) {
-        let h = list::next(garbage);
-        list::remove(h);
-        // SAFETY: lock held; h is unlinked dead garbage.
-        unsafe { free(g.st(), h) };
-    }
-    (found, uncollectable)
+    uncollectable
 }
 
 /// `gc_freeze`: every tracked object moves to the permanent generation.
