@@ -254,6 +254,22 @@ def checks(data, systems):
     return "\n".join(out)
 
 
+def spreads(data, systems, workloads, limit=0.25):
+    """Table figures whose runs differ by more than `limit` of their median."""
+    out = []
+    for label, workload, metric in ROWS:
+        if workload not in workloads:
+            continue
+        for s in systems:
+            vals = data.get((workload, s, metric))
+            if not vals or len(vals) < 2:
+                continue
+            med = statistics.median(vals)
+            if med and (max(vals) - min(vals)) / med > limit:
+                out.append(f"{workload} {metric} {s} {fmt(min(vals))}..{fmt(max(vals))}")
+    return out
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--quick", action="store_true", help="scale 0.1 and 3 runs")
@@ -291,6 +307,10 @@ def main():
     if c:
         print("Checks (medians):")
         print(c)
+    noisy = spreads(data, systems, workloads)
+    if noisy:
+        print()
+        print("Runs spread by more than 25% of the median (min..max): " + "; ".join(noisy))
     if notes:
         print()
         print("Notes from the programs:")
@@ -301,6 +321,9 @@ def main():
         ver = subprocess.run([PYTHON, "-c", "import sys; print(sys.version.split()[0])"],
                              capture_output=True, text=True).stdout.strip()
         print(f"cpython: {PYTHON} {ver}")
+    rev = subprocess.run(["git", "log", "-1", "--format=%h %s"], cwd=ROOT, capture_output=True, text=True)
+    if rev.returncode == 0:
+        print(f"repository at: {rev.stdout.strip()}")
     load1 = os.getloadavg()
     print(f"load average (1/5/15 min) before: {load0[0]:.2f} {load0[1]:.2f} {load0[2]:.2f}, "
           f"after: {load1[0]:.2f} {load1[1]:.2f} {load1[2]:.2f} ({os.cpu_count()} CPUs)")
