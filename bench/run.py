@@ -321,9 +321,11 @@ def main():
         ver = subprocess.run([PYTHON, "-c", "import sys; print(sys.version.split()[0])"],
                              capture_output=True, text=True).stdout.strip()
         print(f"cpython: {PYTHON} {ver}")
-    rev = subprocess.run(["git", "log", "-1", "--format=%h %s"], cwd=ROOT, capture_output=True, text=True)
-    if rev.returncode == 0:
-        print(f"repository at: {rev.stdout.strip()}")
+    for what, extra in (("repository at", []), ("library (src/) last changed in", ["--", "src"])):
+        rev = subprocess.run(["git", "log", "-1", "--format=%h %s"] + extra, cwd=ROOT,
+                             capture_output=True, text=True)
+        if rev.returncode == 0 and rev.stdout.strip():
+            print(f"{what}: {rev.stdout.strip()[:100]}")
     load1 = os.getloadavg()
     print(f"load average (1/5/15 min) before: {load0[0]:.2f} {load0[1]:.2f} {load0[2]:.2f}, "
           f"after: {load1[0]:.2f} {load1[1]:.2f} {load1[2]:.2f} ({os.cpu_count()} CPUs)")
