@@ -43,9 +43,9 @@ static PauseLog g_pause_log;
 
 static void on_event(GC_EventType ev) {
   if (ev == GC_EVENT_START) {
-    g_pause_start = now_ns();
+    g_pause_start = wall_ns();
   } else if (ev == GC_EVENT_END) {
-    uint64_t d = now_ns() - g_pause_start;
+    uint64_t d = wall_ns() - g_pause_start;
     if (d > g_pause_max) g_pause_max = d;
     g_pause_total += d;
     g_pauses++;

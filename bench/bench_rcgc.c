@@ -47,9 +47,9 @@ typedef struct Pauses {
 static void on_gc(GcPhase phase, const GcCallbackInfo *info, void *ctx) {
   Pauses *p = ctx;
   if (phase == GC_PHASE_START) {
-    p->start = now_ns();
+    p->start = wall_ns();
   } else {
-    uint64_t d = now_ns() - p->start;
+    uint64_t d = wall_ns() - p->start;
     if (d > p->max) p->max = d;
     p->total += d;
     p->count++;

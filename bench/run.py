@@ -132,6 +132,7 @@ def default_python():
 
 
 PYTHON = default_python()
+CLOCK = "cpu"
 
 
 def command(system, workload, scale):
@@ -140,11 +141,12 @@ def command(system, workload, scale):
     return [os.path.join(OUT, "bench_" + system), workload, str(scale)]
 
 
-def run_all(systems, workloads, scale, reps, raw):
+def run_all(systems, workloads, scale, reps, raw, clock):
     """Runs everything `reps` times; returns {(workload, system, metric): [values]}."""
     data = defaultdict(list)
     notes = []
     env = {k: v for k, v in os.environ.items() if k != "RCGC_CHECKS"}
+    env["BENCH_CLOCK"] = clock
     for rep in range(reps):
         for workload in workloads:
             for system in systems:
@@ -205,7 +207,7 @@ def table(data, systems, workloads, scale, reps):
         "mem": f"{round(1_000_000 * scale):,}",
     }
     peers = [p for p in PEERS if p in systems]
-    head = ["workload (median of %d runs, scale %g)" % (reps, scale)]
+    head = ["workload (median of %d runs, scale %g, %s time)" % (reps, scale, CLOCK)]
     if "rcgc" in systems:
         head.append("rcgc")
     for p in peers:
@@ -278,6 +280,9 @@ def main():
     ap.add_argument("--systems", default=",".join(SYSTEMS), help="comma list of " + ",".join(SYSTEMS))
     ap.add_argument("--workloads", default=",".join(WORKLOADS), help="comma list of " + ",".join(WORKLOADS))
     ap.add_argument("--python", default=default_python(), help="interpreter for the cpython runs (default %(default)s)")
+    ap.add_argument("--clock", choices=["cpu", "wall"], default="cpu",
+                    help="clock of the throughput figures: process CPU time (default; preemption by "
+                         "other work does not count) or wall time; pauses are always wall time")
     ap.add_argument("--no-build", action="store_true", help="use the programs already in target/bench")
     args = ap.parse_args()
     scale = args.scale if args.scale else (0.1 if args.quick else 1.0)
@@ -291,15 +296,16 @@ def main():
         if w not in WORKLOADS:
             ap.error(f"unknown workload {w}")
 
-    global PYTHON
+    global PYTHON, CLOCK
     PYTHON = args.python
+    CLOCK = args.clock
     load0 = os.getloadavg()
     t0 = time.monotonic()
     systems = wanted if args.no_build else build(wanted)
     os.makedirs(OUT, exist_ok=True)
     raw_path = os.path.join(OUT, time.strftime("raw-%Y%m%d-%H%M%S.txt"))
     with open(raw_path, "w") as raw:
-        data, notes = run_all(systems, workloads, scale, reps, raw)
+        data, notes = run_all(systems, workloads, scale, reps, raw, args.clock)
     print()
     print(table(data, systems, workloads, scale, reps))
     print()
