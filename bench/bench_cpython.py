@@ -157,6 +157,7 @@ def w5(scale):
     gc.collect()
     pause = {"start": 0, "max": 0, "total": 0, "count": 0}
     pauses = []
+    per_gen = [0, 0, 0]
 
     def on_gc(phase, info):
         if phase == "start":
@@ -168,6 +169,7 @@ def w5(scale):
             pause["total"] += d
             pause["count"] += 1
             pauses.append(d)
+            per_gen[info["generation"]] += 1
 
     gc.callbacks.append(on_gc)
     t0 = now()
@@ -189,6 +191,8 @@ def w5(scale):
         emit("median_pause_ms", pauses[len(pauses) // 2] / 1e6)
         emit("p99_pause_ms", pauses[len(pauses) * 99 // 100] / 1e6)
     emit("collections", pause["count"])
+    emit("gen1_collections", per_gen[1])
+    emit("gen2_collections", per_gen[2])
     emit("pause_total_ms", pause["total"] / 1e6)
     del tree
 
