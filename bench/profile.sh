@@ -1,7 +1,7 @@
 #!/bin/sh
 # Profiles the rcgc W2 (new + release) and W4 (full collection over a live
-# tree) programs, and W3 (a collection that frees garbage cycles), to guide
-# performance work.
+# tree) programs, and W3 (a collection that frees garbage cycles), W1
+# (incref+decref) and W6's weakref_get, to guide performance work.
 #
 #   bench/profile.sh [W2-scale] [W4-scale] [W3-scale]   (defaults 0.05 0.25 0.05)
 #
@@ -73,6 +73,21 @@ valgrind --tool=callgrind --callgrind-out-file="$OUT/callgrind.W3" \
 # objects: the garbage of the timed collection (the collection before the
 # build finds nothing)
 top "$OUT/callgrind.W3" "$(python3 -c "print(2 * round(1_000_000 * $W3S))")"
+
+echo
+echo "== callgrind: rcgc W1 (scale 0.01), counting inside obj_incref and obj_decref =="
+valgrind --tool=callgrind --callgrind-out-file="$OUT/callgrind.W1" \
+  --toggle-collect=obj_incref --toggle-collect=obj_decref \
+  "$OUT/bench_rcgc" W1 0.01 >/dev/null 2>"$OUT/callgrind.W1.log"
+# pairs: the loop plus its 10% warm-up
+top "$OUT/callgrind.W1" "$(python3 -c "print(round(1.1 * 50_000_000 * 0.01))")"
+
+echo
+echo "== callgrind: rcgc W6 (scale 0.02), counting inside weakref_get only =="
+valgrind --tool=callgrind --callgrind-out-file="$OUT/callgrind.W6" \
+  --toggle-collect=weakref_get \
+  "$OUT/bench_rcgc" W6 0.02 >/dev/null 2>"$OUT/callgrind.W6.log"
+top "$OUT/callgrind.W6" "$(python3 -c "print(round(10_000_000 * 0.02))")"
 
 if command -v perf >/dev/null 2>&1; then
   for w in W2 W4; do
