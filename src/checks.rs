@@ -32,6 +32,9 @@ const UNDECIDED: u8 = 0;
 const OFF: u8 = 1;
 const ON: u8 = 2;
 static MODE: AtomicU8 = AtomicU8::new(UNDECIDED);
+/// False only once the mode is known to be OFF: the hot paths test this one
+/// flag (one load, one branch) and decide on the slow path.
+static MAYBE_ON: AtomicBool = AtomicBool::new(true);
 static ALLOCATED: AtomicBool = AtomicBool::new(false);
 
 /// Freed objects kept poisoned before their memory is reused.
@@ -58,18 +61,18 @@ static REGISTRY: Mutex<Option<Registry>> = Mutex::new(None);
 /// Whether checked mode is on. Outside checked mode this is one relaxed load.
 #[inline]
 pub fn enabled() -> bool {
-    match MODE.load(Relaxed) {
-        ON => true,
-        OFF => false,
-        _ => decide_from_env(),
-    }
+    MAYBE_ON.load(Relaxed) && mode_is_on()
 }
 
 #[cold]
-fn decide_from_env() -> bool {
-    let on = std::env::var_os("RCGC_CHECKS").is_some_and(|v| v != "0" && !v.is_empty());
-    let _ = MODE.compare_exchange(UNDECIDED, if on { ON } else { OFF }, Relaxed, Relaxed);
-    MODE.load(Relaxed) == ON
+fn mode_is_on() -> bool {
+    if MODE.load(Relaxed) == UNDECIDED {
+        let on = std::env::var_os("RCGC_CHECKS").is_some_and(|v| v != "0" && !v.is_empty());
+        let _ = MODE.compare_exchange(UNDECIDED, if on { ON } else { OFF }, Relaxed, Relaxed);
+    }
+    let on = MODE.load(Relaxed) == ON;
+    MAYBE_ON.store(on, Relaxed);
+    on
 }
 
 /// `gc_set_checks`: false when an object was already allocated (the mode
@@ -79,6 +82,7 @@ pub fn set(on: bool) -> bool {
         return enabled() == on;
     }
     MODE.store(if on { ON } else { OFF }, Relaxed);
+    MAYBE_ON.store(on, Relaxed);
     true
 }
 

@@ -21,8 +21,9 @@
 //! - count: the reference count. Changed lock-free by incref/decref except the
 //!   transition to zero, which happens under the heap lock (see refcount.rs).
 //!   An increment past `MAX_COUNT` aborts (as `Arc` does) instead of wrapping.
-//! - MARK: set by a collection on unreachable objects that have weakrefs, so
-//!   that the lock-free `weakref_get` falls back to the locked path.
+//! - MARK: set by a collection's scan on the objects with weakrefs it
+//!   examines (kept only on the garbage), so that the lock-free
+//!   `weakref_get` falls back to the locked path while their fate is open.
 //! - WEAKREFED: the object has, or has had, weak references: its death looks
 //!   in the weakref table and its memory is released through the epoch.
 //! - FINALIZED: the finalize hook has run (it never runs again).

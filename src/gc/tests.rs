@@ -114,11 +114,15 @@ fn references_from_outside_the_set_are_roots() {
 }
 
 #[test]
-fn rescue_sees_a_reference_taken_after_the_scan() {
+fn rescue_keeps_what_a_finalizer_resurrected_and_all_it_reaches() {
     let g = Graph::new(2, &[(0, 1), (1, 0)], &[]);
     deduce_unreachable(&*g.young, &*g.unreachable);
     assert_eq!(g.members(&g.unreachable), vec![0, 1]);
-    // Another thread borrows 1 and increfs it after the counts were read.
+    // As collect_main does before finalizers run: the garbage is not dead yet.
+    for_each(&*g.unreachable, |h| unsafe {
+        (*h).unset_exclusive(DYING | COLLECTED)
+    });
+    // A finalizer stores a new reference to 1 somewhere outside the set.
     // SAFETY: test-local object.
     unsafe { incref_raw(g.objs[1]) };
     let dead = list::sentinel();

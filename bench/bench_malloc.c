@@ -1,0 +1,250 @@
+/* The floor: the workloads' shapes with plain malloc/free and, for W1, a pair
+ * of uncontended C11 atomic operations on one counter.  A C program that
+ * knows exactly when each object dies needs no collector, so the "collection"
+ * workloads (W3, W4) are measured as the least work any collector must do:
+ * W3 frees every garbage node (walking a chain the program kept), W4 visits
+ * every live node once (what a mark phase must at least do).
+ */
+#include "common.h"
+
+#include <stdatomic.h>
+
+typedef struct Node {
+  struct Node *f[2];
+} Node;
+
+/* Escapes pointers so the compiler cannot elide malloc/free pairs. */
+static void *volatile g_sink;
+
+static Node *node_new(void) {
+  Node *n = malloc(sizeof *n);
+  if (!n) {
+    perror("malloc");
+    exit(1);
+  }
+  n->f[0] = n->f[1] = NULL;
+  g_sink = n;
+  return n;
+}
+
+static Node *tree_build(size_t n) {
+  if (n == 0) return NULL;
+  Node *t = node_new();
+  size_t left = (n - 1) / 2;
+  t->f[0] = tree_build(left);
+  t->f[1] = tree_build(n - 1 - left);
+  return t;
+}
+
+static void tree_free(Node *t) {
+  if (!t) return;
+  tree_free(t->f[0]);
+  tree_free(t->f[1]);
+  free(t);
+}
+
+/* Iterative depth-first visit; returns the number of nodes seen. */
+static size_t tree_visit(Node *root, Node **stack) {
+  size_t sp = 0, seen = 0;
+  if (root) stack[sp++] = root;
+  while (sp) {
+    Node *t = stack[--sp];
+    seen++;
+    if (t->f[0]) stack[sp++] = t->f[0];
+    if (t->f[1]) stack[sp++] = t->f[1];
+  }
+  return seen;
+}
+
+static void w1(double scale) {
+  size_t n = scaled(N_W1_PAIRS, scale);
+  static _Atomic size_t counter = 1;
+  for (size_t i = 0; i < n / 10; i++) {  /* warm-up */
+    atomic_fetch_add(&counter, 1);
+    atomic_fetch_sub(&counter, 1);
+  }
+  uint64_t t0 = now_ns();
+  for (size_t i = 0; i < n; i++) {
+    atomic_fetch_add(&counter, 1);
+    atomic_fetch_sub(&counter, 1);
+  }
+  uint64_t t1 = now_ns();
+  emit("ns_per_op", (double)(t1 - t0) / (double)n);
+}
+
+static void w2(double scale) {
+  size_t n = scaled(N_W2_OBJECTS, scale);
+  for (size_t i = 0; i < n / 10; i++) free(node_new());
+  uint64_t t0 = now_ns();
+  for (size_t i = 0; i < n; i++) free(node_new());
+  uint64_t t1 = now_ns();
+  emit("ns_per_op", (double)(t1 - t0) / (double)n);
+}
+
+static void w3(double scale) {
+  size_t n = scaled(N_W3_CYCLES, scale);
+  Node *head = NULL;
+  for (size_t i = 0; i < n; i++) {
+    Node *a = node_new(), *b = node_new();
+    a->f[0] = b;
+    b->f[0] = a;
+    a->f[1] = head; /* the program's own record of what to free */
+    head = a;
+  }
+  uint64_t t0 = now_ns();
+  size_t freed = 0;
+  while (head) {
+    Node *next = head->f[1];
+    free(head->f[0]);
+    free(head);
+    freed += 2;
+    head = next;
+  }
+  uint64_t t1 = now_ns();
+  emit("collected", (double)freed);
+  emit("ms", (double)(t1 - t0) / 1e6);
+  emit("ns_per_obj", (double)(t1 - t0) / (double)freed);
+}
+
+static void w4(double scale) {
+  size_t n = scaled(N_W4_NODES, scale);
+  Node *root = tree_build(n);
+  Node **stack = malloc(sizeof(Node *) * 128);
+  uint64_t times[W4_REPEATS];
+  size_t seen = 0;
+  for (int r = 0; r < W4_REPEATS; r++) {
+    uint64_t t0 = now_ns();
+    seen = tree_visit(root, stack);
+    times[r] = now_ns() - t0;
+  }
+  uint64_t med = median_u64(times, W4_REPEATS);
+  emit("live", (double)seen);
+  emit("ms", (double)med / 1e6);
+  emit("ns_per_obj", (double)med / (double)n);
+  free(stack);
+  tree_free(root);
+}
+
+static void w5(double scale) {
+  size_t n = scaled(N_W5_CYCLES, scale);
+  Node *tree = tree_build(scaled(N_W5_TREE, scale));
+  uint64_t t0 = now_ns();
+  for (size_t i = 0; i < n; i++) {
+    Node *a = node_new(), *b = node_new(), *c = node_new();
+    a->f[0] = b;
+    b->f[0] = c;
+    c->f[0] = a;
+    free(a);
+    free(b);
+    free(c);
+  }
+  uint64_t t1 = now_ns();
+  emit("total_ms", (double)(t1 - t0) / 1e6);
+  emit("ns_per_cycle", (double)(t1 - t0) / (double)n);
+  tree_free(tree);
+}
+
+/* A hand-made weak reference: the target knows its one weakref. */
+typedef struct WTarget WTarget;
+typedef struct Weak {
+  WTarget *target;
+  void (*cb)(struct Weak *, void *);
+  void *ctx;
+} Weak;
+struct WTarget {
+  Node node;
+  Weak *weak;
+  _Atomic size_t refcount;
+};
+
+static void weak_cb(Weak *w, void *ctx) {
+  (void)w;
+  (*(size_t *)ctx)++;
+}
+
+static void w6(double scale) {
+  size_t n = scaled(N_W6_WEAKREFS, scale);
+  size_t calls = 0;
+  uint64_t t0 = now_ns();
+  for (size_t i = 0; i < n; i++) {
+    WTarget *t = calloc(1, sizeof *t);
+    Weak *w = malloc(sizeof *w);
+    if (!t || !w) exit(1);
+    w->target = t;
+    w->cb = weak_cb;
+    w->ctx = &calls;
+    t->weak = w;
+    g_sink = w;
+    /* release the target: clear its weakref, run the callback, free */
+    Weak *tw = t->weak;
+    tw->target = NULL;
+    tw->cb(tw, tw->ctx);
+    free(t);
+    free(w);
+  }
+  uint64_t t1 = now_ns();
+  emit("callbacks", (double)calls);
+  emit("clear_ns_per_op", (double)(t1 - t0) / (double)n);
+
+  size_t gets = scaled(N_W6_GETS, scale);
+  WTarget *t = calloc(1, sizeof *t);
+  Weak *w = malloc(sizeof *w);
+  if (!t || !w) exit(1);
+  w->target = t;
+  t->refcount = 1;
+  Weak *volatile vw = w;
+  t0 = now_ns();
+  for (size_t i = 0; i < gets; i++) {
+    /* load the target, take a reference, drop it */
+    WTarget *p = vw->target;
+    if (p) {
+      atomic_fetch_add(&p->refcount, 1);
+      atomic_fetch_sub(&p->refcount, 1);
+    }
+  }
+  t1 = now_ns();
+  emit("get_ns_per_op", (double)(t1 - t0) / (double)gets);
+  free(t);
+  free(w);
+}
+
+static void mem(double scale) {
+  size_t n = scaled(N_MEM_OBJECTS, scale);
+  long before = rss_kb();
+  Node *head = NULL;
+  for (size_t i = 0; i < n; i++) {
+    Node *x = node_new();
+    x->f[0] = head;
+    head = x;
+  }
+  long peak = peak_rss_kb();
+  emit("bytes_per_obj", (double)(peak - before) * 1024.0 / (double)n);
+  while (head) {
+    Node *next = head->f[0];
+    free(head);
+    head = next;
+  }
+}
+
+int main(int argc, char **argv) {
+  if (argc < 2) {
+    fprintf(stderr, USAGE, argv[0]);
+    return 2;
+  }
+  double scale = parse_scale(argc, argv);
+  g_system = "malloc";
+  g_workload = argv[1];
+  if (!strcmp(argv[1], "W1")) w1(scale);
+  else if (!strcmp(argv[1], "W2")) w2(scale);
+  else if (!strcmp(argv[1], "W3")) w3(scale);
+  else if (!strcmp(argv[1], "W4")) w4(scale);
+  else if (!strcmp(argv[1], "W5")) w5(scale);
+  else if (!strcmp(argv[1], "W6")) w6(scale);
+  else if (!strcmp(argv[1], "MEM")) mem(scale);
+  else {
+    fprintf(stderr, USAGE, argv[0]);
+    return 2;
+  }
+  emit_peak_rss();
+  return 0;
+}
