@@ -11,9 +11,11 @@ use model_support::*;
 use std::time::Instant;
 
 fn env(name: &str, default: usize) -> usize {
-    std::env::var(name).ok().and_then(|v| v.parse().ok()).unwrap_or(default)
+    std::env::var(name)
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(default)
 }
-
 
 /// Hand-written sequences through the same model (each op is checked
 /// exactly, with a full check after every op), for the situations the
@@ -28,15 +30,35 @@ fn fixed_sequences() {
         "cycle with weakrefs",
         &[
             Threshold(0, 10, 10),
-            New { ty: 1, nfields: 2, payload: false, fin: 0 }, // A
-            New { ty: 3, nfields: 2, payload: false, fin: 0 }, // B
-            Cycle { len: 2, idx: 0 },                          // A.0 = B, B.0 = A
-            WeakNew { target: 0, cb: true },                   // W1 -> A
-            SetField { src: 1, idx: 1, val: Some(2) },         // B.1 = W1
-            WeakNew { target: 1, cb: true },                   // W2 -> B, kept
-            Decref { h: 2 },                                   // W1 only in B now
+            New {
+                ty: 1,
+                nfields: 2,
+                payload: false,
+                fin: 0,
+            }, // A
+            New {
+                ty: 3,
+                nfields: 2,
+                payload: false,
+                fin: 0,
+            }, // B
+            Cycle { len: 2, idx: 0 }, // A.0 = B, B.0 = A
+            WeakNew {
+                target: 0,
+                cb: true,
+            }, // W1 -> A
+            SetField {
+                src: 1,
+                idx: 1,
+                val: Some(2),
+            }, // B.1 = W1
+            WeakNew {
+                target: 1,
+                cb: true,
+            }, // W2 -> B, kept
+            Decref { h: 2 },          // W1 only in B now
             Decref { h: 0 },
-            Decref { h: 0 },                                   // A, B unreachable
+            Decref { h: 0 }, // A, B unreachable
             Collect { g: 3 },
         ],
     );
@@ -49,13 +71,23 @@ fn fixed_sequences() {
         "resurrection in a collection",
         &[
             Threshold(0, 10, 10),
-            New { ty: 1, nfields: 1, payload: false, fin: 1 }, // A resurrects
-            New { ty: 0, nfields: 1, payload: true, fin: 0 },  // B
+            New {
+                ty: 1,
+                nfields: 1,
+                payload: false,
+                fin: 1,
+            }, // A resurrects
+            New {
+                ty: 0,
+                nfields: 1,
+                payload: true,
+                fin: 0,
+            }, // B
             Cycle { len: 2, idx: 0 },
             Release { n: 2 },
-            Collect { g: 0 },   // A resurrected, B rescued
+            Collect { g: 0 }, // A resurrected, B rescued
             DropRoot { r: 0 },
-            Collect { g: 2 },   // both die, no second finalizer
+            Collect { g: 2 }, // both die, no second finalizer
         ],
     );
     assert_eq!(cov(&s, "resurrect (collection)"), 1);
@@ -67,11 +99,21 @@ fn fixed_sequences() {
         "gc_collect inside a refcount death",
         &[
             Threshold(0, 10, 10),
-            New { ty: 1, nfields: 1, payload: false, fin: 0 }, // A
-            New { ty: 2, nfields: 1, payload: false, fin: 0 }, // C
-            Cycle { len: 1, idx: 0 },                          // C.0 = C
-            Decref { h: 1 },                                   // C is garbage
-            DecrefCollect { h: 0 },                            // A dies, collects C
+            New {
+                ty: 1,
+                nfields: 1,
+                payload: false,
+                fin: 0,
+            }, // A
+            New {
+                ty: 2,
+                nfields: 1,
+                payload: false,
+                fin: 0,
+            }, // C
+            Cycle { len: 1, idx: 0 }, // C.0 = C
+            Decref { h: 1 },          // C is garbage
+            DecrefCollect { h: 0 },   // A dies, collects C
         ],
     );
     assert_eq!(cov(&s, "gc_collect inside a refcount death"), 1);
@@ -82,15 +124,34 @@ fn fixed_sequences() {
         "finalizer side effects",
         &[
             Threshold(0, 10, 10),
-            New { ty: 1, nfields: 1, payload: false, fin: 2 }, // A roots its child
-            New { ty: 4, nfields: 0, payload: false, fin: 0 }, // B
-            SetField { src: 0, idx: 0, val: Some(1) },
+            New {
+                ty: 1,
+                nfields: 1,
+                payload: false,
+                fin: 2,
+            }, // A roots its child
+            New {
+                ty: 4,
+                nfields: 0,
+                payload: false,
+                fin: 0,
+            }, // B
+            SetField {
+                src: 0,
+                idx: 0,
+                val: Some(1),
+            },
             Decref { h: 1 },
-            Decref { h: 0 },                                   // A dies, B rooted
-            New { ty: 3, nfields: 2, payload: false, fin: 4 }, // S allocates
+            Decref { h: 0 }, // A dies, B rooted
+            New {
+                ty: 3,
+                nfields: 2,
+                payload: false,
+                fin: 4,
+            }, // S allocates
             Cycle { len: 1, idx: 1 },
             Decref { h: 0 },
-            Collect { g: 3 },                                  // S.0 gets a new object
+            Collect { g: 3 }, // S.0 gets a new object
         ],
     );
 }

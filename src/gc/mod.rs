@@ -208,23 +208,26 @@ fn invoke_callbacks(g: &Locked, phase: GcPhase, info: &GcCallbackInfo) {
 /// # Safety
 /// Lock held; `collecting` set.
 unsafe fn collect_main(g: &Locked, generation: usize) -> (usize, usize) {
-    // SAFETY: lock held. `st` is re-borrowed after every call into user code
+    // SAFETY: lock held. The state is reached through a raw pointer, read
+    // afresh after every call into user code
     // (finalize_garbage, callbacks, release, destroy).
     unsafe {
-        let st = &mut *g.st();
+        // Raw place accesses only: `young` and `old` may be the same list
+        // (a full collection), so no `&mut` to the state is kept around.
+        let st = g.st();
         if generation + 1 < NUM_GENERATIONS {
-            st.count[generation + 1] += 1;
+            (*st).count[generation + 1] += 1;
         }
-        for c in &mut st.count[..=generation] {
-            *c = 0;
+        for i in 0..=generation {
+            (*st).count[i] = 0;
         }
-        let young: *mut Header = &mut st.gens[generation];
+        let young: *mut Header = &raw mut (*st).gens[generation];
         for i in 0..generation {
-            list::merge(&st.gens[i], young);
+            list::merge(&raw const (*st).gens[i], young);
         }
-        let old: *mut Header = &mut st.gens[(generation + 1).min(NUM_GENERATIONS - 1)];
-        let was_draining = st.draining;
-        st.draining = true;
+        let old: *mut Header = &raw mut (*st).gens[(generation + 1).min(NUM_GENERATIONS - 1)];
+        let was_draining = (*st).draining;
+        (*st).draining = true;
 
         let unreachable = list::sentinel();
         list::init(&unreachable);
@@ -234,12 +237,12 @@ unsafe fn collect_main(g: &Locked, generation: usize) -> (usize, usize) {
         validate::closed(young, &unreachable);
         if young != old {
             if generation == NUM_GENERATIONS - 2 {
-                st.long_lived_pending += survivors;
+                (*st).long_lived_pending += survivors;
             }
             list::merge(young, old);
         } else {
-            st.long_lived_pending = 0;
-            st.long_lived_total = survivors;
+            (*st).long_lived_pending = 0;
+            (*st).long_lived_total = survivors;
         }
 
         let final_garbage = list::sentinel();

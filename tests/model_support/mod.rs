@@ -121,46 +121,93 @@ pub enum Op {
     /// triggers a collection in the middle of a refcount death). During a
     /// collection every finalizer also calls gc_collect (which must return
     /// 0), and so does every weakref callback.
-    New { ty: u8, nfields: u8, payload: bool, fin: u8 },
+    New {
+        ty: u8,
+        nfields: u8,
+        payload: bool,
+        fin: u8,
+    },
     /// idx may be out of range (error path); val None stores NULL.
-    SetField { src: u32, idx: u8, val: Option<u32> },
+    SetField {
+        src: u32,
+        idx: u8,
+        val: Option<u32>,
+    },
     /// Links the `len` newest handles in a ring: field `idx` (modulo the
     /// field count; objects without fields are skipped) of each refers to
     /// the next one.
-    Cycle { len: u8, idx: u8 },
+    Cycle {
+        len: u8,
+        idx: u8,
+    },
     /// Releases the `n` newest handles.
-    Release { n: u8 },
+    Release {
+        n: u8,
+    },
     /// The payload reference of a Slot object (under gc_lock).
-    SetSlot { src: u32, val: Option<u32> },
-    GetField { src: u32, idx: u8 },
-    GetSlot { src: u32 },
-    Incref { h: u32 },
-    Decref { h: u32 },
+    SetSlot {
+        src: u32,
+        val: Option<u32>,
+    },
+    GetField {
+        src: u32,
+        idx: u8,
+    },
+    GetSlot {
+        src: u32,
+    },
+    Incref {
+        h: u32,
+    },
+    Decref {
+        h: u32,
+    },
     /// A decref that kills an object with a finalizer, which calls
     /// gc_collect from inside its refcount death (a full collection must
     /// run normally). A plain Decref for other objects.
-    DecrefCollect { h: u32 },
-    WeakNew { target: u32, cb: bool },
-    WeakGet { h: u32 },
+    DecrefCollect {
+        h: u32,
+    },
+    WeakNew {
+        target: u32,
+        cb: bool,
+    },
+    WeakGet {
+        h: u32,
+    },
     /// 0..=2: gc_collect_generation; 3: gc_collect.
-    Collect { g: u8 },
+    Collect {
+        g: u8,
+    },
     Enable(bool),
     Threshold(u8, u8, u8),
     /// Releases one resurrected object from the roots.
-    DropRoot { r: u32 },
+    DropRoot {
+        r: u32,
+    },
     /// Takes a new reference (a handle) to a resurrected object.
-    GetRoot { r: u32 },
+    GetRoot {
+        r: u32,
+    },
     /// Changes what the finalizer of a typed object will do (as New's fin).
-    SetFinalizer { h: u32, fin: u8 },
+    SetFinalizer {
+        h: u32,
+        fin: u8,
+    },
     Freeze,
     Unfreeze,
     /// An allocation that fails (test hook): obj_new (tracked if nfields >
     /// 0) or weakref_new must return NULL with GC_ERR_NOMEM and change
     /// nothing. Skipped when the allocation would trigger a collection (a
     /// finalizer's allocation could be the one that fails).
-    FailAlloc { nfields: u8, weak: bool },
+    FailAlloc {
+        nfields: u8,
+        weak: bool,
+    },
     /// Error paths (NULL arguments, bad generations, absurd sizes).
-    Errors { which: u8 },
+    Errors {
+        which: u8,
+    },
     /// Compare every live object with the model.
     Check,
 }
@@ -200,35 +247,72 @@ pub fn gen_op(src: &mut dyn Source, nh: usize, cap: usize) -> Option<Op> {
         18..=31 => {
             let src_h = h(src)?;
             let idx = src.below(4)? as u8;
-            let val = if src.below(5)? == 0 { None } else { Some(h(src)?) };
-            Op::SetField { src: src_h, idx, val }
+            let val = if src.below(5)? == 0 {
+                None
+            } else {
+                Some(h(src)?)
+            };
+            Op::SetField {
+                src: src_h,
+                idx,
+                val,
+            }
         }
-        32..=35 => Op::Cycle { len: 1 + src.below(4)? as u8, idx: src.below(3)? as u8 },
+        32..=35 => Op::Cycle {
+            len: 1 + src.below(4)? as u8,
+            idx: src.below(3)? as u8,
+        },
         36..=38 => {
             let src_h = h(src)?;
-            let val = if src.below(4)? == 0 { None } else { Some(h(src)?) };
+            let val = if src.below(4)? == 0 {
+                None
+            } else {
+                Some(h(src)?)
+            };
             Op::SetSlot { src: src_h, val }
         }
-        39..=42 => Op::GetField { src: h(src)?, idx: src.below(4)? as u8 },
+        39..=42 => Op::GetField {
+            src: h(src)?,
+            idx: src.below(4)? as u8,
+        },
         43..=44 => Op::GetSlot { src: h(src)? },
         45..=46 => Op::Incref { h: h(src)? },
         47..=60 => Op::Decref { h: h(src)? },
         61..=62 => Op::DecrefCollect { h: h(src)? },
-        63..=68 => Op::WeakNew { target: h(src)?, cb: src.below(4)? != 0 },
+        63..=68 => Op::WeakNew {
+            target: h(src)?,
+            cb: src.below(4)? != 0,
+        },
         69..=72 => Op::WeakGet { h: h(src)? },
-        73..=77 => Op::Collect { g: src.below(3)? as u8 },
+        73..=77 => Op::Collect {
+            g: src.below(3)? as u8,
+        },
         78..=79 => Op::Collect { g: 3 },
         80..=81 => Op::Enable(src.below(3)? != 0),
-        82..=83 => Op::Threshold(src.below(24)? as u8, src.below(5)? as u8, src.below(5)? as u8),
+        82..=83 => Op::Threshold(
+            src.below(24)? as u8,
+            src.below(5)? as u8,
+            src.below(5)? as u8,
+        ),
         84..=85 => Op::DropRoot { r: h(src)? },
         86 => Op::GetRoot { r: h(src)? },
-        87..=88 => Op::SetFinalizer { h: h(src)?, fin: src.below(8)? as u8 },
+        87..=88 => Op::SetFinalizer {
+            h: h(src)?,
+            fin: src.below(8)? as u8,
+        },
         89 => Op::Freeze,
         90 => Op::Unfreeze,
-        91..=92 => Op::Errors { which: src.below(7)? as u8 },
-        93 => Op::FailAlloc { nfields: src.below(3)? as u8, weak: src.below(3)? == 0 },
+        91..=92 => Op::Errors {
+            which: src.below(7)? as u8,
+        },
+        93 => Op::FailAlloc {
+            nfields: src.below(3)? as u8,
+            weak: src.below(3)? == 0,
+        },
         94..=95 => Op::Check,
-        _ => Op::Release { n: 1 + src.below(4)? as u8 },
+        _ => Op::Release {
+            n: 1 + src.below(4)? as u8,
+        },
     })
 }
 
@@ -236,11 +320,35 @@ pub fn gen_op(src: &mut dyn Source, nh: usize, cap: usize) -> Option<Op> {
 
 #[derive(Clone, Debug, PartialEq)]
 pub enum Ev {
-    Fin { id: u64, wcount: usize, fields: [usize; 4], resurrected: bool, rooted: usize, alloc: usize, nested: i64 },
-    Clear { id: u64 },
-    Destroy { id: u64, fields_null: bool, wcount: usize },
-    Cb { id: u64, wr: usize, null_inside: bool, nested: i64 },
-    Gc { start: bool, generation: i32, collected: usize, uncollectable: usize },
+    Fin {
+        id: u64,
+        wcount: usize,
+        fields: [usize; 4],
+        resurrected: bool,
+        rooted: usize,
+        alloc: usize,
+        nested: i64,
+    },
+    Clear {
+        id: u64,
+    },
+    Destroy {
+        id: u64,
+        fields_null: bool,
+        wcount: usize,
+    },
+    Cb {
+        id: u64,
+        wr: usize,
+        null_inside: bool,
+        nested: i64,
+    },
+    Gc {
+        start: bool,
+        generation: i32,
+        collected: usize,
+        uncollectable: usize,
+    },
     /// A hook saw something impossible (bad payload).
     Bad(&'static str, usize),
 }
@@ -295,9 +403,10 @@ unsafe extern "C" fn h_traverse(o: *mut GcObject, visit: GcVisitFn, ctx: *mut c_
     // SAFETY: a live Slot object; its slot holds a strong reference or NULL.
     unsafe {
         if let Some(p) = pay(o)
-            && !p.slot.is_null() {
-                visit(p.slot, ctx);
-            }
+            && !p.slot.is_null()
+        {
+            visit(p.slot, ctx);
+        }
     }
 }
 
@@ -327,10 +436,17 @@ unsafe extern "C" fn h_finalize(o: *mut GcObject) {
         let id = p.id;
         let mut rooted = ptr::null_mut();
         if p.flags & F_ROOT_CHILD != 0 {
-            rooted = if obj_nfields(o) > 0 { obj_borrow_field(o, 0) } else { p.slot };
+            rooted = if obj_nfields(o) > 0 {
+                obj_borrow_field(o, 0)
+            } else {
+                p.slot
+            };
             if !rooted.is_null() {
                 obj_incref(rooted);
-                ROOTS.lock().unwrap_or_else(|p| p.into_inner()).push(rooted as usize);
+                ROOTS
+                    .lock()
+                    .unwrap_or_else(|p| p.into_inner())
+                    .push(rooted as usize);
             }
         }
         let in_gc = IN_GC.load(Relaxed);
@@ -344,10 +460,25 @@ unsafe extern "C" fn h_finalize(o: *mut GcObject) {
         }
         if resurrected {
             obj_incref(o);
-            ROOTS.lock().unwrap_or_else(|p| p.into_inner()).push(o as usize);
+            ROOTS
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .push(o as usize);
         }
-        let nested = if in_gc || ARM_COLLECT.swap(false, Relaxed) { gc_collect() } else { -1 };
-        record(Ev::Fin { id, wcount, fields, resurrected, rooted: rooted as usize, alloc: alloc as usize, nested });
+        let nested = if in_gc || ARM_COLLECT.swap(false, Relaxed) {
+            gc_collect()
+        } else {
+            -1
+        };
+        record(Ev::Fin {
+            id,
+            wcount,
+            fields,
+            resurrected,
+            rooted: rooted as usize,
+            alloc: alloc as usize,
+            nested,
+        });
     }
 }
 
@@ -358,7 +489,11 @@ unsafe extern "C" fn h_destroy(o: *mut GcObject) {
         let fields_null =
             p.slot.is_null() && (0..obj_nfields(o)).all(|i| obj_borrow_field(o, i).is_null());
         let wcount = weakref_count(o);
-        record(Ev::Destroy { id: p.id, fields_null, wcount });
+        record(Ev::Destroy {
+            id: p.id,
+            fields_null,
+            wcount,
+        });
     }
 }
 
@@ -367,8 +502,17 @@ unsafe extern "C" fn weak_cb(wr: *mut GcObject, ctx: *mut c_void) {
     if !got.is_null() {
         obj_decref(got);
     }
-    let nested = if IN_GC.load(Relaxed) { gc_collect() } else { -1 };
-    record(Ev::Cb { id: ctx as u64, wr: wr as usize, null_inside: got.is_null(), nested });
+    let nested = if IN_GC.load(Relaxed) {
+        gc_collect()
+    } else {
+        -1
+    };
+    record(Ev::Cb {
+        id: ctx as u64,
+        wr: wr as usize,
+        null_inside: got.is_null(),
+        nested,
+    });
 }
 
 unsafe extern "C" fn gc_cb(phase: GcPhase, info: *const GcCallbackInfo, _ctx: *mut c_void) {
@@ -560,7 +704,10 @@ pub struct Runner {
 }
 
 fn fail_msg(label: &str, ops: &[Op], msg: &str) -> String {
-    let mut s = format!("model mismatch in {label} at op #{}: {msg}\n", ops.len().saturating_sub(1));
+    let mut s = format!(
+        "model mismatch in {label} at op #{}: {msg}\n",
+        ops.len().saturating_sub(1)
+    );
     let from = if ops.len() <= 200 { 0 } else { ops.len() - 60 };
     let _ = writeln!(s, "last ops (from #{from}):");
     for (i, op) in ops.iter().enumerate().skip(from) {
@@ -616,7 +763,11 @@ impl Runner {
             dying: None,
             cov: BTreeMap::new(),
         };
-        check!(r, (c.count0, c.count1, c.count2) == (0, 0, 0), "counts after a full collection on an empty heap: {c:?}");
+        check!(
+            r,
+            (c.count0, c.count1, c.count2) == (0, 0, 0),
+            "counts after a full collection on an empty heap: {c:?}"
+        );
         r
     }
 
@@ -726,10 +877,23 @@ impl Runner {
             });
             self.objs[z].fields[0] = Some(n);
             alloc = Some(n);
-            self.cov(if tracked { "finalizer allocates (tracked)" } else { "finalizer allocates (untracked)" });
+            self.cov(if tracked {
+                "finalizer allocates (tracked)"
+            } else {
+                "finalizer allocates (untracked)"
+            });
         }
         let nested = if self.in_gc { 0 } else { -1 };
-        self.exp.fin.push(FinExp { id: z, fields, wlo, whi, resurrect: flags & F_RESURRECT != 0, rooted, alloc, nested });
+        self.exp.fin.push(FinExp {
+            id: z,
+            fields,
+            wlo,
+            whi,
+            resurrect: flags & F_RESURRECT != 0,
+            rooted,
+            alloc,
+            nested,
+        });
     }
 
     fn cov(&mut self, what: &'static str) {
@@ -833,7 +997,11 @@ impl Runner {
             }
             self.kill(z, &mut queue, None);
             died.push(z);
-            self.cov(if self.objs[z].tracked { "refcount death (tracked)" } else { "refcount death (untracked)" });
+            self.cov(if self.objs[z].tracked {
+                "refcount death (tracked)"
+            } else {
+                "refcount death (untracked)"
+            });
         }
         let died_set: HashSet<Id> = died.iter().copied().collect();
         for &t in &died {
@@ -851,7 +1019,11 @@ impl Runner {
             }
         }
         for (i, z) in fins {
-            self.exp.fin[i].wlo = self.objs[z].wrs.iter().filter(|w| !died_set.contains(w)).count();
+            self.exp.fin[i].wlo = self.objs[z]
+                .wrs
+                .iter()
+                .filter(|w| !died_set.contains(w))
+                .count();
         }
         self.detach(&died);
     }
@@ -910,7 +1082,11 @@ impl Runner {
             .collect();
         let young_set: HashSet<Id> = young.iter().copied().collect();
         let reach = self.reachable_within(&young, &young_set);
-        let unreachable: Vec<Id> = young.iter().copied().filter(|i| !reach.contains(i)).collect();
+        let unreachable: Vec<Id> = young
+            .iter()
+            .copied()
+            .filter(|i| !reach.contains(i))
+            .collect();
         for &r in &reach {
             self.objs[r].gen_no = old;
         }
@@ -945,11 +1121,18 @@ impl Runner {
         self.add_cov("rescued with a resurrected object", rescued.len());
         self.add_cov("finalized (collection)", fins.len());
         self.add_cov("garbage (collection)", unreachable.len() - rescued.len());
-        self.add_cov(["gen0 collection", "gen1 collection", "gen2 collection"][g], 1);
+        self.add_cov(
+            ["gen0 collection", "gen1 collection", "gen2 collection"][g],
+            1,
+        );
         if unreachable.iter().any(|&u| self.objs[u].slot.is_some()) {
             self.cov("garbage with payload references");
         }
-        let garbage: Vec<Id> = unreachable.iter().copied().filter(|i| !rescued.contains(i)).collect();
+        let garbage: Vec<Id> = unreachable
+            .iter()
+            .copied()
+            .filter(|i| !rescued.contains(i))
+            .collect();
         let garbage_set: HashSet<Id> = garbage.iter().copied().collect();
         // Weakrefs to the garbage: callbacks unless the weakref is garbage.
         for &t in &garbage {
@@ -958,7 +1141,10 @@ impl Runner {
                     self.exp.cb_req.push(w);
                     *self.cov.entry("callback (collection)").or_default() += 1;
                 } else if self.objs[w].cb {
-                    *self.cov.entry("callback suppressed: weakref is garbage").or_default() += 1;
+                    *self
+                        .cov
+                        .entry("callback suppressed: weakref is garbage")
+                        .or_default() += 1;
                 }
             }
         }
@@ -970,7 +1156,12 @@ impl Runner {
         let found = garbage.len();
         self.stats[g].0 += 1;
         self.stats[g].1 += found;
-        self.exp.gcs.push(GcExp { generation: g, found, fins, garbage });
+        self.exp.gcs.push(GcExp {
+            generation: g,
+            found,
+            fins,
+            garbage,
+        });
         (found, queue)
     }
 
@@ -980,7 +1171,12 @@ impl Runner {
     pub fn apply(&mut self, op: Op) {
         self.ops.push(op.clone());
         match op {
-            Op::New { ty, nfields, payload, fin } => {
+            Op::New {
+                ty,
+                nfields,
+                payload,
+                fin,
+            } => {
                 let ty = Ty::from_u8(ty);
                 let nfields = nfields as usize % 4;
                 let tracked = nfields > 0 || ty == Ty::Slot;
@@ -1029,11 +1225,23 @@ impl Runner {
                     wrs: Vec::new(),
                 });
                 self.handles.push(id);
-                check!(self, obj_refcount(p) == 1, "new object refcount {}", obj_refcount(p));
-                check!(self, gc_is_tracked(p) == tracked, "new object tracked={}", gc_is_tracked(p));
+                check!(
+                    self,
+                    obj_refcount(p) == 1,
+                    "new object refcount {}",
+                    obj_refcount(p)
+                );
+                check!(
+                    self,
+                    gc_is_tracked(p) == tracked,
+                    "new object tracked={}",
+                    gc_is_tracked(p)
+                );
             }
             Op::SetField { src, idx, val } => {
-                let Some(s) = self.handle(src) else { return self.after_op() };
+                let Some(s) = self.handle(src) else {
+                    return self.after_op();
+                };
                 let v = val.and_then(|k| self.handle(k));
                 self.set_field(s, idx as usize, v);
             }
@@ -1058,7 +1266,9 @@ impl Runner {
                 }
             }
             Op::SetSlot { src, val } => {
-                let Some(s) = self.handle(src) else { return self.after_op() };
+                let Some(s) = self.handle(src) else {
+                    return self.after_op();
+                };
                 if self.objs[s].ty != Ty::Slot {
                     return self.after_op();
                 }
@@ -1079,23 +1289,42 @@ impl Runner {
                     self.objs[v].rc += 1;
                 }
                 let mold = std::mem::replace(&mut self.objs[s].slot, v);
-                check!(self, old as usize == self.ptr_of(mold), "slot held {old:p}, model {mold:?}");
+                check!(
+                    self,
+                    old as usize == self.ptr_of(mold),
+                    "slot held {old:p}, model {mold:?}"
+                );
                 if let Some(mold) = mold {
                     self.release(mold);
                 }
             }
             Op::GetField { src, idx } => {
-                let Some(s) = self.handle(src) else { return self.after_op() };
+                let Some(s) = self.handle(src) else {
+                    return self.after_op();
+                };
                 let i = idx as usize;
                 let r = obj_get_field(self.p(s), i);
                 if i >= self.objs[s].fields.len() {
                     check!(self, r.is_null(), "obj_get_field out of range gave {r:p}");
-                    check!(self, gc_last_error_code() == GC_ERR_INDEX, "last error {}", gc_last_error_code());
+                    check!(
+                        self,
+                        gc_last_error_code() == GC_ERR_INDEX,
+                        "last error {}",
+                        gc_last_error_code()
+                    );
                     let b = obj_borrow_field(self.p(s), i);
-                    check!(self, b.is_null(), "obj_borrow_field out of range gave {b:p}");
+                    check!(
+                        self,
+                        b.is_null(),
+                        "obj_borrow_field out of range gave {b:p}"
+                    );
                 } else {
                     let m = self.objs[s].fields[i];
-                    check!(self, r as usize == self.ptr_of(m), "obj_get_field gave {r:p}, model {m:?}");
+                    check!(
+                        self,
+                        r as usize == self.ptr_of(m),
+                        "obj_get_field gave {r:p}, model {m:?}"
+                    );
                     if let Some(c) = m {
                         self.objs[c].rc += 1;
                         self.handles.push(c);
@@ -1103,7 +1332,9 @@ impl Runner {
                 }
             }
             Op::GetSlot { src } => {
-                let Some(s) = self.handle(src) else { return self.after_op() };
+                let Some(s) = self.handle(src) else {
+                    return self.after_op();
+                };
                 if self.objs[s].ty != Ty::Slot {
                     return self.after_op();
                 }
@@ -1116,14 +1347,20 @@ impl Runner {
                     v
                 };
                 let m = self.objs[s].slot;
-                check!(self, v as usize == self.ptr_of(m), "slot held {v:p}, model {m:?}");
+                check!(
+                    self,
+                    v as usize == self.ptr_of(m),
+                    "slot held {v:p}, model {m:?}"
+                );
                 if let Some(c) = m {
                     self.objs[c].rc += 1;
                     self.handles.push(c);
                 }
             }
             Op::Incref { h } => {
-                let Some(x) = self.handle(h) else { return self.after_op() };
+                let Some(x) = self.handle(h) else {
+                    return self.after_op();
+                };
                 obj_incref(self.p(x));
                 self.objs[x].rc += 1;
                 self.handles.push(x);
@@ -1148,13 +1385,23 @@ impl Runner {
                 }
                 obj_decref(self.p(x));
                 self.release(x);
-                check!(self, !self.armed && !ARM_COLLECT.load(Relaxed), "the finalizer did not run");
+                check!(
+                    self,
+                    !self.armed && !ARM_COLLECT.load(Relaxed),
+                    "the finalizer did not run"
+                );
             }
             Op::WeakNew { target, cb } => {
-                let Some(t) = self.handle(target) else { return self.after_op() };
+                let Some(t) = self.handle(target) else {
+                    return self.after_op();
+                };
                 self.alloc_tracked();
                 let id = self.objs.len();
-                let w = weakref_new(self.p(t), if cb { Some(weak_cb) } else { None }, id as *mut c_void);
+                let w = weakref_new(
+                    self.p(t),
+                    if cb { Some(weak_cb) } else { None },
+                    id as *mut c_void,
+                );
                 check!(self, !w.is_null(), "weakref_new failed");
                 self.objs.push(MObj {
                     ptr: w as usize,
@@ -1177,27 +1424,51 @@ impl Runner {
                 self.handles.push(id);
             }
             Op::WeakGet { h } => {
-                let Some(w) = self.handle(h) else { return self.after_op() };
+                let Some(w) = self.handle(h) else {
+                    return self.after_op();
+                };
                 let r = weakref_get(self.p(w));
                 if self.objs[w].ty != Ty::Weakref {
                     check!(self, r.is_null(), "weakref_get on a non-weakref gave {r:p}");
-                    check!(self, gc_last_error_code() == GC_ERR_TYPE, "last error {}", gc_last_error_code());
+                    check!(
+                        self,
+                        gc_last_error_code() == GC_ERR_TYPE,
+                        "last error {}",
+                        gc_last_error_code()
+                    );
                 } else {
                     let t = self.objs[w].target.unwrap();
                     if self.objs[t].alive {
-                        check!(self, r as usize == self.objs[t].ptr, "weakref_get gave {r:p}, target {t} alive at {:#x}", self.objs[t].ptr);
+                        check!(
+                            self,
+                            r as usize == self.objs[t].ptr,
+                            "weakref_get gave {r:p}, target {t} alive at {:#x}",
+                            self.objs[t].ptr
+                        );
                         self.objs[t].rc += 1;
                         self.handles.push(t);
                     } else {
-                        check!(self, r.is_null(), "weakref_get gave {r:p} for dead target {t}");
+                        check!(
+                            self,
+                            r.is_null(),
+                            "weakref_get gave {r:p} for dead target {t}"
+                        );
                     }
                 }
             }
             Op::Collect { g: gen_arg } => {
                 let g = (gen_arg as usize).min(3);
-                let r = if g == 3 { gc_collect() } else { gc_collect_generation(g as i32) };
+                let r = if g == 3 {
+                    gc_collect()
+                } else {
+                    gc_collect_generation(g as i32)
+                };
                 let found = self.collect(g.min(2));
-                check!(self, r == found as i64, "gc_collect_generation({g}) returned {r}, model found {found}");
+                check!(
+                    self,
+                    r == found as i64,
+                    "gc_collect_generation({g}) returned {r}, model found {found}"
+                );
             }
             Op::Enable(on) => {
                 if on {
@@ -1212,7 +1483,11 @@ impl Runner {
                 gc_set_threshold(a as usize, b as usize, c as usize);
                 self.thr = [a as usize, b as usize, c as usize];
                 let t = gc_get_threshold();
-                check!(self, [t.threshold0, t.threshold1, t.threshold2] == self.thr, "thresholds {t:?}");
+                check!(
+                    self,
+                    [t.threshold0, t.threshold1, t.threshold2] == self.thr,
+                    "thresholds {t:?}"
+                );
             }
             Op::DropRoot { r } => {
                 if self.roots.is_empty() {
@@ -1222,9 +1497,16 @@ impl Runner {
                 let p = self.objs[id].ptr;
                 let found = {
                     let mut roots = ROOTS.lock().unwrap_or_else(|p| p.into_inner());
-                    roots.iter().position(|&x| x == p).map(|i| roots.swap_remove(i))
+                    roots
+                        .iter()
+                        .position(|&x| x == p)
+                        .map(|i| roots.swap_remove(i))
                 };
-                check!(self, found.is_some(), "resurrected object {id} ({p:#x}) not in the roots");
+                check!(
+                    self,
+                    found.is_some(),
+                    "resurrected object {id} ({p:#x}) not in the roots"
+                );
                 obj_decref(p as *mut GcObject);
                 self.release(id);
             }
@@ -1238,7 +1520,9 @@ impl Runner {
                 self.handles.push(id);
             }
             Op::SetFinalizer { h, fin } => {
-                let Some(x) = self.handle(h) else { return self.after_op() };
+                let Some(x) = self.handle(h) else {
+                    return self.after_op();
+                };
                 if self.objs[x].ty.typed() {
                     // SAFETY: a live typed object we hold.
                     if let Some(p) = unsafe { pay(self.p(x)) } {
@@ -1267,21 +1551,31 @@ impl Runner {
             Op::Errors { which } => self.errors(which),
             Op::FailAlloc { nfields, weak } => {
                 let tracked = nfields > 0 || weak;
-                let collects = tracked && self.enabled && self.thr[0] > 0 && self.count[0] + 1 > self.thr[0];
+                let collects =
+                    tracked && self.enabled && self.thr[0] > 0 && self.count[0] + 1 > self.thr[0];
                 let target = self.handle(0);
                 if collects || (weak && target.is_none()) {
                     return self.after_op();
                 }
                 rcgc::test_fail_allocation_after(1);
                 let o = if weak {
-                    weakref_new(self.p(target.unwrap()), Some(weak_cb), usize::MAX as *mut c_void)
+                    weakref_new(
+                        self.p(target.unwrap()),
+                        Some(weak_cb),
+                        usize::MAX as *mut c_void,
+                    )
                 } else {
                     obj_new(nfields as usize, 0)
                 };
                 rcgc::test_fail_allocation_after(0);
                 if o.is_null() {
                     self.cov("allocation failure");
-                    check!(self, gc_last_error_code() == GC_ERR_NOMEM, "failed allocation: last error {}", gc_last_error_code());
+                    check!(
+                        self,
+                        gc_last_error_code() == GC_ERR_NOMEM,
+                        "failed allocation: last error {}",
+                        gc_last_error_code()
+                    );
                 } else {
                     // The pool had room without asking the system: a normal
                     // allocation; drop it again.
@@ -1302,8 +1596,17 @@ impl Runner {
     fn set_field(&mut self, s: Id, i: usize, v: Option<Id>) {
         let r = obj_set_field(self.p(s), i, v.map_or(ptr::null_mut(), |v| self.p(v)));
         if i >= self.objs[s].fields.len() {
-            check!(self, r == GC_ERR_INDEX, "obj_set_field out of range gave {r}");
-            check!(self, gc_last_error_code() == GC_ERR_INDEX, "last error {}", gc_last_error_code());
+            check!(
+                self,
+                r == GC_ERR_INDEX,
+                "obj_set_field out of range gave {r}"
+            );
+            check!(
+                self,
+                gc_last_error_code() == GC_ERR_INDEX,
+                "last error {}",
+                gc_last_error_code()
+            );
         } else {
             check!(self, r == GC_OK, "obj_set_field gave {r}");
             if let Some(v) = v {
@@ -1327,7 +1630,11 @@ impl Runner {
             1 => {
                 for g in [-1, 3, i32::MAX] {
                     let r = gc_collect_generation(g);
-                    check!(self, r == GC_ERR_INVALID as i64, "gc_collect_generation({g}) gave {r}");
+                    check!(
+                        self,
+                        r == GC_ERR_INVALID as i64,
+                        "gc_collect_generation({g}) gave {r}"
+                    );
                 }
             }
             2 => {
@@ -1338,8 +1645,16 @@ impl Runner {
                 check!(self, g.is_null(), "weakref_get(NULL) gave {g:p}");
             }
             3 => {
-                check!(self, obj_get_field(ptr::null(), 0).is_null(), "obj_get_field(NULL)");
-                check!(self, obj_borrow_field(ptr::null(), 0).is_null(), "obj_borrow_field(NULL)");
+                check!(
+                    self,
+                    obj_get_field(ptr::null(), 0).is_null(),
+                    "obj_get_field(NULL)"
+                );
+                check!(
+                    self,
+                    obj_borrow_field(ptr::null(), 0).is_null(),
+                    "obj_borrow_field(NULL)"
+                );
                 check!(self, obj_refcount(ptr::null()) == 0, "obj_refcount(NULL)");
                 obj_incref(ptr::null_mut());
                 obj_decref(ptr::null_mut());
@@ -1348,7 +1663,11 @@ impl Runner {
             }
             4 => {
                 let s = gc_get_stats(7);
-                check!(self, (s.collections, s.collected, s.uncollectable) == (0, 0, 0), "gc_get_stats(7)");
+                check!(
+                    self,
+                    (s.collections, s.collected, s.uncollectable) == (0, 0, 0),
+                    "gc_get_stats(7)"
+                );
             }
             5 => {
                 // A failed allocation counts nothing and collects nothing.
@@ -1356,7 +1675,11 @@ impl Runner {
                     let o = obj_new(n, p);
                     check!(self, o.is_null(), "obj_new({n}, {p}) succeeded");
                     let code = gc_last_error_code();
-                    check!(self, code == GC_ERR_INVALID || code == GC_ERR_NOMEM, "obj_new error {code}");
+                    check!(
+                        self,
+                        code == GC_ERR_INVALID || code == GC_ERR_NOMEM,
+                        "obj_new error {code}"
+                    );
                 }
             }
             _ => {
@@ -1376,16 +1699,31 @@ impl Runner {
         self.check_events(&events, &exp);
         // Counts, stats, roots: every operation.
         let c = gc_get_count();
-        check!(self, [c.count0, c.count1, c.count2] == self.count, "gc_get_count {:?}, model {:?}", [c.count0, c.count1, c.count2], self.count);
+        check!(
+            self,
+            [c.count0, c.count1, c.count2] == self.count,
+            "gc_get_count {:?}, model {:?}",
+            [c.count0, c.count1, c.count2],
+            self.count
+        );
         for g in 0..3 {
             let s = gc_get_stats(g as i32);
-            check!(self, (s.collections, s.collected, s.uncollectable) == self.stats[g], "gc_get_stats({g}) {s:?}, model {:?}", self.stats[g]);
+            check!(
+                self,
+                (s.collections, s.collected, s.uncollectable) == self.stats[g],
+                "gc_get_stats({g}) {s:?}, model {:?}",
+                self.stats[g]
+            );
         }
         let mut actual = roots_snapshot();
         actual.sort_unstable();
         let mut model: Vec<usize> = self.roots.iter().map(|&r| self.objs[r].ptr).collect();
         model.sort_unstable();
-        check!(self, actual == model, "resurrection roots {actual:x?}, model {model:x?}");
+        check!(
+            self,
+            actual == model,
+            "resurrection roots {actual:x?}, model {model:x?}"
+        );
         let alive = self.objs.iter().filter(|o| o.alive).count();
         self.max_alive = self.max_alive.max(alive);
         let explicit = matches!(self.ops.last(), Some(Op::Collect { .. } | Op::Check));
@@ -1405,50 +1743,152 @@ impl Runner {
         for (pos, e) in events.iter().enumerate() {
             match e {
                 Ev::Bad(what, p) => check!(self, false, "hook saw a bad object {p:#x}: {what}"),
-                Ev::Fin { id, wcount, fields, resurrected, rooted, alloc, nested } => {
+                Ev::Fin {
+                    id,
+                    wcount,
+                    fields,
+                    resurrected,
+                    rooted,
+                    alloc,
+                    nested,
+                } => {
                     let id = *id as usize;
-                    check!(self, fin_pos.insert(id, pos).is_none(), "object {id} finalized twice");
+                    check!(
+                        self,
+                        fin_pos.insert(id, pos).is_none(),
+                        "object {id} finalized twice"
+                    );
                     let Some(f) = exp.fin.iter().find(|f| f.id == id) else {
-                        check!(self, false, "unexpected finalizer of {id} ({:?}); expected {:?}", self.objs[id].ty, exp.fin.iter().map(|f| f.id).collect::<Vec<_>>());
+                        check!(
+                            self,
+                            false,
+                            "unexpected finalizer of {id} ({:?}); expected {:?}",
+                            self.objs[id].ty,
+                            exp.fin.iter().map(|f| f.id).collect::<Vec<_>>()
+                        );
                         unreachable!()
                     };
-                    check!(self, *fields == f.fields, "finalizer of {id} saw fields {fields:x?}, model {:x?}", f.fields);
-                    check!(self, (f.wlo..=f.whi).contains(wcount), "finalizer of {id} saw weakref_count {wcount}, model {}..={}", f.wlo, f.whi);
-                    check!(self, *resurrected == f.resurrect, "finalizer of {id} resurrect flag");
-                    check!(self, *rooted == f.rooted, "finalizer of {id} rooted {rooted:#x}, model {:#x}", f.rooted);
-                    check!(self, (*alloc != 0) == f.alloc.is_some(), "finalizer of {id} allocated {alloc:#x}, model {:?}", f.alloc);
+                    check!(
+                        self,
+                        *fields == f.fields,
+                        "finalizer of {id} saw fields {fields:x?}, model {:x?}",
+                        f.fields
+                    );
+                    check!(
+                        self,
+                        (f.wlo..=f.whi).contains(wcount),
+                        "finalizer of {id} saw weakref_count {wcount}, model {}..={}",
+                        f.wlo,
+                        f.whi
+                    );
+                    check!(
+                        self,
+                        *resurrected == f.resurrect,
+                        "finalizer of {id} resurrect flag"
+                    );
+                    check!(
+                        self,
+                        *rooted == f.rooted,
+                        "finalizer of {id} rooted {rooted:#x}, model {:#x}",
+                        f.rooted
+                    );
+                    check!(
+                        self,
+                        (*alloc != 0) == f.alloc.is_some(),
+                        "finalizer of {id} allocated {alloc:#x}, model {:?}",
+                        f.alloc
+                    );
                     if let Some(n) = f.alloc {
                         self.objs[n].ptr = *alloc;
                     }
-                    check!(self, *nested == f.nested, "gc_collect inside the finalizer of {id} returned {nested}, model {} (-1: not called)", f.nested);
+                    check!(
+                        self,
+                        *nested == f.nested,
+                        "gc_collect inside the finalizer of {id} returned {nested}, model {} (-1: not called)",
+                        f.nested
+                    );
                 }
                 Ev::Clear { id } => {
                     let id = *id as usize;
-                    check!(self, clear_pos.insert(id, pos).is_none(), "object {id} cleared twice");
+                    check!(
+                        self,
+                        clear_pos.insert(id, pos).is_none(),
+                        "object {id} cleared twice"
+                    );
                 }
-                Ev::Destroy { id, fields_null, wcount } => {
+                Ev::Destroy {
+                    id,
+                    fields_null,
+                    wcount,
+                } => {
                     let id = *id as usize;
-                    check!(self, destroy_pos.insert(id, pos).is_none(), "object {id} destroyed twice");
-                    check!(self, *fields_null, "object {id} destroyed with references still held");
-                    check!(self, *wcount == 0, "object {id} destroyed with {wcount} weakrefs");
+                    check!(
+                        self,
+                        destroy_pos.insert(id, pos).is_none(),
+                        "object {id} destroyed twice"
+                    );
+                    check!(
+                        self,
+                        *fields_null,
+                        "object {id} destroyed with references still held"
+                    );
+                    check!(
+                        self,
+                        *wcount == 0,
+                        "object {id} destroyed with {wcount} weakrefs"
+                    );
                 }
-                Ev::Cb { id, wr, null_inside, nested } => {
+                Ev::Cb {
+                    id,
+                    wr,
+                    null_inside,
+                    nested,
+                } => {
                     let id = *id as usize;
-                    check!(self, id < self.objs.len() && self.objs[id].ptr == *wr, "callback for unknown weakref {id} {wr:#x}");
-                    check!(self, cb_pos.insert(id, pos).is_none(), "callback of weakref {id} ran twice");
-                    check!(self, *null_inside, "weakref_get inside the callback of {id} was not NULL");
-                    check!(self, *nested <= 0, "gc_collect inside the callback of {id} (in a collection) returned {nested}");
+                    check!(
+                        self,
+                        id < self.objs.len() && self.objs[id].ptr == *wr,
+                        "callback for unknown weakref {id} {wr:#x}"
+                    );
+                    check!(
+                        self,
+                        cb_pos.insert(id, pos).is_none(),
+                        "callback of weakref {id} ran twice"
+                    );
+                    check!(
+                        self,
+                        *null_inside,
+                        "weakref_get inside the callback of {id} was not NULL"
+                    );
+                    check!(
+                        self,
+                        *nested <= 0,
+                        "gc_collect inside the callback of {id} (in a collection) returned {nested}"
+                    );
                 }
-                Ev::Gc { start: true, generation, .. } => {
+                Ev::Gc {
+                    start: true,
+                    generation,
+                    ..
+                } => {
                     check!(self, open.is_none(), "nested collection");
                     open = Some((*generation, pos));
                 }
-                Ev::Gc { start: false, generation, collected, uncollectable } => {
+                Ev::Gc {
+                    start: false,
+                    generation,
+                    collected,
+                    uncollectable,
+                } => {
                     let Some((g, from)) = open.take() else {
                         check!(self, false, "collection stop without start");
                         unreachable!()
                     };
-                    check!(self, g == *generation, "collection start/stop generations differ");
+                    check!(
+                        self,
+                        g == *generation,
+                        "collection start/stop generations differ"
+                    );
                     gcs.push((g, *collected, *uncollectable, from, pos));
                 }
             }
@@ -1456,14 +1896,28 @@ impl Runner {
         check!(self, open.is_none(), "collection without stop");
         // Collections: the same sequence, generations and figures.
         let got: Vec<(i32, usize, usize)> = gcs.iter().map(|&(g, c, u, _, _)| (g, c, u)).collect();
-        let want: Vec<(i32, usize, usize)> = exp.gcs.iter().map(|g| (g.generation as i32, g.found, 0)).collect();
-        check!(self, got == want, "collections (generation, collected, uncollectable): library {got:?}, model {want:?}");
+        let want: Vec<(i32, usize, usize)> = exp
+            .gcs
+            .iter()
+            .map(|g| (g.generation as i32, g.found, 0))
+            .collect();
+        check!(
+            self,
+            got == want,
+            "collections (generation, collected, uncollectable): library {got:?}, model {want:?}"
+        );
         // Hooks: exactly the expected objects.
         let mut a: Vec<Id> = fin_pos.keys().copied().collect();
         let mut b: Vec<Id> = exp.fin.iter().map(|f| f.id).collect();
         a.sort_unstable();
         b.sort_unstable();
-        check!(self, a == b, "finalized {} , model {}", names(&a), names(&b));
+        check!(
+            self,
+            a == b,
+            "finalized {} , model {}",
+            names(&a),
+            names(&b)
+        );
         let mut a: Vec<Id> = clear_pos.keys().copied().collect();
         let mut b = exp.clear.clone();
         a.sort_unstable();
@@ -1475,10 +1929,20 @@ impl Runner {
         b.sort_unstable();
         check!(self, a == b, "destroyed {}, model {}", names(&a), names(&b));
         for &w in &exp.cb_req {
-            check!(self, cb_pos.contains_key(&w), "callback of weakref {w} (target {:?}) did not run", self.objs[w].target);
+            check!(
+                self,
+                cb_pos.contains_key(&w),
+                "callback of weakref {w} (target {:?}) did not run",
+                self.objs[w].target
+            );
         }
         for &w in cb_pos.keys() {
-            check!(self, exp.cb_req.contains(&w) || exp.cb_maybe.contains(&w), "callback of weakref {w} (target {:?}) ran unexpectedly", self.objs[w].target);
+            check!(
+                self,
+                exp.cb_req.contains(&w) || exp.cb_maybe.contains(&w),
+                "callback of weakref {w} (target {:?}) ran unexpectedly",
+                self.objs[w].target
+            );
         }
         // Death order per object: finalize < callbacks < clear < destroy.
         for (&x, &c) in &clear_pos {
@@ -1498,20 +1962,36 @@ impl Runner {
         for (&w, &pos) in &cb_pos {
             let t = self.objs[w].target.unwrap();
             if let Some(&f) = fin_pos.get(&t) {
-                check!(self, f < pos, "callback of weakref {w} before the finalizer of its target {t}");
+                check!(
+                    self,
+                    f < pos,
+                    "callback of weakref {w} before the finalizer of its target {t}"
+                );
             }
             if let Some(&c) = clear_pos.get(&t) {
-                check!(self, pos < c, "callback of weakref {w} after the clear of its target {t}");
+                check!(
+                    self,
+                    pos < c,
+                    "callback of weakref {w} after the clear of its target {t}"
+                );
             }
             if let Some(&d) = destroy_pos.get(&t) {
-                check!(self, pos < d, "callback of weakref {w} after the destroy of its target {t}");
+                check!(
+                    self,
+                    pos < d,
+                    "callback of weakref {w} after the destroy of its target {t}"
+                );
             }
             by_target.entry(t).or_default().push((pos, w));
         }
         for (t, mut v) in by_target {
             v.sort_unstable();
             let order: Vec<Id> = v.iter().map(|x| x.1).collect();
-            check!(self, order.windows(2).all(|p| p[0] > p[1]), "callbacks for target {t} not newest first: {order:?}");
+            check!(
+                self,
+                order.windows(2).all(|p| p[0] > p[1]),
+                "callbacks for target {t} not newest first: {order:?}"
+            );
         }
         // In a collection: every finalizer before any callback/clear/destroy
         // of the garbage.
@@ -1523,10 +2003,18 @@ impl Runner {
                 .filter(|(w, _)| garbage.contains(&self.objs[**w].target.unwrap()))
                 .map(|(_, &p)| p)
                 .chain(ge.garbage.iter().filter_map(|x| clear_pos.get(x).copied()))
-                .chain(ge.garbage.iter().filter_map(|x| destroy_pos.get(x).copied()))
+                .chain(
+                    ge.garbage
+                        .iter()
+                        .filter_map(|x| destroy_pos.get(x).copied()),
+                )
                 .min();
             if let (Some(f), Some(t)) = (last_fin, first_teardown) {
-                check!(self, *f < t, "collection #{k}: a finalizer ran after the teardown of the garbage began");
+                check!(
+                    self,
+                    *f < t,
+                    "collection #{k}: a finalizer ran after the teardown of the garbage began"
+                );
             }
         }
     }
@@ -1556,29 +2044,71 @@ impl Runner {
             }
             let p = o.ptr as *mut GcObject;
             let got = obj_refcount(p);
-            check!(self, got == o.rc, "refcount of {id} ({:?}) is {got}, model {}", o.ty, o.rc);
+            check!(
+                self,
+                got == o.rc,
+                "refcount of {id} ({:?}) is {got}, model {}",
+                o.ty,
+                o.rc
+            );
             check!(self, gc_is_tracked(p) == o.tracked, "gc_is_tracked({id})");
-            check!(self, gc_is_finalized(p) == o.finalized, "gc_is_finalized({id}) = {}, model {}", gc_is_finalized(p), o.finalized);
-            check!(self, obj_is_weakref(p) == (o.ty == Ty::Weakref), "obj_is_weakref({id})");
+            check!(
+                self,
+                gc_is_finalized(p) == o.finalized,
+                "gc_is_finalized({id}) = {}, model {}",
+                gc_is_finalized(p),
+                o.finalized
+            );
+            check!(
+                self,
+                obj_is_weakref(p) == (o.ty == Ty::Weakref),
+                "obj_is_weakref({id})"
+            );
             check!(self, obj_type(p) == o.ty.gc_type(), "obj_type({id})");
             check!(self, obj_nfields(p) == o.fields.len(), "obj_nfields({id})");
-            check!(self, obj_payload_size(p) == o.payload_size, "obj_payload_size({id}) = {}", obj_payload_size(p));
+            check!(
+                self,
+                obj_payload_size(p) == o.payload_size,
+                "obj_payload_size({id}) = {}",
+                obj_payload_size(p)
+            );
             for (i, f) in o.fields.iter().enumerate() {
                 let b = obj_borrow_field(p, i) as usize;
-                check!(self, b == self.ptr_of(*f), "field {i} of {id} is {b:#x}, model {f:?}");
+                check!(
+                    self,
+                    b == self.ptr_of(*f),
+                    "field {i} of {id} is {b:#x}, model {f:?}"
+                );
             }
             if o.ty.typed() {
                 // SAFETY: a live typed object.
                 let pl = unsafe { &*(obj_payload(p) as *const Pay) };
-                check!(self, pl.magic == MAGIC && pl.id == id as u64, "payload of {id} overwritten");
-                check!(self, pl.slot as usize == self.ptr_of(o.slot), "slot of {id}");
+                check!(
+                    self,
+                    pl.magic == MAGIC && pl.id == id as u64,
+                    "payload of {id} overwritten"
+                );
+                check!(
+                    self,
+                    pl.slot as usize == self.ptr_of(o.slot),
+                    "slot of {id}"
+                );
             } else if o.payload_size > 0 {
                 // SAFETY: a live plain object with a 16-byte payload.
                 let pl = unsafe { *(obj_payload(p) as *const [u64; 2]) };
-                check!(self, pl == [MAGIC, id as u64], "payload of {id} overwritten");
+                check!(
+                    self,
+                    pl == [MAGIC, id as u64],
+                    "payload of {id} overwritten"
+                );
             }
             let wc = weakref_count(p);
-            check!(self, wc == o.wrs.len(), "weakref_count({id}) = {wc}, model {}", o.wrs.len());
+            check!(
+                self,
+                wc == o.wrs.len(),
+                "weakref_count({id}) = {wc}, model {}",
+                o.wrs.len()
+            );
             if o.ty == Ty::Weakref {
                 let t = o.target.unwrap();
                 let r = weakref_get(p);
@@ -1587,15 +2117,32 @@ impl Runner {
                     obj_decref(r);
                 }
                 if talive {
-                    check!(self, r as usize == self.objs[t].ptr, "weakref_get({id}) = {r:p}, target {t} alive");
+                    check!(
+                        self,
+                        r as usize == self.objs[t].ptr,
+                        "weakref_get({id}) = {r:p}, target {t} alive"
+                    );
                 } else {
-                    check!(self, r.is_null(), "weakref_get({id}) = {r:p}, target {t} dead");
+                    check!(
+                        self,
+                        r.is_null(),
+                        "weakref_get({id}) = {r:p}, target {t} dead"
+                    );
                 }
             }
         }
-        check!(self, gc_get_freeze_count() == frozen, "gc_get_freeze_count {} , model {frozen}", gc_get_freeze_count());
+        check!(
+            self,
+            gc_get_freeze_count() == frozen,
+            "gc_get_freeze_count {} , model {frozen}",
+            gc_get_freeze_count()
+        );
         let evs = take_events();
-        check!(self, evs.is_empty(), "events during the full check: {evs:?}");
+        check!(
+            self,
+            evs.is_empty(),
+            "events during the full check: {evs:?}"
+        );
     }
 
     /// Releases everything and checks that a full collection frees it all.
@@ -1616,8 +2163,14 @@ impl Runner {
                 break;
             }
         }
-        let left: Vec<Id> = (0..self.objs.len()).filter(|&i| self.objs[i].alive).collect();
-        check!(self, left.is_empty(), "objects alive after the final collection: {left:?}");
+        let left: Vec<Id> = (0..self.objs.len())
+            .filter(|&i| self.objs[i].alive)
+            .collect();
+        check!(
+            self,
+            left.is_empty(),
+            "objects alive after the final collection: {left:?}"
+        );
         check!(self, roots_snapshot().is_empty(), "roots left");
         check!(self, gc_get_freeze_count() == 0, "frozen objects left");
         assert_eq!(gc_callback_remove(GC_CB, ptr::null_mut()), GC_OK);
@@ -1659,14 +2212,27 @@ impl Stats {
 pub fn run(label: &str, src: &mut dyn Source, n: usize, big: bool) -> Stats {
     let mut r = Runner::new(label);
     let Some((cap, t)) = (|| {
-        let cap = if big { [256, 1024, 3000][src.below(3)? as usize] } else { [8, 48, 160][src.below(3)? as usize] };
-        Some((cap, Op::Threshold(src.below(24)? as u8, src.below(5)? as u8, src.below(5)? as u8)))
+        let cap = if big {
+            [256, 1024, 3000][src.below(3)? as usize]
+        } else {
+            [8, 48, 160][src.below(3)? as usize]
+        };
+        Some((
+            cap,
+            Op::Threshold(
+                src.below(24)? as u8,
+                src.below(5)? as u8,
+                src.below(5)? as u8,
+            ),
+        ))
     })() else {
         return r.finish();
     };
     r.apply(t);
     for _ in 0..n {
-        let Some(op) = gen_op(src, r.handles(), cap) else { break };
+        let Some(op) = gen_op(src, r.handles(), cap) else {
+            break;
+        };
         r.apply(op);
     }
     r.finish()
@@ -1674,7 +2240,12 @@ pub fn run(label: &str, src: &mut dyn Source, n: usize, big: bool) -> Stats {
 
 /// `n` operations from the seed; `big` keeps up to thousands of handles.
 pub fn run_seed(seed: u64, n: usize, big: bool) -> Stats {
-    run(&format!("seed {seed:#x} (big={big})"), &mut SplitMix(seed), n, big)
+    run(
+        &format!("seed {seed:#x} (big={big})"),
+        &mut SplitMix(seed),
+        n,
+        big,
+    )
 }
 
 /// Runs the operations fuzzer bytes describe.
