@@ -203,27 +203,12 @@ static void mem(double scale) {
   g_sink = NULL;
 }
 
+static const Workload WORKLOADS[] = {
+  {"W1", NULL /* no reference counts in a tracing collector */}, {"W2", w2}, {"W3", w3}, {"W4", w4},
+  {"W5", w5},  {"W6", w6}, {"MEM", mem},
+};
+
 int main(int argc, char **argv) {
-  if (argc < 2) {
-    fprintf(stderr, USAGE, argv[0]);
-    return 2;
-  }
-  double scale = parse_scale(argc, argv);
   GC_INIT();
-  g_system = "boehm";
-  g_workload = argv[1];
-  if (!strcmp(argv[1], "W1")) {
-    /* no reference counts in a tracing collector: nothing to measure */
-  } else if (!strcmp(argv[1], "W2")) w2(scale);
-  else if (!strcmp(argv[1], "W3")) w3(scale);
-  else if (!strcmp(argv[1], "W4")) w4(scale);
-  else if (!strcmp(argv[1], "W5")) w5(scale);
-  else if (!strcmp(argv[1], "W6")) w6(scale);
-  else if (!strcmp(argv[1], "MEM")) mem(scale);
-  else {
-    fprintf(stderr, USAGE, argv[0]);
-    return 2;
-  }
-  emit_peak_rss();
-  return 0;
+  return bench_main(argc, argv, "boehm", WORKLOADS, sizeof WORKLOADS / sizeof WORKLOADS[0]);
 }

@@ -226,25 +226,11 @@ static void mem(double scale) {
   }
 }
 
+static const Workload WORKLOADS[] = {
+  {"W1", w1}, {"W2", w2}, {"W3", w3}, {"W4", w4},
+  {"W5", w5},  {"W6", w6}, {"MEM", mem},
+};
+
 int main(int argc, char **argv) {
-  if (argc < 2) {
-    fprintf(stderr, USAGE, argv[0]);
-    return 2;
-  }
-  double scale = parse_scale(argc, argv);
-  g_system = "malloc";
-  g_workload = argv[1];
-  if (!strcmp(argv[1], "W1")) w1(scale);
-  else if (!strcmp(argv[1], "W2")) w2(scale);
-  else if (!strcmp(argv[1], "W3")) w3(scale);
-  else if (!strcmp(argv[1], "W4")) w4(scale);
-  else if (!strcmp(argv[1], "W5")) w5(scale);
-  else if (!strcmp(argv[1], "W6")) w6(scale);
-  else if (!strcmp(argv[1], "MEM")) mem(scale);
-  else {
-    fprintf(stderr, USAGE, argv[0]);
-    return 2;
-  }
-  emit_peak_rss();
-  return 0;
+  return bench_main(argc, argv, "malloc", WORKLOADS, sizeof WORKLOADS / sizeof WORKLOADS[0]);
 }

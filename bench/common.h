@@ -140,4 +140,30 @@ static inline void pause_log_emit(PauseLog *l) {
 
 #define USAGE "usage: %s W1|W2|W3|W4|W5|W6|MEM [scale]\n"
 
+/* One workload of a system; `run` NULL: the system has nothing to measure
+ * for it (Boehm has no reference counts for W1). */
+typedef struct { const char *name; void (*run)(double scale); } Workload;
+
+/* The shared main(): runs the workload named by argv[1] at argv[2]'s scale
+ * and prints the peak RSS. */
+static inline int bench_main(int argc, char **argv, const char *system,
+                             const Workload *table, size_t n) {
+  if (argc < 2) {
+    fprintf(stderr, USAGE, argv[0]);
+    return 2;
+  }
+  double scale = parse_scale(argc, argv);
+  g_system = system;
+  g_workload = argv[1];
+  for (size_t i = 0; i < n; i++) {
+    if (!strcmp(argv[1], table[i].name)) {
+      if (table[i].run) table[i].run(scale);
+      emit_peak_rss();
+      return 0;
+    }
+  }
+  fprintf(stderr, USAGE, argv[0]);
+  return 2;
+}
+
 #endif
