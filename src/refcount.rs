@@ -328,7 +328,8 @@ unsafe fn release_memory(st: *mut State, h: *mut Header) {
             for (b, s) in checks::quarantine(h, base, size) {
                 sys_free(b as *mut u8, s);
             }
-        } else if from_pool((*h).is_tracked(), size) {
+        } else if (*h).is_tracked() && Pool::serves(size) {
+            // (from_pool, minus the checked-mode test just made)
             (*st).pool.free(base, size);
         } else {
             sys_free(base, size);
