@@ -139,6 +139,36 @@ typedef void (*GcCallbackFn)(enum GcPhase phase, const struct GcCallbackInfo *in
  */
 typedef void (*GcWeakCallback)(struct GcObject *weakref, void *ctx);
 
+/**
+ * The figures `gc_get_memory` returns.
+ */
+typedef struct GcMemStats {
+  /**
+   * Live objects, tracked and untracked.
+   */
+  size_t objects;
+  /**
+   * Of which tracked by the collector.
+   */
+  size_t tracked;
+  /**
+   * Memory of live objects, as allocated.
+   */
+  size_t bytes_in_use;
+  /**
+   * The most `bytes_in_use` has been.
+   */
+  size_t peak_bytes_in_use;
+  /**
+   * Memory obtained from the system and not returned (>= bytes_in_use).
+   */
+  size_t bytes_reserved;
+  /**
+   * The memory limit, 0 = none.
+   */
+  size_t limit;
+} GcMemStats;
+
 #ifdef __cplusplus
 extern "C" {
 #endif // __cplusplus
@@ -480,6 +510,57 @@ bool obj_is_weakref(const struct GcObject *o);
  * Arguments: `target` borrowed. Thread-safe.
  */
 size_t weakref_count(const struct GcObject *target);
+
+/**
+ * Returns: the memory figures now (see GcMemStats): live objects and how
+ * many of them are tracked, the bytes they take as allocated (a pool
+ * block's size class, or the size rounded up to 16 for objects of more
+ * than 512 bytes, untracked objects and checked mode, which have their own
+ * allocation), the most that has been, the bytes obtained from the system
+ * and not returned (pool pages plus those own allocations), and the limit.
+ * Exact whenever no other thread is allocating or freeing; otherwise each
+ * figure is a recent value. Does not wait for any lock.
+ * Thread-safe.
+ */
+struct GcMemStats gc_get_memory(void);
+
+/**
+ * Sets a hard limit on `bytes_in_use` (0: no limit, the default; the
+ * environment variable `RCGC_MEMORY_LIMIT=<bytes>[K|M|G]`, powers of 1024,
+ * sets one at start, unless this is called first). An allocation
+ * (`obj_new`, `obj_new_typed`, `weakref_new`) whose object would take
+ * `bytes_in_use` over the limit first runs a full collection (unless one is
+ * running or collection is disabled), then fails with GC_ERR_NOMEM and
+ * `gc_last_error()` "...: memory limit reached" if it still does not fit;
+ * a failed allocation counts nothing. Finalizers and callbacks that
+ * allocate during that collection see the same limit. A limit below the
+ * current use is allowed: later allocations fail until memory is freed.
+ * With several threads allocating at once, each checks the figure it
+ * reads, so the limit may be passed by the objects being created at that
+ * moment.
+ *
+ * Returns: GC_OK (every value is accepted).
+ * Thread-safe.
+ */
+int gc_set_memory_limit(size_t bytes);
+
+/**
+ * Returns: the memory limit in bytes, 0 when there is none.
+ * Thread-safe.
+ */
+size_t gc_get_memory_limit(void);
+
+/**
+ * Returns the pool's pages that hold no live object to the system (with
+ * glibc, also asks malloc to return its free memory). Never moves an
+ * object; a page returned and taken again later is a fresh zeroed one.
+ * The library also does this on its own at the end of a full collection
+ * that leaves at least 1 MiB and a quarter of the pool's pages empty.
+ *
+ * Returns: the bytes of pool pages returned to the system.
+ * Thread-safe (takes the heap lock; waits for another thread's gc_lock).
+ */
+size_t gc_trim(void);
 
 #ifdef __cplusplus
 }  // extern "C"

@@ -295,10 +295,17 @@ pub unsafe fn free(st: *mut State, h: *mut Header) {
     unsafe impl Send for SendPtr {}
     // SAFETY: lock held; h is live until its memory is released.
     unsafe {
-        if (*h).is_tracked() {
+        let tracked = (*h).is_tracked();
+        if tracked {
             let st = &mut *st;
             st.count[0] = st.count[0].saturating_sub(1);
         }
+        let size = allocation_of(h).1;
+        crate::memory::on_free(
+            crate::memory::charge(size),
+            tracked,
+            from_pool(tracked, size),
+        );
         if checks::enabled() {
             checks::on_death(h);
         }

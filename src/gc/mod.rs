@@ -57,6 +57,7 @@ use crate::checks;
 use crate::error::{GC_ERR_INVALID, GC_ERR_NOMEM, fail};
 use crate::heap::{GcCallbackInfo, GcPhase, Locked, NUM_GENERATIONS, lock};
 use crate::list;
+use crate::memory;
 use crate::object::{
     COLLECTED, DYING, FINALIZED, GcObject, GcType, Header, Kind, MARK, Shape, WEAKREFED,
     for_each_child, init_object,
@@ -100,21 +101,44 @@ pub unsafe fn new_object(
         }
         true
     };
+    let bytes = memory::charge(size);
+    let over_limit = || {
+        Err(fail(
+            GC_ERR_NOMEM,
+            if kind == Kind::Weakref {
+                c"weakref_new: memory limit reached (gc_set_memory_limit)"
+            } else {
+                c"obj_new: memory limit reached (gc_set_memory_limit)"
+            },
+        ))
+    };
     if !shape.tracked(ty, kind) {
+        if !memory::fits(bytes) && !room_under_limit(&lock(), bytes) {
+            return over_limit();
+        }
         let base = sys_alloc(size);
         if base.is_null() {
             return nomem();
         }
         // SAFETY: fresh memory of the shape's size; caller's contract on ty.
         let h = unsafe { init_object(base, ty, &shape, kind) };
-        return if register(h, base) { Ok(h) } else { nomem() };
+        if !register(h, base) {
+            return nomem();
+        }
+        memory::on_alloc_unlocked(bytes);
+        return Ok(h);
     }
     // SAFETY: lock held for the state borrows, which end before
-    // collect_automatic runs user code; the memory is fresh.
+    // collect_automatic (or the limit's collection) runs user code; the
+    // memory is fresh.
     unsafe {
         let g = lock();
+        if !memory::fits(bytes) && !room_under_limit(&g, bytes) {
+            return over_limit();
+        }
         let st = &mut *g.st();
-        let base = if from_pool(true, size) {
+        let pooled = from_pool(true, size);
+        let base = if pooled {
             st.pool.alloc(size)
         } else {
             sys_alloc(size)
@@ -126,6 +150,7 @@ pub unsafe fn new_object(
         if !register(h, base) {
             return nomem();
         }
+        memory::on_alloc_locked(&g, bytes, true, pooled);
         st.count[0] += 1;
         if st.enabled && st.threshold[0] > 0 && st.count[0] > st.threshold[0] && !st.collecting {
             collect_automatic(&g);
@@ -133,6 +158,21 @@ pub unsafe fn new_object(
         list::append(h, &(*g.st()).gens[0]);
         Ok(h)
     }
+}
+
+/// Makes room for `bytes` more under the memory limit: a full collection,
+/// unless one is running or collection is disabled. Whether they now fit.
+#[cold]
+fn room_under_limit(g: &Locked, bytes: usize) -> bool {
+    // SAFETY: lock held; the borrow ends before collect runs user code.
+    let can_collect = unsafe {
+        let st = &*g.st();
+        st.enabled && !st.collecting
+    };
+    if can_collect {
+        collect(g, NUM_GENERATIONS - 1);
+    }
+    memory::fits(bytes)
 }
 
 /// CPython 3.12's choice: the oldest generation whose count exceeds its
@@ -179,6 +219,9 @@ fn collect(g: &Locked, generation: usize) -> usize {
         let start = Instant::now();
         let (found, uncollectable) = collect_main(g, generation);
         let st = &mut *g.st();
+        if generation == NUM_GENERATIONS - 1 && memory::worth_trimming(st.pool.empty_bytes()) {
+            st.pool.trim();
+        }
         st.stats[generation].collections += 1;
         st.stats[generation].collected += found - uncollectable;
         st.stats[generation].uncollectable += uncollectable;
@@ -189,6 +232,21 @@ fn collect(g: &Locked, generation: usize) -> usize {
         (*g.st()).collecting = false;
         found
     }
+}
+
+/// `gc_trim`: returns the pool's pages that hold no live object to the
+/// system (and, with glibc, asks malloc to do the same). Returns the pool
+/// bytes returned.
+pub fn trim() -> usize {
+    let g = lock();
+    // SAFETY: lock held; no user code runs while the borrow lives.
+    let returned = unsafe { (*g.st()).pool.trim() };
+    #[cfg(all(target_os = "linux", target_env = "gnu"))]
+    // SAFETY: malloc_trim has no preconditions.
+    unsafe {
+        libc::malloc_trim(0);
+    }
+    returned
 }
 
 /// Calls the registered callbacks in the order added. A callback added or
