@@ -539,7 +539,8 @@ struct GcMemStats gc_get_memory(void);
  * reads, so the limit may be passed by the objects being created at that
  * moment.
  *
- * Returns: GC_OK (every value is accepted).
+ * Returns: GC_OK (every value is accepted; SIZE_MAX, which no use can
+ * reach, reads back as 0: no limit).
  * Thread-safe.
  */
 int gc_set_memory_limit(size_t bytes);

@@ -106,18 +106,18 @@ const CHUNK_PAGES: usize = 16;
 ///   list first, then by bumping into its unused tail. A page that fills up
 ///   leaves the list; a block freed into a full page puts it back at the
 ///   front, so freed memory is reused first.
-/// - A page whose last block is freed moves to `empty` (unless it is its
-///   class's only page with room, which keeps a steady allocate/free loop
-///   from moving it back and forth); any class can take an empty page.
+/// - A page whose last block is freed moves to `empty` (unless it is the
+///   first of its class's pages with room, which keeps a steady
+///   allocate/free loop from moving it back and forth); any class can take
+///   an empty page.
 /// - `trim` unmaps every page with no live block, so a page returned to the
 ///   system and taken again is a fresh zeroed mapping.
 ///
 /// Invariants: a page is 64 KiB-aligned, so a block's page is its address
 /// rounded down; every block on a page's free list belongs to that page, is
 /// `class_size(class)` bytes and is not in use; `live` counts the others
-/// handed out; `mapped` counts the bytes of every page not unmapped;
-/// `in_use` the bytes of the blocks handed out. Used only under the heap
-/// lock.
+/// handed out; `mapped` counts the bytes of every page not unmapped. Used
+/// only under the heap lock.
 pub struct Pool {
     classes: [*mut Page; CLASSES],
     /// Pages with no live block, linked through `next`.
@@ -127,8 +127,6 @@ pub struct Pool {
     fresh_left: usize,
     /// Bytes of pages mapped and not returned.
     pub mapped: usize,
-    /// Bytes of blocks handed out.
-    pub in_use: usize,
 }
 
 /// Bytes of the blocks of class `c`.
@@ -151,7 +149,6 @@ impl Pool {
             fresh: ptr::null_mut(),
             fresh_left: 0,
             mapped: 0,
-            in_use: 0,
         }
     }
 
@@ -164,7 +161,7 @@ impl Pool {
     /// The bytes a block for an object of `size` bytes takes.
     #[inline]
     pub fn block_size(size: usize) -> usize {
-        size.next_multiple_of(ALIGN)
+        (size + ALIGN - 1) & !(ALIGN - 1)
     }
 
     /// A block of `size` bytes (`serves(size)`), or NULL when the system is
@@ -190,7 +187,6 @@ impl Pool {
                 if !b.is_null() {
                     (*p).free = *(b.add(8) as *mut *mut u8);
                     (*p).live += 1;
-                    self.in_use += class_size(class);
                     return b;
                 }
                 let bytes = class_size(class);
@@ -198,7 +194,6 @@ impl Pool {
                     let b = (*p).bump;
                     (*p).bump = b.add(bytes);
                     (*p).live += 1;
-                    self.in_use += bytes;
                     return b;
                 }
                 // Full: it leaves the list until a block comes back.
@@ -223,15 +218,29 @@ impl Pool {
             *(b.add(8) as *mut *mut u8) = (*p).free;
             (*p).free = b;
             (*p).live -= 1;
-            self.in_use -= class_size((*p).class);
-            if !(*p).has_room {
+            if (*p).live == 0 && self.classes[(*p).class] != p {
+                self.page_emptied(p);
+            } else if !(*p).has_room {
                 self.link_room(p);
             }
-            if (*p).live == 0 && !(self.classes[(*p).class] == p && (*p).next.is_null()) {
+        }
+    }
+
+    /// `p`'s last live block was just freed and it is not the first of its
+    /// class's pages with room (which stays, so a steady allocate/free loop
+    /// does not move it back and forth): it goes to `empty`.
+    ///
+    /// # Safety
+    /// `p` is a mapped page of this pool.
+    #[cold]
+    unsafe fn page_emptied(&mut self, p: *mut Page) {
+        // SAFETY: caller's contract.
+        unsafe {
+            if (*p).has_room {
                 self.unlink_room(p);
-                (*p).next = self.empty;
-                self.empty = p;
             }
+            (*p).next = self.empty;
+            self.empty = p;
         }
     }
 
@@ -434,7 +443,6 @@ mod tests {
         assert_ne!(a, b);
         assert_eq!(a as usize % ALIGN, 0);
         assert_eq!(b as usize - a as usize, 48);
-        assert_eq!(pool.in_use, 48 + 48 + POOL_MAX);
         // SAFETY: blocks from this pool, freed once.
         unsafe { pool.free(a, 48) };
         assert_eq!(pool.alloc(40), a, "same class reuses the block");
@@ -457,7 +465,6 @@ mod tests {
                 unsafe { pool.free(b, 48) };
             }
         }
-        assert_eq!(pool.in_use, 48);
         let before = pool.mapped;
         let returned = pool.trim();
         assert_eq!(returned, before - PAGE, "all but the page of the survivor");

@@ -24,7 +24,7 @@
 //! allocating or freeing; `bytes_reserved >= bytes_in_use`.
 
 use crate::heap::Locked;
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering::Relaxed};
+use std::sync::atomic::{AtomicUsize, Ordering::Relaxed};
 
 /// The figures `gc_get_memory` returns.
 #[repr(C)]
@@ -66,9 +66,9 @@ static LOCKED: LockedCounters = LockedCounters {
 static UNLOCKED_OBJECTS: AtomicUsize = AtomicUsize::new(0);
 static UNLOCKED_BYTES: AtomicUsize = AtomicUsize::new(0);
 static PEAK: AtomicUsize = AtomicUsize::new(0);
-static LIMIT: AtomicUsize = AtomicUsize::new(0);
-/// Whether `RCGC_MEMORY_LIMIT` has been read.
-static LIMIT_FROM_ENV: AtomicBool = AtomicBool::new(false);
+/// The limit; `UNREAD` until `RCGC_MEMORY_LIMIT` has been looked at.
+static LIMIT: AtomicUsize = AtomicUsize::new(UNREAD);
+const UNREAD: usize = usize::MAX;
 
 /// Adds `n` (wrapping) to a counter only the heap lock holder writes.
 #[inline]
@@ -164,29 +164,30 @@ pub fn figures() -> GcMemStats {
 /// The limit in bytes (0: none), reading `RCGC_MEMORY_LIMIT` on first use.
 #[inline]
 pub fn limit() -> usize {
-    if !LIMIT_FROM_ENV.load(Relaxed) {
-        limit_from_env();
+    match LIMIT.load(Relaxed) {
+        UNREAD => limit_from_env(),
+        n => n,
     }
-    LIMIT.load(Relaxed)
 }
 
 #[cold]
-fn limit_from_env() {
-    if LIMIT_FROM_ENV.swap(true, Relaxed) {
-        return;
-    }
-    let Some(v) = std::env::var_os("RCGC_MEMORY_LIMIT") else {
-        return;
-    };
-    match v.to_str().and_then(parse_size) {
-        // A limit set by gc_set_memory_limit before this first use wins.
-        Some(n) => {
-            let _ = LIMIT.compare_exchange(0, n, Relaxed, Relaxed);
+fn limit_from_env() -> usize {
+    let v = std::env::var_os("RCGC_MEMORY_LIMIT");
+    let n = match v.as_ref().map(|v| v.to_str().and_then(parse_size)) {
+        None => 0,
+        Some(Some(n)) => n,
+        Some(None) => {
+            eprintln!(
+                "rcgc: RCGC_MEMORY_LIMIT={}: not a size (bytes, or a number with K, M or G); no limit set",
+                v.as_ref().map_or("".into(), |v| v.to_string_lossy())
+            );
+            0
         }
-        None => eprintln!(
-            "rcgc: RCGC_MEMORY_LIMIT={}: not a size (bytes, or a number with K, M or G); no limit set",
-            v.to_string_lossy()
-        ),
+    };
+    // A limit set by gc_set_memory_limit meanwhile wins.
+    match LIMIT.compare_exchange(UNREAD, n, Relaxed, Relaxed) {
+        Ok(_) => n,
+        Err(set) => set,
     }
 }
 
@@ -207,13 +208,18 @@ fn parse_size(s: &str) -> Option<usize> {
 
 /// `gc_set_memory_limit`.
 pub fn set_limit(bytes: usize) {
-    LIMIT_FROM_ENV.store(true, Relaxed);
-    LIMIT.store(bytes, Relaxed);
+    // usize::MAX bytes is no limit at all; it must not read as UNREAD.
+    LIMIT.store(if bytes == UNREAD { 0 } else { bytes }, Relaxed);
 }
 
 /// Whether `bytes` more fit under the limit (true when there is none).
 #[inline]
 pub fn fits(bytes: usize) -> bool {
+    LIMIT.load(Relaxed) == 0 || fits_limit(bytes)
+}
+
+#[cold]
+fn fits_limit(bytes: usize) -> bool {
     let limit = limit();
     limit == 0 || in_use().saturating_add(bytes) <= limit
 }

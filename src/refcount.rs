@@ -300,7 +300,7 @@ pub unsafe fn free(st: *mut State, h: *mut Header) {
             let st = &mut *st;
             st.count[0] = st.count[0].saturating_sub(1);
         }
-        let size = allocation_of(h).1;
+        let (base, size) = allocation_of(h);
         crate::memory::on_free(
             crate::memory::charge(size),
             tracked,
@@ -314,10 +314,11 @@ pub unsafe fn free(st: *mut State, h: *mut Header) {
             crossbeam_epoch::pin().defer_unchecked(move || {
                 let p = p;
                 let g = lock();
-                release_memory(g.st(), p.0);
+                let (base, size) = allocation_of(p.0);
+                release_memory(g.st(), p.0, base, size);
             });
         } else {
-            release_memory(st, h);
+            release_memory(st, h, base, size);
         }
     }
 }
@@ -325,12 +326,12 @@ pub unsafe fn free(st: *mut State, h: *mut Header) {
 /// Returns the memory of `h` to the pool or the system, where it came from.
 ///
 /// # Safety
-/// Lock held (`st` is the heap state); `h` is dead and never used again.
-unsafe fn release_memory(st: *mut State, h: *mut Header) {
+/// Lock held (`st` is the heap state); `h` is dead and never used again;
+/// `(base, size)` is its `allocation_of`.
+unsafe fn release_memory(st: *mut State, h: *mut Header, base: *mut u8, size: usize) {
     // SAFETY: h's header is still readable; the block goes back to the
     // allocator that made it (tracked + small = pool, see gc::new_object).
     unsafe {
-        let (base, size) = allocation_of(h);
         if checks::enabled() {
             for (b, s) in checks::quarantine(h, base, size) {
                 sys_free(b as *mut u8, s);

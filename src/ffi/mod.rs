@@ -649,7 +649,8 @@ pub extern "C" fn gc_get_memory() -> GcMemStats {
 /// reads, so the limit may be passed by the objects being created at that
 /// moment.
 ///
-/// Returns: GC_OK (every value is accepted).
+/// Returns: GC_OK (every value is accepted; SIZE_MAX, which no use can
+/// reach, reads back as 0: no limit).
 /// Thread-safe.
 #[unsafe(no_mangle)]
 pub extern "C" fn gc_set_memory_limit(bytes: usize) -> c_int {
