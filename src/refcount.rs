@@ -31,7 +31,7 @@ use crate::error::{GC_ERR_INVALID, fail};
 use crate::heap::{Locked, State, lock};
 use crate::list;
 use crate::object::{
-    COUNT_MASK, DYING, FINALIZED, GcObject, Header, WEAKREFED, allocation_of, fields,
+    COUNT_MASK, DYING, FINALIZED, GcObject, Header, PROMOTED, WEAKREFED, allocation_of, fields,
 };
 use crate::weakref::{self, Pending};
 use std::sync::atomic::Ordering::{AcqRel, Relaxed, Release};
@@ -115,6 +115,12 @@ unsafe fn start_death(g: &Locked, h: *mut Header) {
     unsafe {
         if (*h).is_tracked() {
             list::remove(h);
+            if (*h).has(PROMOTED) {
+                // It leaves generation 2 (API v2: pending counts promoted
+                // objects still alive; resurrected, it rejoins generation 0).
+                (*h).unset(PROMOTED);
+                (*g.st()).long_lived_pending -= 1;
+            }
         }
         let st = &mut *g.st();
         if !st.draining && (*h).ty().is_null() && !(*h).has(WEAKREFED) && !(*h).is_weakref() {

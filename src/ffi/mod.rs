@@ -337,9 +337,13 @@ pub extern "C" fn gc_get_count() -> GcCounts {
 /// Sets the automatic collection thresholds (defaults 700, 10, 10). A tracked
 /// allocation adds 1 to count0 and collects when count0 then exceeds
 /// threshold0 (with threshold0 = 10, the 11th allocation collects), taking the
-/// oldest generation whose count exceeds its threshold, as CPython 3.12 does
-/// (a full collection waits while fewer than a quarter of the long-lived
-/// objects are new). threshold0 = 0 disables automatic collection.
+/// oldest generation whose count exceeds its threshold, as CPython 3.12 does,
+/// except that a full collection is skipped while long_lived_pending <
+/// long_lived_total / 4 where long_lived_pending counts the objects promoted
+/// into generation 2 since the last full collection that are still alive
+/// (CPython 3.12 also counts those that died since; where every promoted
+/// object lives the two rules agree). threshold0 = 0 disables automatic
+/// collection.
 /// Thread-safe.
 #[unsafe(no_mangle)]
 pub extern "C" fn gc_set_threshold(threshold0: usize, threshold1: usize, threshold2: usize) {
@@ -412,7 +416,9 @@ pub extern "C" fn gc_is_finalized(o: *const GcObject) -> bool {
 }
 
 /// Moves every tracked object to the permanent generation, which is never
-/// collected, and resets count0 (as CPython's gc.freeze).
+/// collected, and resets count0 (as CPython's gc.freeze). Frozen objects no
+/// longer count in long_lived_pending (see gc_set_threshold); this walks
+/// generation 2 once.
 /// Thread-safe.
 #[unsafe(no_mangle)]
 pub extern "C" fn gc_freeze() {

@@ -14,7 +14,11 @@
 //!    reach is reachable (and loses its `MARK`); the rest moves to
 //!    `unreachable` and, in the walk that tidies that list, is marked
 //!    `DYING | COLLECTED` and counted (saving passes later);
-//! 5. survivors are promoted (merged into the next older generation);
+//! 5. survivors are promoted (merged into the next older generation); those
+//!    of a generation-1 collection are marked `PROMOTED` and counted in
+//!    `long_lived_pending`, which a death of a `PROMOTED` object decrements
+//!    (API v2's long-lived rule: pending counts promoted objects still
+//!    alive) and a full collection resets (clearing the marks in step 2);
 //! 6. (no step: counts change lock-free only through references their holders
 //!    already own, which keep the object reachable; turning a borrowed
 //!    reference into an owned one while another thread collects must be done
@@ -59,7 +63,7 @@ use crate::heap::{GcCallbackInfo, GcPhase, Locked, NUM_GENERATIONS, lock};
 use crate::list;
 use crate::memory;
 use crate::object::{
-    COLLECTED, DYING, FINALIZED, GcObject, GcType, Header, Kind, MARK, Shape, WEAKREFED,
+    COLLECTED, DYING, FINALIZED, GcObject, GcType, Header, Kind, MARK, PROMOTED, Shape, WEAKREFED,
     for_each_child, init_object,
 };
 use crate::refcount::{destroy, drain, free, from_pool, release_references, run_weak_callbacks};
@@ -289,7 +293,12 @@ unsafe fn collect_main(g: &Locked, generation: usize) -> (usize, usize) {
 
         let unreachable = list::sentinel();
         list::init(&unreachable);
-        let scan = deduce_unreachable(young, &unreachable);
+        let promote = match generation {
+            0 => Promote::No,
+            1 => Promote::IntoOldest,
+            _ => Promote::ResetAll,
+        };
+        let scan = deduce_unreachable(young, &unreachable, promote);
         let survivors = scan.survivors;
         validate::lists(&[young, &unreachable]);
         validate::closed(young, &unreachable);
@@ -344,16 +353,29 @@ struct Scan {
 
 /// Steps 2-4 on the list `young`: what nothing outside it references moves to
 /// `unreachable`, marked `DYING | COLLECTED` (see move_unreachable).
-fn deduce_unreachable(young: *const Header, unreachable: *const Header) -> Scan {
-    update_refs(young);
+fn deduce_unreachable(young: *const Header, unreachable: *const Header, promote: Promote) -> Scan {
+    update_refs(young, promote == Promote::ResetAll);
     subtract_refs(young);
-    move_unreachable(young, unreachable)
+    move_unreachable(young, unreachable, promote == Promote::IntoOldest)
+}
+
+/// What a reachability pass does to the long-lived bookkeeping (`PROMOTED`).
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Promote {
+    /// A generation-0 collection, or the resurrection check: nothing.
+    No,
+    /// A generation-1 collection: survivors move into generation 2 and are
+    /// marked `PROMOTED`.
+    IntoOldest,
+    /// A full collection: `long_lived_pending` restarts from 0, so every
+    /// scanned object loses `PROMOTED`.
+    ResetAll,
 }
 
 /// Moves from `set` to `dead` every object nothing outside `set` references
 /// (now), and merges the rest, unmarked, into `old`.
 fn rescue(set: *const Header, dead: *const Header, old: *const Header) -> Scan {
-    let scan = deduce_unreachable(set, dead);
+    let scan = deduce_unreachable(set, dead, Promote::No);
     for_each(set, |h| {
         // SAFETY: members of set are live.
         unsafe { (*h).unset(MARK) }
@@ -393,14 +415,18 @@ fn set_raw_next(h: *const Header, v: usize) {
 }
 
 /// gc_refs = reference count, for every member; marks members with weakrefs
-/// (the read and the mark are one atomic step, see step 6).
-fn update_refs(head: *const Header) {
+/// (the read and the mark are one atomic step, see step 6); with `reset`,
+/// clears `PROMOTED`.
+fn update_refs(head: *const Header, reset: bool) {
     for_each(head, |h| {
         // SAFETY: members are live.
         let rc = unsafe { &(*h).rc };
         let mut v = rc.load(Relaxed);
         if v & WEAKREFED != 0 {
             v = rc.fetch_or(MARK, Relaxed);
+        }
+        if reset && v & PROMOTED != 0 {
+            v = rc.fetch_and(!PROMOTED, Relaxed);
         }
         let refs = (v & crate::object::COUNT_MASK) as usize;
         set_raw_prev(h, refs << REFS_SHIFT | COLLECTING);
@@ -429,7 +455,7 @@ fn subtract_refs(head: *const Header) {
 /// CPython's move_unreachable: one pass over `young` that moves objects with
 /// gc_refs == 0 to `unreachable` and brings them back when a reachable object
 /// turns out to reference them.
-fn move_unreachable(young: *const Header, unreachable: *const Header) -> Scan {
+fn move_unreachable(young: *const Header, unreachable: *const Header, promote: bool) -> Scan {
     let mut prev = young;
     let mut gc = list::next(young) as *const Header;
     let mut reachable = 0;
@@ -440,6 +466,9 @@ fn move_unreachable(young: *const Header, unreachable: *const Header) -> Scan {
                 for_each_child(gc as *mut Header, |c| visit_reachable(c, young));
                 if (*gc).has(MARK) {
                     (*gc).unset(MARK);
+                }
+                if promote {
+                    (*gc).set(PROMOTED);
                 }
             }
             // Scanned: restore the real back link; COLLECTING is cleared.
@@ -594,10 +623,23 @@ unsafe fn delete_garbage(
 }
 
 /// `gc_freeze`: every tracked object moves to the permanent generation.
+/// Walks generation 2 (to take the promoted ones out of long_lived_pending).
 pub fn freeze() {
     let g = lock();
     // SAFETY: lock held; no user code runs.
     let st = unsafe { &mut *g.st() };
+    // Frozen objects leave generation 2: they no longer count as promoted
+    // (a full collection, which resets the count, never sees them). Only
+    // generation 2 holds PROMOTED objects.
+    for_each(&st.gens[NUM_GENERATIONS - 1], |h| {
+        // SAFETY: lock held; members are live.
+        unsafe {
+            if (*h).has(PROMOTED) {
+                (*h).unset(PROMOTED);
+                st.long_lived_pending -= 1;
+            }
+        }
+    });
     for i in 0..NUM_GENERATIONS {
         list::merge(&st.gens[i], &st.permanent);
     }

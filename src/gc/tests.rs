@@ -83,7 +83,7 @@ impl Drop for Graph {
 fn cycle_without_outside_reference_is_unreachable() {
     // 0 <-> 1 garbage; 2 -> 3 held from outside; 4 -> 0? no.
     let g = Graph::new(4, &[(0, 1), (1, 0), (2, 3)], &[2]);
-    let survivors = deduce_unreachable(&*g.young, &*g.unreachable).survivors;
+    let survivors = deduce_unreachable(&*g.young, &*g.unreachable, Promote::No).survivors;
     validate::lists(&[&*g.young, &*g.unreachable]);
     validate::closed(&*g.young, &*g.unreachable);
     assert_eq!(survivors, 2);
@@ -96,7 +96,7 @@ fn object_moved_to_unreachable_comes_back_when_reached_later() {
     // List order 0,1,2: 0 and 1 look unreachable when met (gc_refs 0), then
     // 2 (held from outside) reaches 0, which reaches 1.
     let g = Graph::new(3, &[(0, 1), (2, 0)], &[2]);
-    let survivors = deduce_unreachable(&*g.young, &*g.unreachable).survivors;
+    let survivors = deduce_unreachable(&*g.young, &*g.unreachable, Promote::No).survivors;
     validate::lists(&[&*g.young, &*g.unreachable]);
     assert_eq!(survivors, 3);
     assert!(list::is_empty(&*g.unreachable));
@@ -107,7 +107,7 @@ fn references_from_outside_the_set_are_roots() {
     // 1 is referenced by 0, which is not in the scanned set: 1 and 2 live.
     let g = Graph::new(3, &[(0, 1), (1, 2), (2, 1)], &[]);
     list::remove(g.objs[0]);
-    let survivors = deduce_unreachable(&*g.young, &*g.unreachable).survivors;
+    let survivors = deduce_unreachable(&*g.young, &*g.unreachable, Promote::No).survivors;
     assert_eq!(survivors, 2);
     assert!(list::is_empty(&*g.unreachable));
     list::append(g.objs[0], &*g.young);
@@ -116,7 +116,7 @@ fn references_from_outside_the_set_are_roots() {
 #[test]
 fn rescue_keeps_what_a_finalizer_resurrected_and_all_it_reaches() {
     let g = Graph::new(2, &[(0, 1), (1, 0)], &[]);
-    deduce_unreachable(&*g.young, &*g.unreachable);
+    deduce_unreachable(&*g.young, &*g.unreachable, Promote::No);
     assert_eq!(g.members(&g.unreachable), vec![0, 1]);
     // As collect_main does before finalizers run: the garbage is not dead yet.
     for_each(&*g.unreachable, |h| unsafe {
