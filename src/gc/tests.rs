@@ -103,6 +103,47 @@ fn object_moved_to_unreachable_comes_back_when_reached_later() {
 }
 
 #[test]
+fn children_first_tree_with_garbage_between_keeps_list_order() {
+    // List order = allocation order, children before parents: 0,1 leaves of
+    // 2; 3 <-> 4 garbage; 5,6 leaves of 7; 8 the root (held), over 2 and 7.
+    let edges = [
+        (2, 0),
+        (2, 1),
+        (3, 4),
+        (4, 3),
+        (7, 5),
+        (7, 6),
+        (8, 2),
+        (8, 7),
+    ];
+    let g = Graph::new(9, &edges, &[8]);
+    let survivors = deduce_unreachable(&*g.young, &*g.unreachable, Promote::No).survivors;
+    validate::lists(&[&*g.young, &*g.unreachable]);
+    validate::closed(&*g.young, &*g.unreachable);
+    assert_eq!(survivors, 7);
+    assert_eq!(g.members(&g.unreachable), vec![3, 4]);
+    // The survivors keep their relative order (nothing moved to the tail).
+    let mut order = Vec::new();
+    for_each(&*g.young, |h| {
+        order.push(g.objs.iter().position(|&o| o == h).unwrap())
+    });
+    assert_eq!(order, vec![0, 1, 2, 5, 6, 7, 8]);
+}
+
+#[test]
+fn a_long_chain_met_tail_first_is_marked_without_recursion() {
+    // 0 <- 1 <- ... <- n-1 (each holds the one before), the last held: the
+    // walk passes all of them before the root, whose scan marks the whole
+    // chain through the intrusive stack.
+    let n = 100_000;
+    let edges: Vec<(usize, usize)> = (1..n).map(|i| (i, i - 1)).collect();
+    let g = Graph::new(n, &edges, &[n - 1]);
+    let survivors = deduce_unreachable(&*g.young, &*g.unreachable, Promote::No).survivors;
+    assert_eq!(survivors, n);
+    assert!(list::is_empty(&*g.unreachable));
+}
+
+#[test]
 fn references_from_outside_the_set_are_roots() {
     // 1 is referenced by 0, which is not in the scanned set: 1 and 2 live.
     let g = Graph::new(3, &[(0, 1), (1, 2), (2, 1)], &[]);
