@@ -16,8 +16,6 @@
 //!   collections of the next younger generation since this one was collected.
 
 use crate::object::Header;
-use parking_lot::RawMutex;
-use parking_lot::lock_api::{GetThreadId, RawReentrantMutex};
 use std::cell::{Cell, UnsafeCell};
 use std::collections::HashMap;
 use std::ffi::{c_int, c_void};
@@ -126,23 +124,8 @@ pub struct State {
     pub pool: crate::alloc::Pool,
 }
 
-/// Thread identity for the re-entrant lock: `pthread_self()` is one load
-/// from the thread pointer, where a Rust thread-local in a shared library
-/// costs a `__tls_get_addr` call on every lock.
-pub struct PthreadId;
-
-// SAFETY: pthread_self() is non-zero and unique among live threads.
-unsafe impl GetThreadId for PthreadId {
-    const INIT: Self = PthreadId;
-    fn nonzero_thread_id(&self) -> std::num::NonZeroUsize {
-        // SAFETY: pthread_self has no preconditions.
-        let id = unsafe { libc::pthread_self() } as usize;
-        std::num::NonZeroUsize::new(id).expect("pthread_self() is never 0")
-    }
-}
-
 pub struct Heap {
-    lock: RawReentrantMutex<RawMutex, PthreadId>,
+    lock: crate::bias::HeapLock,
     state: UnsafeCell<State>,
 }
 
@@ -150,7 +133,7 @@ pub struct Heap {
 unsafe impl Sync for Heap {}
 
 pub static HEAP: Heap = Heap {
-    lock: RawReentrantMutex::INIT,
+    lock: crate::bias::HeapLock::new(),
     state: UnsafeCell::new(State {
         initialized: false,
         gens: [

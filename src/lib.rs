@@ -12,6 +12,7 @@
 //! - `object`: the header and the allocation of header, fields and payload;
 //! - `list`: intrusive lists of headers (the generations);
 //! - `memory`: the memory figures, the memory limit, when to trim;
+//! - `bias`: the heap lock, biased to the first thread that takes it;
 //! - `heap`: the global heap: its re-entrant lock, counts, thresholds,
 //!   stats, callbacks, the death queue and the weakref table;
 //! - `weakref`: weakref objects and the per-target lists;
@@ -20,6 +21,7 @@
 //! - `ffi`: the exported C functions.
 
 pub(crate) mod alloc;
+pub(crate) mod bias;
 pub(crate) mod checks;
 pub(crate) mod error;
 pub mod ffi;

@@ -342,7 +342,18 @@ pub unsafe fn incref_raw(h: *mut Header) {
     // Relaxed: a new reference can only be made from an existing one, which
     // already orders the object's creation before this point (as Arc::clone).
     // SAFETY: caller's contract.
-    let old = unsafe { (*h).rc.fetch_add(1, Relaxed) };
+    let rc = unsafe { &(*h).rc };
+    let old = match crate::bias::with_owned_counts(|| {
+        let v = rc.load(Relaxed);
+        rc.store(v + 1, Relaxed);
+        v
+    }) {
+        Some(v) => v,
+        None => {
+            crate::bias::before_shared_count_change();
+            rc.fetch_add(1, Relaxed)
+        }
+    };
     if old & COUNT_MASK >= MAX_COUNT {
         crate::error::fatal(c"obj_incref", h.cast(), "reference count overflow");
     }

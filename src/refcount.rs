@@ -46,6 +46,23 @@ pub use crate::object::incref_raw as incref;
 pub unsafe fn decref(h: *mut Header) {
     // SAFETY: caller's contract: h is live.
     let rc = unsafe { &(*h).rc };
+    // The counts are this thread's (bias.rs): a plain decrement unless it
+    // would reach zero.
+    if let Some(done) = crate::bias::with_owned_counts(|| {
+        let v = rc.load(Relaxed);
+        if v & COUNT_MASK > 1 {
+            rc.store(v - 1, Relaxed);
+            return true;
+        }
+        false
+    }) {
+        if !done {
+            // SAFETY: caller's contract.
+            unsafe { decref_slow(h) };
+        }
+        return;
+    }
+    crate::bias::before_shared_count_change();
     let mut cur = rc.load(Relaxed);
     loop {
         if cur & COUNT_MASK <= 1 {
@@ -77,27 +94,43 @@ unsafe fn decref_slow(h: *mut Header) {
 pub unsafe fn decref_locked(g: &Locked, h: *mut Header) {
     // SAFETY: h is live (caller's contract) and the lock is held.
     let rc = unsafe { &(*h).rc };
-    let mut cur = rc.load(Relaxed);
-    loop {
-        if cur & COUNT_MASK == 0 {
-            if crate::checks::enabled() {
-                crate::checks::underflow(c"obj_decref", h);
+    // The new count word for the old one `v`, None when the count is 0; the
+    // transition to zero sets DYING in the same step.
+    let next = |v: u64| match v & COUNT_MASK {
+        0 => None,
+        1 => Some((v - 1) | DYING),
+        _ => Some(v - 1),
+    };
+    // The counts are this thread's (bias.rs): plain accesses, same result.
+    let owned = crate::bias::with_owned_counts(|| {
+        let v = rc.load(Relaxed);
+        if let Some(n) = next(v) {
+            rc.store(n, Relaxed);
+        }
+        v
+    });
+    let cur = match owned {
+        Some(v) => v,
+        None => {
+            crate::bias::before_shared_count_change();
+            let mut cur = rc.load(Relaxed);
+            while let Some(new) = next(cur) {
+                // AcqRel: acquire every other thread's releasing decrement
+                // before the object may die.
+                match rc.compare_exchange_weak(cur, new, AcqRel, Relaxed) {
+                    Ok(_) => break,
+                    Err(seen) => cur = seen,
+                }
             }
-            fail(GC_ERR_INVALID, c"obj_decref: reference count is already 0");
-            return;
+            cur
         }
-        // The transition to zero sets DYING in the same step.
-        let new = if cur & COUNT_MASK == 1 {
-            (cur - 1) | DYING
-        } else {
-            cur - 1
-        };
-        // AcqRel: acquire every other thread's releasing decrement before the
-        // object may die.
-        match rc.compare_exchange_weak(cur, new, AcqRel, Relaxed) {
-            Ok(_) => break,
-            Err(seen) => cur = seen,
+    };
+    if cur & COUNT_MASK == 0 {
+        if crate::checks::enabled() {
+            crate::checks::underflow(c"obj_decref", h);
         }
+        fail(GC_ERR_INVALID, c"obj_decref: reference count is already 0");
+        return;
     }
     if cur & COUNT_MASK == 1 && cur & DYING == 0 {
         // SAFETY: the count just reached zero under the lock.

@@ -252,6 +252,7 @@ pub unsafe fn get(wr: *mut Header) -> *mut Header {
                 return t;
             }
             let rc = &(*t).rc;
+            crate::bias::before_shared_count_change();
             let mut cur = rc.load(Relaxed);
             while cur & COUNT_MASK != 0 && cur & (MARK | DYING) == 0 {
                 if cur & COUNT_MASK >= MAX_COUNT {

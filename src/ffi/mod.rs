@@ -35,7 +35,7 @@ use crate::refcount;
 use crate::weakref;
 use std::ffi::{CStr, c_char, c_int, c_void};
 use std::ptr;
-use std::sync::atomic::Ordering::{Acquire, Relaxed};
+use std::sync::atomic::Ordering::{Acquire, Relaxed, Release};
 
 /// The header behind a handle. In checked mode, aborts with one line unless
 /// `o` is NULL or a live object (see checks.rs); otherwise free.
@@ -169,7 +169,11 @@ pub extern "C" fn obj_set_field(o: *mut GcObject, i: usize, value: *mut GcObject
         // SAFETY: the caller holds a reference to value.
         unsafe { refcount::incref(value) };
     }
-    let old = slot.swap(value, Relaxed);
+    // Every writer of a field holds the heap lock, so a load and a store
+    // (no locked exchange). Release pairs with obj_borrow_field's Acquire
+    // load: the value's contents are visible to a thread that borrows it.
+    let old = slot.load(Relaxed);
+    slot.store(value, Release);
     if !old.is_null() {
         // SAFETY: the field owned a reference to old.
         unsafe { refcount::decref(old) };

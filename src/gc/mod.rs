@@ -99,6 +99,7 @@ pub unsafe fn new_object(
         ));
     };
     let size = shape.size();
+    crate::bias::before_create();
     let nomem = || Err(fail(GC_ERR_NOMEM, c"obj_new: out of memory"));
     checks::on_first_allocation();
     let register = |h: *mut Header, base: *mut u8| {
