@@ -9,8 +9,8 @@
 //!   fresh one with `Locked::st` after every such call.
 //! - Every tracked live object is in exactly one of `gens[0..3]`,
 //!   `permanent`, a collector working list (only during a collection), or,
-//!   once its count reached zero, the death queue or the dying set of the
-//!   death path. Untracked objects are in no list.
+//!   once its count reached zero, the death stack (`deaths` or `fresh`),
+//!   or (collector garbage) a collector working list. Untracked objects are in no list.
 //! - `count[0]` is tracked allocations minus tracked deallocations since the
 //!   last generation-0 collection (never below 0); `count[1]`/`count[2]` are
 //!   collections of the next younger generation since this one was collected.
@@ -110,13 +110,15 @@ pub struct State {
     pub long_lived_pending: usize,
     pub stats: [GcGenStats; NUM_GENERATIONS],
     pub callbacks: Vec<(CallbackFn, *mut c_void)>,
-    /// Objects whose count reached zero, linked through `next`, oldest first
-    /// (deaths complete in the order the counts reached zero).
-    pub death_queue: *mut Header,
-    pub death_tail: *mut Header,
-    /// Deaths queued so far; a queued object keeps its number in `prev`
-    /// (shifted left by 4, so it reads as a plain untagged word).
-    pub death_seq: usize,
+    /// The death stack (refcount.rs): objects whose death is under way or
+    /// due, linked through `next`, the one to work on next on top. A dying
+    /// object keeps its progress in `prev` (`refcount::RESUME`).
+    pub deaths: *mut Header,
+    /// Deaths queued by the step of the death stack now running (linked
+    /// through `next`, oldest first); pushed onto `deaths` as one group
+    /// when the step ends, so they complete before anything below.
+    pub fresh: *mut Header,
+    pub fresh_tail: *mut Header,
     /// A death or a collection is in progress: new deaths are queued and the
     /// outermost one drains the queue.
     pub draining: bool,
@@ -171,9 +173,9 @@ pub static HEAP: Heap = Heap {
             uncollectable: 0,
         }; NUM_GENERATIONS],
         callbacks: Vec::new(),
-        death_queue: std::ptr::null_mut(),
-        death_tail: std::ptr::null_mut(),
-        death_seq: 0,
+        deaths: std::ptr::null_mut(),
+        fresh: std::ptr::null_mut(),
+        fresh_tail: std::ptr::null_mut(),
         draining: false,
         weak: HashMap::with_hasher(BuildHasherDefault::new()),
         pool: crate::alloc::Pool::new(),

@@ -15,15 +15,29 @@
 //! 4. its fields are released, then its `clear` hook runs;
 //! 5. its `destroy` hook runs and its memory is freed.
 //!
-//! Deaths are iterative: an object whose count reaches zero is set `DYING`,
-//! unlinked from its list and appended to the heap's death queue (linked
-//! through `next`); the outermost death or collection drains the queue in
-//! order, so a chain of any length is released in constant stack and objects
-//! die in the order their counts reached zero (a weakref released after its
-//! target still sees the target die first and gets its callback). `DYING` stops a second
-//! transition to zero (after a resurrection inside the finalizer, say) from
-//! queueing the object twice, and marks collector garbage whose teardown the
-//! collector owns.
+//! Deaths are iterative and depth first, so no native stack grows with the
+//! number of deaths, whatever the hooks do:
+//! - an object whose count reaches zero is set `DYING`, unlinked from its
+//!   list and appended to `fresh` (the deaths the running step caused);
+//! - the outermost death (or a collection) runs `drain`: it pushes `fresh`
+//!   onto the death stack as one group (oldest on top, so siblings die in
+//!   the order their counts reached zero) and works on the top object, one
+//!   step at a time, until the stack is back to where it started;
+//! - a step is: the finalizer (then the object stays on the stack, marked
+//!   `RESUME` in `prev`); or, from the resurrection check on, the rest of
+//!   the death (the object leaves the stack first). So the deaths a
+//!   finalizer caused (a temporary holder of its object, say) complete
+//!   before its object's resurrection check, as they would at once in
+//!   CPython, without nesting; deaths queued earlier wait below.
+//!
+//! `DYING` stops a second transition to zero (after a resurrection inside
+//! the finalizer, say) from queueing the object twice, and marks collector
+//! garbage whose teardown the collector owns.
+//!
+//! Invariants: an object is on the death stack (`deaths` or `fresh`) at most
+//! once, only while `DYING` and unlinked from every generation; `fresh` is
+//! empty whenever no step is running; a drain only pops objects it pushed
+//! (those above the top it found).
 
 use crate::alloc::{Pool, sys_free};
 use crate::checks;
@@ -105,6 +119,10 @@ pub unsafe fn decref_locked(g: &Locked, h: *mut Header) {
     }
 }
 
+/// In `prev` of an object on the death stack: its finalizer has run (or
+/// had nothing to do), the next step starts at the resurrection check.
+const RESUME: usize = 1;
+
 /// Queues `h`, whose count just reached zero (and which was just set
 /// `DYING`), and drains the queue unless an outer death or collection will.
 ///
@@ -125,83 +143,97 @@ unsafe fn start_death(g: &Locked, h: *mut Header) {
             release_references(g, h);
             free(g.st(), h);
             (*g.st()).draining = false;
-            if !(*g.st()).death_queue.is_null() {
+            if !(*g.st()).fresh.is_null() {
                 drain(g);
             }
             return;
         }
-        st.death_seq += 1;
-        (*h).prev.store(st.death_seq << 4, Relaxed);
+        (*h).prev.store(0, Relaxed);
         list::set_next(h, std::ptr::null());
-        if st.death_tail.is_null() {
-            st.death_queue = h;
+        if st.fresh_tail.is_null() {
+            st.fresh = h;
         } else {
-            list::set_next(st.death_tail, h);
+            list::set_next(st.fresh_tail, h);
         }
-        st.death_tail = h;
+        st.fresh_tail = h;
         if !st.draining {
             drain(g);
         }
     }
 }
 
-/// Runs every queued death, including those queued while it runs. May nest
-/// (inside a death or a collection, to settle deaths user code queued before
-/// a resurrection check); `draining` is restored on return.
+/// Completes every death queued above the current top of the death stack,
+/// including those queued while it runs, one step at a time (module docs).
+/// May nest (a collection inside a hook settles the deaths it caused);
+/// `draining` is restored on return.
 pub fn drain(g: &Locked) {
     // SAFETY: lock held; borrows of the state end before user code runs.
     unsafe {
-        let was_draining = (*g.st()).draining;
-        (*g.st()).draining = true;
+        let st = &mut *g.st();
+        let was_draining = st.draining;
+        st.draining = true;
+        let floor = st.deaths;
         loop {
             let st = &mut *g.st();
-            let h = st.death_queue;
-            if h.is_null() {
+            if !st.fresh.is_null() {
+                list::set_next(st.fresh_tail, st.deaths);
+                st.deaths = st.fresh;
+                st.fresh = std::ptr::null_mut();
+                st.fresh_tail = std::ptr::null_mut();
+            }
+            let h = st.deaths;
+            if h == floor {
                 break;
             }
-            st.death_queue = list::next(h);
-            if st.death_queue.is_null() {
-                st.death_tail = std::ptr::null_mut();
-            }
-            list::set_next(h, std::ptr::null());
-            die(g, h);
+            step(g, h);
         }
         (*g.st()).draining = was_draining;
     }
 }
 
-/// The death order for one queued object.
+/// Takes `h`, the top of the death stack, off it.
 ///
 /// # Safety
-/// Lock held; `h` is `DYING`, unlinked, and was queued with count 0.
-unsafe fn die(g: &Locked, h: *mut Header) {
+/// Lock held; `h` is the top of the death stack.
+unsafe fn pop(g: &Locked, h: *mut Header) {
+    // SAFETY: lock held; h is on the stack.
+    unsafe {
+        let st = &mut *g.st();
+        debug_assert!(st.deaths == h);
+        st.deaths = list::next(h);
+        list::set_next(h, std::ptr::null());
+        (*h).prev.store(0, Relaxed);
+    }
+}
+
+/// One step of the death of `h`, the top of the death stack: its finalizer,
+/// or the rest of its death from the resurrection check on.
+///
+/// # Safety
+/// Lock held; `h` is the top of the death stack, `DYING`, unlinked.
+unsafe fn step(g: &Locked, h: *mut Header) {
     // SAFETY: lock held; h stays allocated until we free it below.
     unsafe {
-        // Deaths queued from here on happen inside this one (see
-        // weakref::clear_target).
-        let started = (*g.st()).death_seq;
-        (*h).prev.store(0, Relaxed);
+        if (*h).prev.load(Relaxed) != RESUME {
+            (*h).prev.store(RESUME, Relaxed);
+            if (*h).count() == 0
+                && !(*h).has(FINALIZED)
+                && let Some(finalize) = (*h).hook(|t| t.finalize)
+            {
+                (*h).set(FINALIZED);
+                finalize(h as *mut GcObject);
+                // Deaths the finalizer caused are now pushed above `h` and
+                // complete before its resurrection check (the next step).
+                return;
+            }
+        }
+        pop(g, h);
         if (*h).count() > 0 {
             return revive(g, h);
         }
-        if !(*h).has(FINALIZED)
-            && let Some(finalize) = (*h).hook(|t| t.finalize)
-        {
-            (*h).set(FINALIZED);
-            finalize(h as *mut GcObject);
-            if (*h).count() > 0 {
-                // Deaths the finalizer queued (a temporary that held `h`,
-                // say) would have happened at once in CPython: settle them
-                // before deciding that `h` was resurrected.
-                drain(g);
-                if (*h).count() > 0 {
-                    return revive(g, h);
-                }
-            }
-        }
         if (*h).has(WEAKREFED) {
             let mut pending = Pending::new();
-            weakref::clear_target(&mut *g.st(), h, &mut pending, Some(started));
+            weakref::clear_target(&mut *g.st(), h, &mut pending);
             run_weak_callbacks(pending);
         }
         release_references(g, h);

@@ -214,6 +214,9 @@ unsafe fn collect_main(g: &Locked, generation: usize) -> (usize, usize) {
     unsafe {
         // Raw place accesses only: `young` and `old` may be the same list
         // (a full collection), so no `&mut` to the state is kept around.
+        // Deaths the running step (a hook that called gc_collect) caused so
+        // far would have happened at once in CPython: settle them first.
+        drain(g);
         let st = g.st();
         if generation + 1 < NUM_GENERATIONS {
             (*st).count[generation + 1] += 1;
@@ -499,7 +502,7 @@ unsafe fn delete_garbage(
             // SAFETY: lock held; h is live garbage that really dies.
             unsafe {
                 if (*h).has(WEAKREFED) {
-                    weakref::clear_target(&mut *g.st(), h, &mut pending, None);
+                    weakref::clear_target(&mut *g.st(), h, &mut pending);
                 }
             }
         });
