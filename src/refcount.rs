@@ -45,7 +45,7 @@ use crate::error::{GC_ERR_INVALID, fail};
 use crate::heap::{Locked, State, lock};
 use crate::list;
 use crate::object::{
-    COUNT_MASK, DYING, FINALIZED, GcObject, Header, WEAKREFED, allocation_of, fields,
+    COLLECTED, COUNT_MASK, DYING, FINALIZED, GcObject, Header, WEAKREFED, allocation_of, fields,
 };
 use crate::weakref::{self, Pending};
 use std::sync::atomic::Ordering::{AcqRel, Relaxed, Release};
@@ -247,7 +247,7 @@ unsafe fn step(g: &Locked, h: *mut Header) {
 unsafe fn revive(g: &Locked, h: *mut Header) {
     // SAFETY: lock held; h is live.
     unsafe {
-        (*h).unset(DYING);
+        (*h).unset(DYING | COLLECTED);
         if (*h).is_tracked() {
             list::append(h, &(*g.st()).gens[0]);
         }
@@ -255,12 +255,15 @@ unsafe fn revive(g: &Locked, h: *mut Header) {
 }
 
 /// Runs the callbacks of cleared weakrefs in order and drops the references
-/// `clear_target` took on them.
+/// `clear_target` took on them. Returns how many weakrefs that drop
+/// released for good (their callback let go of every other reference),
+/// which a collection counts as CPython does.
 ///
 /// # Safety
 /// Lock held; `pending` came from `weakref::clear_target`.
-pub unsafe fn run_weak_callbacks(pending: Pending) {
+pub unsafe fn run_weak_callbacks(pending: Pending) -> usize {
     let mut wr = pending.head;
+    let mut freed = 0;
     while !wr.is_null() {
         // SAFETY: each pending weakref is kept alive by the reference taken
         // in clear_target until the decref below.
@@ -270,10 +273,14 @@ pub unsafe fn run_weak_callbacks(pending: Pending) {
             if let Some(cb) = d.cb {
                 cb(wr as *mut GcObject, d.ctx);
             }
+            if (*wr).count() == 1 {
+                freed += 1;
+            }
             decref(wr);
             wr = next;
         }
     }
+    freed
 }
 
 /// Step 4 of the death order: releases every field (and the target link of a

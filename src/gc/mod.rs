@@ -251,10 +251,14 @@ unsafe fn collect_main(g: &Locked, generation: usize) -> (usize, usize) {
         let final_garbage = list::sentinel();
         list::init(&final_garbage);
         let dead = if scan.finalizers_due {
-            // Not dead yet: finalizers may resurrect.
+            // Not dead yet: finalizers may resurrect, and a count reaching
+            // zero meanwhile must start a refcount death, so DYING comes off.
+            // COLLECTED stays: until the resurrection check the garbage is
+            // still one cyclic garbage, and a weakref in it gets no callback
+            // even if a finalizer frees it (as CPython).
             // (lock held; the garbage is ours alone, see set_exclusive)
-            for_each(&unreachable, |h| (*h).unset_exclusive(DYING | COLLECTED));
-            finalize_garbage(&unreachable);
+            for_each(&unreachable, |h| (*h).unset_exclusive(DYING));
+            finalize_garbage(g, &unreachable);
             // Deaths the finalizers queued would have happened at once in
             // CPython: settle them before the resurrection check.
             drain(g);
@@ -264,8 +268,11 @@ unsafe fn collect_main(g: &Locked, generation: usize) -> (usize, usize) {
             scan
         };
         validate::lists(&[&final_garbage, old]);
-        let uncollectable = delete_garbage(g, &final_garbage, old, dead.weakrefs_due);
-        let found = (dead.unreachable, uncollectable);
+        let (uncollectable, freed_weakrefs) =
+            delete_garbage(g, &final_garbage, old, dead.weakrefs_due);
+        // As CPython's handle_weakrefs: a weakref outside the garbage that
+        // its own callback freed counts as collected too.
+        let found = (dead.unreachable + freed_weakrefs, uncollectable);
 
         (*g.st()).draining = was_draining;
         if !was_draining {
@@ -296,12 +303,13 @@ fn deduce_unreachable(young: *const Header, unreachable: *const Header) -> Scan 
 }
 
 /// Moves from `set` to `dead` every object nothing outside `set` references
-/// (now), and merges the rest, unmarked, into `old`.
+/// (now), and merges the rest, unmarked (no `MARK`, no `COLLECTED`), into
+/// `old`.
 fn rescue(set: *const Header, dead: *const Header, old: *const Header) -> Scan {
     let scan = deduce_unreachable(set, dead);
     for_each(set, |h| {
         // SAFETY: members of set are live.
-        unsafe { (*h).unset(MARK) }
+        unsafe { (*h).unset(MARK | COLLECTED) }
     });
     list::merge(set, old);
     scan
@@ -460,9 +468,12 @@ fn visit_reachable(c: *mut Header, young: *const Header) {
 }
 
 /// Step 7: runs the finalize hook of every garbage object not finalized
-/// before. Returns whether any ran. An object whose count reaches zero
-/// meanwhile leaves the list for the death queue.
-fn finalize_garbage(garbage: *const Header) -> bool {
+/// before, holding a reference to it meanwhile (as CPython does around
+/// `tp_finalize`), so the finalizer cannot start the death of its own object
+/// under its feet. Returns whether any ran. An object whose count reaches
+/// zero meanwhile (at the latest when that reference is dropped) leaves the
+/// list for the death stack.
+fn finalize_garbage(g: &Locked, garbage: *const Header) -> bool {
     let seen = list::sentinel();
     list::init(&seen);
     let mut ran = false;
@@ -476,7 +487,9 @@ fn finalize_garbage(garbage: *const Header) -> bool {
             {
                 (*h).set(FINALIZED);
                 ran = true;
+                crate::object::incref_raw(h);
                 finalize(h as *mut GcObject);
+                crate::refcount::decref_locked(g, h);
             }
         }
     }
@@ -485,7 +498,8 @@ fn finalize_garbage(garbage: *const Header) -> bool {
 }
 
 /// Steps 9-10 on the final garbage (already marked `DYING | COLLECTED`).
-/// Returns the number of uncollectable objects.
+/// Returns the number of uncollectable objects, and of weakrefs outside the
+/// garbage whose callbacks released their last reference.
 ///
 /// # Safety
 /// Lock held; `draining` set.
@@ -494,7 +508,7 @@ unsafe fn delete_garbage(
     garbage: *const Header,
     old: *const Header,
     weakrefs_due: bool,
-) -> usize {
+) -> (usize, usize) {
     let mut pending = Pending::new();
     // Step 9: clear the garbage's weakrefs (no user code here).
     if weakrefs_due {
@@ -508,7 +522,7 @@ unsafe fn delete_garbage(
         });
     }
     // SAFETY: lock held; pending came from clear_target.
-    unsafe { run_weak_callbacks(pending) };
+    let freed_weakrefs = unsafe { run_weak_callbacks(pending) };
     // Step 10. Releases only decrement counts of garbage (DYING stops their
     // deaths) and queue deaths of other objects, so the list stays as it is.
     for_each(garbage, |h| {
@@ -535,7 +549,7 @@ unsafe fn delete_garbage(
             free(g.st(), h);
         }
     }
-    uncollectable
+    (uncollectable, freed_weakrefs)
 }
 
 /// `gc_freeze`: every tracked object moves to the permanent generation.
