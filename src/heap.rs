@@ -270,6 +270,7 @@ extern "C" fn release_at_exit() {
     }
     // SAFETY: we hold the lock; no user code runs here.
     unsafe {
+        crate::refcount::release_retired(HEAP.state.get());
         let st = &mut *HEAP.state.get();
         if st.weak.is_empty() {
             st.weak = HashMap::with_hasher(BuildHasherDefault::new());

@@ -38,6 +38,14 @@
 //! once, only while `DYING` and unlinked from every generation; `fresh` is
 //! empty whenever no step is running; a drain only pops objects it pushed
 //! (those above the top it found).
+//!
+//! Memory of an object that has had weakrefs goes back only once no
+//! lock-free `weakref_get` can hold its address: the epoch's deferred
+//! closure pushes the block onto `RETIRED` (lock-free; it never takes the
+//! heap lock, so neither a reader's `pin()` that runs it nor thread exit
+//! can wait for a lock holder) and the next `free` under the lock releases
+//! every block there. A block on `RETIRED` is dead and reachable by no one
+//! else.
 
 use crate::alloc::{Pool, sys_free};
 use crate::checks;
@@ -48,7 +56,8 @@ use crate::object::{
     COLLECTED, COUNT_MASK, DYING, FINALIZED, GcObject, Header, WEAKREFED, allocation_of, fields,
 };
 use crate::weakref::{self, Pending};
-use std::sync::atomic::Ordering::{AcqRel, Relaxed, Release};
+use std::sync::atomic::AtomicPtr;
+use std::sync::atomic::Ordering::{AcqRel, Acquire, Relaxed, Release};
 
 pub use crate::object::incref_raw as incref;
 
@@ -323,7 +332,8 @@ pub unsafe fn destroy(h: *mut Header) {
 
 /// Step 5, second half: counts the deallocation and releases the memory, at
 /// once or, for an object that has had weakrefs, once no lock-free reader can
-/// still hold its address.
+/// still hold its address (the epoch hands it to `RETIRED`; this and every
+/// later free releases what is there).
 ///
 /// # Safety
 /// Lock held (`st` is the heap state); `h` is unlinked and never used again.
@@ -342,14 +352,60 @@ pub unsafe fn free(st: *mut State, h: *mut Header) {
             checks::on_death(h);
         }
         if (*h).has(WEAKREFED) {
+            // The deferred closure may run on any thread, inside any
+            // `pin()` (a lock-free weakref_get's) or at thread exit: it must
+            // never wait for the heap lock, so it only hands the block to
+            // the lock-free retired list, which lock holders empty.
             let p = SendPtr(h);
             crossbeam_epoch::pin().defer_unchecked(move || {
                 let p = p;
-                let g = lock();
-                release_memory(g.st(), p.0);
+                retire(p.0);
             });
         } else {
             release_memory(st, h);
+        }
+        release_retired(st);
+    }
+}
+
+/// Dead objects with weakrefs whose memory no lock-free reader can still
+/// reach, linked through `next`, waiting for a lock holder to release them.
+static RETIRED: AtomicPtr<Header> = AtomicPtr::new(std::ptr::null_mut());
+
+/// Pushes a dead block onto `RETIRED` (lock-free, never waits).
+fn retire(h: *mut Header) {
+    let mut head = RETIRED.load(Relaxed);
+    loop {
+        // SAFETY: h is dead and ours alone (the epoch says no reader holds
+        // it); its `next` word links the list.
+        unsafe { (*h).next.store(head as usize, Relaxed) };
+        // Release: the link above happens before a lock holder's Acquire
+        // swap in `release_retired` takes the block.
+        match RETIRED.compare_exchange_weak(head, h, Release, Relaxed) {
+            Ok(_) => return,
+            Err(seen) => head = seen,
+        }
+    }
+}
+
+/// Releases every block on `RETIRED`.
+///
+/// # Safety
+/// Lock held (`st` is the heap state).
+pub unsafe fn release_retired(st: *mut State) {
+    if RETIRED.load(Relaxed).is_null() {
+        return;
+    }
+    // Acquire: pairs with the Release push in `retire`, so the links read
+    // below are the ones written there.
+    let mut h = RETIRED.swap(std::ptr::null_mut(), Acquire);
+    while !h.is_null() {
+        // SAFETY: each block was pushed once by `retire` and is dead; the
+        // lock is held for the pool.
+        unsafe {
+            let next = (*h).next.load(Relaxed) as *mut Header;
+            release_memory(st, h);
+            h = next;
         }
     }
 }
