@@ -174,6 +174,10 @@ struct GcObject *obj_new_typed(const struct GcType *type,
 /**
  * Adds one reference to `o`. NULL is a no-op.
  *
+ * The largest reference count is 2^31 - 1 (2147483647): one more
+ * increment aborts the process with one line on stderr naming the object's
+ * type and the limit, instead of wrapping around.
+ *
  * Arguments: `o` borrowed. Thread-safe and lock-free.
  */
 void obj_incref(struct GcObject *o);

@@ -201,6 +201,10 @@ pub fn lock() -> Locked {
             crate::list::init(head);
         }
         st.initialized = true;
+        // SAFETY: registering a plain function with no preconditions (a
+        // failure only means the exit-time tidy-up does not run). atexit,
+        // unlike an ELF `.fini_array` entry, is portable POSIX.
+        unsafe { libc::atexit(release_at_exit) };
     }
     g
 }
@@ -278,7 +282,3 @@ extern "C" fn release_at_exit() {
         HEAP.lock.unlock();
     }
 }
-
-#[used]
-#[unsafe(link_section = ".fini_array")]
-static RELEASE_AT_EXIT: extern "C" fn() = release_at_exit;

@@ -34,7 +34,7 @@ use crate::refcount;
 use crate::weakref;
 use std::ffi::{CStr, c_char, c_int, c_void};
 use std::ptr;
-use std::sync::atomic::Ordering::{Acquire, Relaxed};
+use std::sync::atomic::Ordering::{Acquire, Relaxed, Release};
 
 /// The header behind a handle. In checked mode, aborts with one line unless
 /// `o` is NULL or a live object (see checks.rs); otherwise free.
@@ -104,6 +104,10 @@ pub extern "C" fn obj_new_typed(
 
 /// Adds one reference to `o`. NULL is a no-op.
 ///
+/// The largest reference count is 2^31 - 1 (2147483647): one more
+/// increment aborts the process with one line on stderr naming the object's
+/// type and the limit, instead of wrapping around.
+///
 /// Arguments: `o` borrowed. Thread-safe and lock-free.
 #[unsafe(no_mangle)]
 pub extern "C" fn obj_incref(o: *mut GcObject) {
@@ -168,7 +172,11 @@ pub extern "C" fn obj_set_field(o: *mut GcObject, i: usize, value: *mut GcObject
         // SAFETY: the caller holds a reference to value.
         unsafe { refcount::incref(value) };
     }
-    let old = slot.swap(value, Relaxed);
+    // Release: pairs with obj_borrow_field's lock-free Acquire load, so a
+    // thread that borrows `value` from the field also sees what was written
+    // to it before it was stored. (obj_get_field loads under the lock, which
+    // orders it already.)
+    let old = slot.swap(value, Release);
     if !old.is_null() {
         // SAFETY: the field owned a reference to old.
         unsafe { refcount::decref(old) };
@@ -220,6 +228,7 @@ pub extern "C" fn obj_borrow_field(o: *const GcObject, i: usize) -> *mut GcObjec
         c"obj_borrow_field: object is NULL",
         c"obj_borrow_field: field index out of range",
     ) {
+        // Acquire: pairs with obj_set_field's Release store.
         Ok(slot) => slot.load(Acquire) as *mut GcObject,
         Err(_) => ptr::null_mut(),
     }

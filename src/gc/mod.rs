@@ -63,7 +63,8 @@ use crate::object::{
 };
 use crate::refcount::{destroy, drain, free, from_pool, release_references, run_weak_callbacks};
 use crate::weakref::{self, Pending};
-use std::sync::atomic::Ordering::Relaxed;
+use std::sync::atomic::Ordering::{Acquire, Relaxed};
+use std::sync::atomic::fence;
 use std::time::Instant;
 
 const COLLECTING: usize = 1;
@@ -235,6 +236,14 @@ unsafe fn collect_main(g: &Locked, generation: usize) -> (usize, usize) {
         let unreachable = list::sentinel();
         list::init(&unreachable);
         let scan = deduce_unreachable(young, &unreachable);
+        if scan.unreachable > 0 {
+            // The scan read counts with Relaxed loads; the garbage's last
+            // decrements by other threads were Release (refcount::decref).
+            // This fence pairs with them (as `Arc::drop`'s), so every write
+            // those threads made to the garbage happens before the hooks and
+            // frees below.
+            fence(Acquire);
+        }
         let survivors = scan.survivors;
         validate::lists(&[young, &unreachable]);
         validate::closed(young, &unreachable);
@@ -262,7 +271,11 @@ unsafe fn collect_main(g: &Locked, generation: usize) -> (usize, usize) {
             // Deaths the finalizers queued would have happened at once in
             // CPython: settle them before the resurrection check.
             drain(g);
-            rescue(&unreachable, &final_garbage, old)
+            let dead = rescue(&unreachable, &final_garbage, old);
+            // As after the first scan: finalizers may have handed references
+            // to other threads, whose Release decrements this pairs with.
+            fence(Acquire);
+            dead
         } else {
             list::merge(&unreachable, &final_garbage);
             scan
