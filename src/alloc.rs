@@ -14,7 +14,8 @@
 //!   to prove every caller handles allocation failure.
 //!
 //! Invariants: every block in a free list is `16 * (class + 1)` bytes,
-//! 16-aligned, and not in use; a block is returned to the class it came
+//! 16-aligned, and not in use, and holds the link to the next free block in
+//! its second word (its first word keeps the dead object's count of 0); a block is returned to the class it came
 //! from (callers pass the same size to `free` as to `alloc`).
 
 use std::alloc::{Layout, alloc, dealloc};
@@ -116,8 +117,9 @@ impl Pool {
         let c = &mut self.classes[class];
         if !c.free.is_null() {
             let b = c.free;
-            // SAFETY: a free block holds the next free block in its first word.
-            c.free = unsafe { *(b as *mut *mut u8) };
+            // SAFETY: a free block holds the next free block in its second
+            // word (see `free`).
+            c.free = unsafe { *(b as *mut *mut u8).add(1) };
             return b;
         }
         let bytes = (class + 1) * ALIGN;
@@ -149,8 +151,12 @@ impl Pool {
     #[inline]
     pub unsafe fn free(&mut self, b: *mut u8, size: usize) {
         let c = &mut self.classes[(size - 1) / ALIGN];
+        // The link goes in the second word: the first is the dead object's
+        // `rc` word (count 0), left as it is so that a stale release of
+        // the freed object finds a count of 0 and is refused instead of
+        // decrementing the free list's link.
         // SAFETY: the block is at least 16 bytes and ours again.
-        unsafe { *(b as *mut *mut u8) = c.free };
+        unsafe { *(b as *mut *mut u8).add(1) = c.free };
         c.free = b;
     }
 }

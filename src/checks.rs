@@ -201,6 +201,36 @@ pub fn object(function: &CStr, o: *const Header) {
     }
 }
 
+/// Validates a reference the library is about to follow from the object
+/// `holder` (a field, or a reference its `traverse` hook reported) on
+/// behalf of `function`; aborts with one line when `o` is not a live object
+/// (the host released the reference the holder owned). Checked mode only.
+pub fn referenced(function: &CStr, o: *const Header, holder: *const Header) {
+    if !enabled() {
+        return;
+    }
+    let problem = registry(|r| {
+        let holder_ty = r
+            .objects
+            .get(&(holder as usize))
+            .map_or(std::ptr::null(), |e| e.ty);
+        let what = match r.objects.get(&(o as usize)) {
+            None => "is not an object allocated by rcgc (or was freed long ago)".to_owned(),
+            Some(e) if e.freed => {
+                format!("object of type \"{}\" was already freed", type_name(e.ty))
+            }
+            Some(_) => return None,
+        };
+        Some(format!(
+            "{what} (still referenced by the object of type \"{}\" at {holder:p}: one release too many)",
+            type_name(holder_ty)
+        ))
+    });
+    if let Some(what) = problem {
+        fatal(function, o.cast(), &what);
+    }
+}
+
 /// Aborts for a reference count that would go below zero.
 pub fn underflow(function: &CStr, h: *const Header) -> ! {
     // SAFETY: h is a live object (it has a count of 0 but is not freed).

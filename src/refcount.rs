@@ -303,10 +303,14 @@ pub unsafe fn release_references(g: &Locked, h: *mut Header) {
         if (*h).is_weakref() {
             weakref::detach(&mut *g.st(), h);
         }
+        let checked = checks::enabled();
         for slot in fields(h) {
             // Fields change only under the lock we hold: no RMW needed.
             let child = slot.load(Relaxed);
             if !child.is_null() {
+                if checked {
+                    checks::referenced(c"obj_decref", child, h);
+                }
                 slot.store(std::ptr::null_mut(), Relaxed);
                 decref_locked(g, child);
             }

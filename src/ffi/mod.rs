@@ -178,6 +178,7 @@ pub extern "C" fn obj_set_field(o: *mut GcObject, i: usize, value: *mut GcObject
     // orders it already.)
     let old = slot.swap(value, Release);
     if !old.is_null() {
+        checks::referenced(c"obj_set_field", old, o as *const Header);
         // SAFETY: the field owned a reference to old.
         unsafe { refcount::decref(old) };
     }
@@ -203,6 +204,7 @@ pub extern "C" fn obj_get_field(o: *const GcObject, i: usize) -> *mut GcObject {
     let _g = heap::lock();
     let v = slot.load(Relaxed);
     if !v.is_null() {
+        checks::referenced(c"obj_get_field", v, o as *const Header);
         // SAFETY: the field holds a reference, so v is live; the lock stops
         // the field from being released meanwhile.
         unsafe { refcount::incref(v) };

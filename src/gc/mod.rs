@@ -373,12 +373,18 @@ fn update_refs(head: *const Header) {
     });
 }
 
-/// Subtracts every reference between members of the set.
+/// Subtracts every reference between members of the set. In checked mode,
+/// first validates every reference (this is the scan's first look at the
+/// children).
 fn subtract_refs(head: *const Header) {
+    let checked = checks::enabled();
     for_each(head, |h| {
         // SAFETY: lock held; h is live.
         unsafe {
             for_each_child(h, |c| {
+                if checked {
+                    checks::referenced(c"gc_collect", c, h);
+                }
                 let p = raw_prev(c);
                 if p & COLLECTING != 0 {
                     debug_assert!(
