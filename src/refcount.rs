@@ -40,12 +40,9 @@
 //! (those above the top it found).
 //!
 //! Memory of an object that has had weakrefs goes back only once no
-//! lock-free `weakref_get` can hold its address: the epoch's deferred
-//! closure pushes the block onto `RETIRED` (lock-free; it never takes the
-//! heap lock, so neither a reader's `pin()` that runs it nor thread exit
-//! can wait for a lock holder) and the next `free` under the lock releases
-//! every block there. A block on `RETIRED` is dead and reachable by no one
-//! else.
+//! lock-free `weakref_get` can hold its address (epoch.rs): it is retired,
+//! and every later `free` under the lock releases what has become safe.
+//! Nothing on that path waits for the heap lock or for a reader.
 
 use crate::alloc::{Pool, sys_free};
 use crate::checks;
@@ -56,8 +53,7 @@ use crate::object::{
     COLLECTED, COUNT_MASK, DYING, FINALIZED, GcObject, Header, WEAKREFED, allocation_of, fields,
 };
 use crate::weakref::{self, Pending};
-use std::sync::atomic::AtomicPtr;
-use std::sync::atomic::Ordering::{AcqRel, Acquire, Relaxed, Release};
+use std::sync::atomic::Ordering::{AcqRel, Relaxed, Release};
 
 pub use crate::object::incref_raw as incref;
 
@@ -181,7 +177,14 @@ pub fn drain(g: &Locked) {
         let st = &mut *g.st();
         let was_draining = st.draining;
         st.draining = true;
-        let floor = st.deaths;
+        // The outermost drain owns the whole stack (after a fork, deaths a
+        // thread that did not survive left there too); a nested one only
+        // what is pushed above the top it found.
+        let floor = if was_draining {
+            st.deaths
+        } else {
+            std::ptr::null_mut()
+        };
         loop {
             let st = &mut *g.st();
             if !st.fresh.is_null() {
@@ -230,7 +233,7 @@ unsafe fn step(g: &Locked, h: *mut Header) {
                 && let Some(finalize) = (*h).hook(|t| t.finalize)
             {
                 (*h).set(FINALIZED);
-                finalize(h as *mut GcObject);
+                crate::heap::host(|| finalize(h as *mut GcObject));
                 // Deaths the finalizer caused are now pushed above `h` and
                 // complete before its resurrection check (the next step).
                 return;
@@ -280,7 +283,7 @@ pub unsafe fn run_weak_callbacks(pending: Pending) -> usize {
             let next = Pending::next(wr);
             let d = weakref::data(wr);
             if let Some(cb) = d.cb {
-                cb(wr as *mut GcObject, d.ctx);
+                crate::heap::host(|| cb(wr as *mut GcObject, d.ctx));
             }
             if (*wr).count() == 1 {
                 freed += 1;
@@ -316,7 +319,7 @@ pub unsafe fn release_references(g: &Locked, h: *mut Header) {
             }
         }
         if let Some(clear) = (*h).hook(|t| t.clear) {
-            clear(h as *mut GcObject);
+            crate::heap::host(|| clear(h as *mut GcObject));
         }
     }
 }
@@ -329,7 +332,7 @@ pub unsafe fn destroy(h: *mut Header) {
     // SAFETY: h is live until freed.
     unsafe {
         if let Some(destroy) = (*h).hook(|t| t.destroy) {
-            destroy(h as *mut GcObject);
+            crate::heap::host(|| destroy(h as *mut GcObject));
         }
     }
 }
@@ -342,10 +345,6 @@ pub unsafe fn destroy(h: *mut Header) {
 /// # Safety
 /// Lock held (`st` is the heap state); `h` is unlinked and never used again.
 pub unsafe fn free(st: *mut State, h: *mut Header) {
-    struct SendPtr(*mut Header);
-    // SAFETY: the pointer is only used to free the allocation, which may
-    // happen on any thread.
-    unsafe impl Send for SendPtr {}
     // SAFETY: lock held; h is live until its memory is released.
     unsafe {
         if (*h).is_tracked() {
@@ -356,15 +355,9 @@ pub unsafe fn free(st: *mut State, h: *mut Header) {
             checks::on_death(h);
         }
         if (*h).has(WEAKREFED) {
-            // The deferred closure may run on any thread, inside any
-            // `pin()` (a lock-free weakref_get's) or at thread exit: it must
-            // never wait for the heap lock, so it only hands the block to
-            // the lock-free retired list, which lock holders empty.
-            let p = SendPtr(h);
-            crossbeam_epoch::pin().defer_unchecked(move || {
-                let p = p;
-                retire(p.0);
-            });
+            // A lock-free weakref_get may still be reading the header: the
+            // memory goes back once no reader can (epoch.rs).
+            crate::epoch::retire(st, h);
         } else {
             release_memory(st, h);
         }
@@ -372,46 +365,13 @@ pub unsafe fn free(st: *mut State, h: *mut Header) {
     }
 }
 
-/// Dead objects with weakrefs whose memory no lock-free reader can still
-/// reach, linked through `next`, waiting for a lock holder to release them.
-static RETIRED: AtomicPtr<Header> = AtomicPtr::new(std::ptr::null_mut());
-
-/// Pushes a dead block onto `RETIRED` (lock-free, never waits).
-fn retire(h: *mut Header) {
-    let mut head = RETIRED.load(Relaxed);
-    loop {
-        // SAFETY: h is dead and ours alone (the epoch says no reader holds
-        // it); its `next` word links the list.
-        unsafe { (*h).next.store(head as usize, Relaxed) };
-        // Release: the link above happens before a lock holder's Acquire
-        // swap in `release_retired` takes the block.
-        match RETIRED.compare_exchange_weak(head, h, Release, Relaxed) {
-            Ok(_) => return,
-            Err(seen) => head = seen,
-        }
-    }
-}
-
-/// Releases every block on `RETIRED`.
+/// Releases every retired block that no lock-free reader can hold.
 ///
 /// # Safety
 /// Lock held (`st` is the heap state).
 pub unsafe fn release_retired(st: *mut State) {
-    if RETIRED.load(Relaxed).is_null() {
-        return;
-    }
-    // Acquire: pairs with the Release push in `retire`, so the links read
-    // below are the ones written there.
-    let mut h = RETIRED.swap(std::ptr::null_mut(), Acquire);
-    while !h.is_null() {
-        // SAFETY: each block was pushed once by `retire` and is dead; the
-        // lock is held for the pool.
-        unsafe {
-            let next = (*h).next.load(Relaxed) as *mut Header;
-            release_memory(st, h);
-            h = next;
-        }
-    }
+    // SAFETY: lock held; release_safe hands over dead blocks only.
+    unsafe { crate::epoch::release_safe(st, |h| release_memory(st, h)) }
 }
 
 /// Returns the memory of `h` to the pool or the system, where it came from.

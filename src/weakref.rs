@@ -232,12 +232,13 @@ pub unsafe fn count(st: &State, target: *mut Header) -> usize {
 /// `wr` is a live weakref object.
 pub unsafe fn get(wr: *mut Header) -> *mut Header {
     // SAFETY: wr is live (caller). The target, if loaded non-NULL, has
-    // WEAKREFED set, so its memory is released only through the epoch after
-    // `target` is cleared; the pin keeps it valid while we look at it.
+    // WEAKREFED set, so its memory is released only through the epoch
+    // (epoch.rs) after `target` is cleared; the pin keeps it valid while we
+    // look at it.
     unsafe {
         let d = data(wr);
         {
-            let _pin = crossbeam_epoch::pin();
+            let _pin = crate::epoch::pin();
             let t = d.target.load(Acquire);
             if t.is_null() {
                 return t;

@@ -199,7 +199,7 @@ fn invoke_callbacks(g: &Locked, phase: GcPhase, info: &GcCallbackInfo) {
     // SAFETY: lock held; each borrow of the state ends before the call.
     while let Some((f, ctx)) = unsafe { (&*g.st()).callbacks.get(i).copied() } {
         // SAFETY: the host registered f to be called with these arguments.
-        unsafe { f(phase, info, ctx) };
+        unsafe { crate::heap::host(|| f(phase, info, ctx)) };
         i += 1;
     }
 }
@@ -259,6 +259,9 @@ unsafe fn collect_main(g: &Locked, generation: usize) -> (usize, usize) {
 
         let final_garbage = list::sentinel();
         list::init(&final_garbage);
+        // Host code runs from here on: record where the garbage is (a fork
+        // child gives an abandoned collection's garbage back, heap.rs).
+        (*st).abandon = [&unreachable, &final_garbage, std::ptr::null()];
         let dead = if scan.finalizers_due {
             // Not dead yet: finalizers may resurrect, and a count reaching
             // zero meanwhile must start a refcount death, so DYING comes off.
@@ -287,6 +290,7 @@ unsafe fn collect_main(g: &Locked, generation: usize) -> (usize, usize) {
         // its own callback freed counts as collected too.
         let found = (dead.unreachable + freed_weakrefs, uncollectable);
 
+        (*g.st()).abandon = [std::ptr::null(); 3];
         (*g.st()).draining = was_draining;
         if !was_draining {
             drain(g);
@@ -495,6 +499,8 @@ fn visit_reachable(c: *mut Header, young: *const Header) {
 fn finalize_garbage(g: &Locked, garbage: *const Header) -> bool {
     let seen = list::sentinel();
     list::init(&seen);
+    // SAFETY: lock held; `seen` outlives its record (cleared below).
+    unsafe { (*g.st()).abandon[2] = &seen };
     let mut ran = false;
     while !list::is_empty(garbage) {
         let h = list::next(garbage);
@@ -507,12 +513,16 @@ fn finalize_garbage(g: &Locked, garbage: *const Header) -> bool {
                 (*h).set(FINALIZED);
                 ran = true;
                 crate::object::incref_raw(h);
-                finalize(h as *mut GcObject);
+                (*g.st()).finalizing = h;
+                crate::heap::host(|| finalize(h as *mut GcObject));
+                (*g.st()).finalizing = std::ptr::null_mut();
                 crate::refcount::decref_locked(g, h);
             }
         }
     }
     list::merge(&seen, garbage);
+    // SAFETY: lock held.
+    unsafe { (*g.st()).abandon[2] = std::ptr::null() };
     ran
 }
 
