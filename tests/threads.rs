@@ -203,9 +203,8 @@ fn weakref_get_while_gc_locked() -> usize {
 
 fn main() {
     gc_set_threshold(100, 5, 5);
-    // crossbeam-epoch creates its global collector through std's Once, which
-    // ThreadSanitizer cannot see into (std is not instrumented): create it
-    // here, before any thread exists, with one lock-free weakref_get.
+    // One lock-free weakref_get (and the library's first lock, which
+    // registers the exit and fork handlers) before any thread exists.
     let t = node(0);
     let wr = weakref_new(t, None, ptr::null_mut());
     let got = weakref_get(wr);
