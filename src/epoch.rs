@@ -49,8 +49,11 @@ pub struct Pin(&'static AtomicUsize);
 #[inline]
 pub fn pin() -> Pin {
     let e = EPOCH.load(Acquire);
+    // Threads start at different slots (Fibonacci hashing of the thread
+    // id, whose low bits are alike), so readers rarely share one.
     // SAFETY: pthread_self has no preconditions.
-    let mut i = (unsafe { libc::pthread_self() } as usize >> 8) % NSLOTS;
+    let id = unsafe { libc::pthread_self() } as u64;
+    let mut i = (id.wrapping_mul(0x9E37_79B9_7F4A_7C15) >> 58) as usize % NSLOTS;
     loop {
         let slot = &SLOTS[i].0;
         if slot.load(Relaxed) == 0 && slot.compare_exchange(0, e, Relaxed, Relaxed).is_ok() {
