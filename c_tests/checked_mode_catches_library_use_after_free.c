@@ -7,9 +7,9 @@
  *      freed object dies and releases it;
  *  (c) the same stale field met by a collection's scan;
  *  (d) the stale field read by obj_get_field / replaced by obj_set_field.
- * Without checked mode, (b) must not corrupt the allocator: the stale
- * release finds a count of 0 and is refused (GC_ERR_INVALID), and later
- * objects are sound (16-aligned, distinct). */
+ * Without checked mode, (b) must not corrupt the pool: the stale release
+ * finds a count of 0 and is refused (GC_ERR_INVALID), and later objects are
+ * sound (16-aligned, distinct); not run under ASan (no pool there). */
 #include "death_test.h"
 
 static const GcType Node = {"Node", NULL, NULL, NULL, NULL};
@@ -51,6 +51,7 @@ static void get_field_of_stale_field(void) {
 }
 static void set_field_over_stale_field(void) { obj_set_field(stale_holder(0), 0, NULL); }
 
+#if !defined(__SANITIZE_ADDRESS__)
 static void unchecked_stale_release_is_refused(void) {
   /* Two freed objects of the stale one's size first, so its memory is not
    * the last free block of its size class (the holder is larger). */
@@ -77,6 +78,7 @@ static void unchecked_stale_release_is_refused(void) {
   }
   for (int i = 0; i < 64; i++) obj_decref(made[i]);
 }
+#endif
 
 int main(void) {
   printf("checked_mode_catches_library_use_after_free:\n");
@@ -91,9 +93,13 @@ int main(void) {
                freed_node);
   expect_abort("(d) obj_set_field over a stale field", set_field_over_stale_field, "obj_set_field",
                freed_node);
+#if !defined(__SANITIZE_ADDRESS__)
+  /* (The ASan build takes every object from malloc, not the pool: the stale
+   * release is then a read of freed malloc memory, which ASan reports.) */
   if (!gc_checks_enabled() && !death_failed) {
     unchecked_stale_release_is_refused();
     printf("  unchecked: the stale release was refused, the allocator is sound\n");
   }
+#endif
   return death_failed;
 }
