@@ -128,6 +128,7 @@ static void child_work(int abandoned_collection) {
   void *addr = x;
   obj_decref(x);
   GcObject *y = obj_new_typed(&Node, 1, 0);
+  (void)addr;
 #if !defined(__SANITIZE_ADDRESS__)
   if ((void *)y != addr) {
     fprintf(stderr, "child: memory of an object that had weakrefs was not reused\n");
