@@ -48,6 +48,8 @@ pub struct Pin(&'static AtomicUsize);
 /// Announces a reader (see the module docs).
 #[inline]
 pub fn pin() -> Pin {
+    // Acquire: pairs with the AcqRel increment in `retire`, so a reader that
+    // sees an epoch above a block's tag sees that block's target cleared.
     let e = EPOCH.load(Acquire);
     // Threads start at different slots (Fibonacci hashing of the thread
     // id, whose low bits are alike), so readers rarely share one.
@@ -81,6 +83,8 @@ impl Drop for Pin {
 /// # Safety
 /// Heap lock held (`st` is the heap state); `h` is dead and unlinked.
 pub unsafe fn retire(st: *mut State, h: *mut Header) {
+    // AcqRel: its Release half pairs with the reader's Acquire load in
+    // `pin` (the weakrefs were cleared before this point).
     let tag = EPOCH.fetch_add(1, AcqRel);
     // SAFETY: lock held; h's header words are ours now.
     unsafe {
@@ -107,6 +111,9 @@ pub unsafe fn release_safe(st: *mut State, mut release: impl FnMut(*mut Header))
             return;
         }
         fence(SeqCst);
+        // Acquire: pairs with the Release store of a reader leaving its
+        // slot (Pin::drop), so its reads of a block happen before the block
+        // is released.
         let oldest_reader = SLOTS
             .iter()
             .map(|s| s.0.load(Acquire))

@@ -172,6 +172,8 @@ impl ReentrantLock {
 
     /// In the parent after a fork that froze the holder: lets it go on.
     pub fn thaw(&self) {
+        // Release: pairs with the frozen holder's Acquire CAS in
+        // `enter_library`.
         self.state.store(HOST, Release);
     }
 
