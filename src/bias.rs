@@ -5,8 +5,10 @@
 //! creates an object (or takes the heap lock) becomes the owner of two
 //! biases:
 //! - `LOCK`: the owner takes and releases the heap lock with plain loads and
-//!   stores of `holds` (its nesting depth) instead of the real lock (a
-//!   futex-based re-entrant mutex).
+//!   stores of `holds` (its nesting depth) instead of the real lock
+//!   (sync.rs). Before it runs host code (a hook, or between `gc_lock` and
+//!   `gc_unlock`) it turns its biased holds into holds of the real lock, so
+//!   nobody ever waits for host code to revoke a bias.
 //! - `COUNTS`: the owner changes reference counts with a plain load and
 //!   store instead of a locked read-modify-write; `holds` is 1 around each
 //!   such change.
@@ -42,21 +44,20 @@
 //! holds the lock biased, or changes a count with plain accesses, only
 //! after seeing `state` equal to its id with its `holds` raised; revoking
 //! `LOCK` revokes `COUNTS` first (a real-lock holder changes flag bits of
-//! count words atomically, which a plain change would overwrite). The owner
-//! takes the real lock only once `LOCK` is revoked, so its biased holds are
-//! always the outermost: an unlock releases the real lock when this thread
-//! holds it, a biased hold otherwise.
+//! count words atomically, which a plain change would overwrite). Nobody
+//! but the owner holds the real lock while the owner has biased holds; a
+//! thread that holds the real lock takes it again re-entrantly rather than
+//! biased, so an unlock releases the real lock when this thread holds it,
+//! a biased hold otherwise.
 
-use parking_lot::RawMutex;
-use parking_lot::lock_api::{GetThreadId, RawReentrantMutex};
 use std::sync::atomic::{
     AtomicBool, AtomicUsize,
     Ordering::{Acquire, Relaxed, Release, SeqCst},
     compiler_fence,
 };
 
-/// This thread's id: the glibc thread pointer (what `pthread_self()`
-/// returns), read directly on x86-64 to save the call.
+/// This thread's id: what `pthread_self()` returns (on x86-64 glibc, read
+/// directly from the thread pointer to save the call).
 #[inline(always)]
 pub fn me() -> usize {
     #[cfg(all(target_arch = "x86_64", target_os = "linux", target_env = "gnu"))]
@@ -74,17 +75,6 @@ pub fn me() -> usize {
     // SAFETY: pthread_self has no preconditions.
     unsafe {
         libc::pthread_self() as usize
-    }
-}
-
-/// Thread identity for the real lock.
-pub struct ThreadId;
-
-// SAFETY: the thread pointer is non-zero and unique among live threads.
-unsafe impl GetThreadId for ThreadId {
-    const INIT: Self = ThreadId;
-    fn nonzero_thread_id(&self) -> std::num::NonZeroUsize {
-        std::num::NonZeroUsize::new(me()).expect("the thread pointer is never 0")
     }
 }
 
@@ -235,70 +225,62 @@ pub fn before_shared_count_change() {
     }
 }
 
-/// The heap lock: re-entrant; biased (see the module docs).
-pub struct HeapLock {
-    real: RawReentrantMutex<RawMutex, ThreadId>,
+/// The heap lock's biased path (sync.rs): takes a biased hold when the
+/// bias is this thread's; false otherwise (nothing changed).
+#[inline(always)]
+pub fn lock_biased() -> bool {
+    LOCK.is_mine() && LOCK.enter()
 }
 
-impl HeapLock {
-    pub const fn new() -> HeapLock {
-        HeapLock {
-            real: RawReentrantMutex::INIT,
-        }
-    }
-
-    /// Takes the lock (re-entrant).
-    #[inline]
-    pub fn lock(&self) {
-        if LOCK.is_mine() && LOCK.enter() {
-            return;
-        }
-        self.lock_slow();
-    }
-
-    #[cold]
-    fn lock_slow(&self) {
-        if LOCK.state.load(Relaxed) != NONE {
-            settle_for_lock();
-            if LOCK.is_mine() && LOCK.enter() {
-                return;
-            }
-        }
-        self.real.lock();
-    }
-
-    /// Releases one acquisition by this thread.
-    ///
-    /// # Safety
-    /// This thread holds the lock.
-    #[inline]
-    pub unsafe fn unlock(&self) {
-        if self.real.is_owned_by_current_thread() {
-            // SAFETY: caller's contract (this acquisition was the real one:
-            // biased holds are outermost, see the invariants).
-            unsafe { self.real.unlock() };
-        } else {
-            LOCK.exit();
-        }
-    }
-
-    /// Takes the lock if that needs no waiting for another thread: true
-    /// when taken.
-    pub fn try_lock(&self) -> bool {
-        match LOCK.state.load(Acquire) {
-            NONE => self.real.try_lock(),
-            s if s == me() => LOCK.enter() || self.real.try_lock(),
-            _ => false,
-        }
+/// Before this thread uses the real heap lock: claims the biases if nobody
+/// has, revokes another thread's (waiting for its biased holds to end).
+#[inline]
+pub fn settle_lock() {
+    if LOCK.state.load(Relaxed) != NONE {
+        settle_for_lock();
     }
 }
 
-/// In the child of `fork()` the calling thread is the only thread. The bias
-/// of a thread that did not survive ends, if it held nothing; one this
-/// thread was losing to a revoker that did not survive is its own again.
-/// (A vanished owner that held the lock biased leaves the heap as a vanished
-/// holder of the real lock does.)
-extern "C" fn after_fork_in_child() {
+/// Whether the heap lock is biased to nobody (the real lock is the lock).
+#[inline]
+pub fn is_unbiased() -> bool {
+    LOCK.state.load(Acquire) == NONE
+}
+
+/// This thread's biased holds of the heap lock (0 if the bias is not its).
+#[inline]
+pub fn biased_holds() -> usize {
+    let s = LOCK.state.load(Relaxed);
+    if s == me() || (s == REVOKING && LOCK.owner.load(Relaxed) == me()) {
+        LOCK.holds.load(Relaxed)
+    } else {
+        0
+    }
+}
+
+/// Releases one biased hold.
+#[inline(always)]
+pub fn unlock_biased() {
+    LOCK.exit();
+}
+
+/// Gives up all of this thread's biased holds, returning how many there
+/// were: the caller (sync.rs, before host code) now holds the real lock
+/// that many times instead, so a revoker need not wait for host code.
+pub fn take_biased_holds() -> usize {
+    let n = biased_holds();
+    if n > 0 {
+        // Pairs with the revoker's Acquire load.
+        LOCK.holds.store(0, Release);
+    }
+    n
+}
+
+/// In the child of `fork()` the calling thread is the only thread.
+/// `fork_prepare` settled the biases (they are this thread's or nobody's),
+/// but one this thread was losing to a revoker that did not survive the
+/// fork is its own again.
+pub fn after_fork_in_child() {
     for b in [&COUNTS, &LOCK] {
         let s = b.state.load(Relaxed);
         let owner = if s == REVOKING {
@@ -326,10 +308,6 @@ fn membarrier_available() -> bool {
         let ok = cfg!(target_os = "linux")
             && std::env::var_os("RCGC_BIAS").is_none_or(|v| v != "0")
             && sys_membarrier(MEMBARRIER_CMD_REGISTER_PRIVATE_EXPEDITED) == 0;
-        if ok {
-            // SAFETY: registers a plain function; no other preconditions.
-            unsafe { libc::pthread_atfork(None, None, Some(after_fork_in_child)) };
-        }
         OK.store(ok, Relaxed);
         // Pairs with the Acquire load above.
         TRIED.store(true, Release);

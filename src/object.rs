@@ -355,8 +355,23 @@ pub unsafe fn incref_raw(h: *mut Header) {
         }
     };
     if old & COUNT_MASK >= MAX_COUNT {
-        crate::error::fatal(c"obj_incref", h.cast(), "reference count overflow");
+        overflow(h);
     }
+}
+
+/// Aborts for an increment past `MAX_COUNT`, naming the type and the limit.
+#[cold]
+pub(crate) fn overflow(h: *mut Header) -> ! {
+    // SAFETY: h is a live object (the caller was incrementing its count).
+    let ty = unsafe { (*h).ty() };
+    crate::error::fatal(
+        c"obj_incref",
+        h.cast(),
+        &format!(
+            "reference count overflow on object of type \"{}\" (the largest count is {MAX_COUNT})",
+            crate::checks::type_name(ty)
+        ),
+    )
 }
 
 /// # Safety
