@@ -25,7 +25,7 @@
  * `BT rcgc total_s 12.3` as in common.h.  total_s is the process's CPU time
  * (BENCH_CLOCK=wall for wall time); gc_s is the time inside collections on
  * the same clock, max_pause_ms wall time; mutator_ns_per_node is
- * (total - gc) / nodes allocated; checksum must be the same for every
+ * (total - gc) / nodes allocated (ns_per_node: total / nodes); checksum must be the same for every
  * system.
  */
 #ifndef RCGC_BENCH_CLIENTS_H
@@ -186,6 +186,7 @@ static inline int clients_main(int argc, char **argv, const char *system) {
   double total = (double)(now_ns() - t0);
   emit("total_s", total / 1e9);
   emit_count("nodes", nodes);
+  emit("ns_per_node", total / nodes);
   sys_report(total, nodes);
   emit_peak_rss();
   return 0;
