@@ -10,7 +10,7 @@
  *                            malloc_trim(0)
  *   mem_boehm   -DSYS_BOEHM  GC_MALLOC nodes, dropped; then GC_gcollect(),
  *                            then GC_gcollect_and_unmap(), then that again
- *                            until RSS stops falling (Boehm unmaps blocks
+ *                            until the unmapped bytes stop growing (Boehm unmaps blocks
  *                            only after they stay free for a few collections)
  *
  * The objects form a balanced binary tree built children first (as
@@ -170,10 +170,11 @@ static void rss(double scale) {
   emit("trim_ms", (double)(now_ns() - t0) / 1e6);
   step("trimmed");
   /* Boehm unmaps a block only once it has stayed free through a few
-   * collections: repeat until RSS stops falling (at most 8 calls). */
+   * collections: repeat until the unmapped bytes stop growing (at most 8
+   * calls). */
   int calls = 1;
-  for (double last = rss_mb() + 1; calls < 8 && rss_mb() < last; calls++) {
-    last = rss_mb();
+  for (size_t last = (size_t)-1; calls < 8 && GC_get_unmapped_bytes() != last; calls++) {
+    last = GC_get_unmapped_bytes();
     GC_gcollect_and_unmap();
   }
   emit("unmap_calls", calls);
