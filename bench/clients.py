@@ -177,14 +177,16 @@ def main():
     scale = float(sys.argv[2]) if len(sys.argv) > 2 else 1.0
     shift = round(math.log2(scale))
     sys.setrecursionlimit(10000)
-    st = {"clock": 0, "wall": 0, "total": 0, "max": 0, "gen": [0, 0, 0]}
+    st = {"clock": 0, "wall": 0, "total": 0, "max": 0, "gen": [0, 0, 0], "gen_t": [0, 0, 0]}
 
     def on_gc(phase, info):
         if phase == "start":
             st["wall"] = wall()
             st["clock"] = now()
         else:
-            st["total"] += now() - st["clock"]
+            c = now() - st["clock"]
+            st["total"] += c
+            st["gen_t"][info["generation"]] += c
             d = wall() - st["wall"]
             st["max"] = max(st["max"], d)
             st["gen"][info["generation"]] += 1
@@ -206,6 +208,7 @@ def main():
     emit("mutator_ns_per_node", (total - st["total"]) / nodes)
     for g in range(3):
         emit(f"collections_gen{g}", st["gen"][g])
+        emit(f"gc_s_gen{g}", st["gen_t"][g] / 1e9)
     with open("/proc/self/status") as f:
         for line in f:
             if line.startswith("VmHWM:"):

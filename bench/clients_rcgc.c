@@ -115,6 +115,7 @@ static void gcb_drop(void *t) { obj_decref(t); }
 static struct {
   uint64_t start_clock, start_wall, total, max_pause;
   size_t per_gen[3];
+  uint64_t gen_total[3];
 } g;
 
 static void on_gc(GcPhase phase, const GcCallbackInfo *info, void *ctx) {
@@ -123,10 +124,14 @@ static void on_gc(GcPhase phase, const GcCallbackInfo *info, void *ctx) {
     g.start_wall = wall_ns();
     g.start_clock = now_ns();
   } else {
-    g.total += now_ns() - g.start_clock;
+    uint64_t c = now_ns() - g.start_clock;
+    g.total += c;
     uint64_t d = wall_ns() - g.start_wall;
     if (d > g.max_pause) g.max_pause = d;
-    if (info && info->generation >= 0 && info->generation < 3) g.per_gen[info->generation]++;
+    if (info && info->generation >= 0 && info->generation < 3) {
+      g.per_gen[info->generation]++;
+      g.gen_total[info->generation] += c;
+    }
   }
 }
 
@@ -137,6 +142,11 @@ static void sys_report(double total, double nodes) {
   emit("collections_gen0", (double)g.per_gen[0]);
   emit("collections_gen1", (double)g.per_gen[1]);
   emit("collections_gen2", (double)g.per_gen[2]);
+  for (int i = 0; i < 3; i++) {
+    char m[32];
+    snprintf(m, sizeof m, "gc_s_gen%d", i);
+    emit(m, (double)g.gen_total[i] / 1e9);
+  }
 }
 
 int main(int argc, char **argv) { return clients_main(argc, argv, "rcgc"); }

@@ -87,6 +87,7 @@ for _w, _name in (("BT", "binary-trees"), ("BTC", "binary-trees, cyclic"), ("GCB
         (f"{_w} mutator ns per node (outside collections)", _w, "mutator_ns_per_node"),
         (f"{_w} collections of generation 0 / 1 / 2 (Boehm: all full)", _w,
          ("collections_gen0", "collections_gen1", "collections_gen2")),
+        (f"{_w} time in collections of generation 0 / 1 / 2, s", _w, ("gc_s_gen0", "gc_s_gen1", "gc_s_gen2")),
         (f"{_w} peak RSS, MB", _w, "peak_rss_mb"),
     ]
 
@@ -370,7 +371,7 @@ def table(data, rows, systems, workloads, title, sizes):
             if isinstance(m, tuple):
                 vals = [median(data, (workload, system, x)) for x in m]
                 return None if all(v is None for v in vals) else " / ".join(
-                    "-" if v is None else f"{v:,.0f}" for v in vals)
+                    "-" if v is None else f"{v:,.0f}" if v == int(v) else fmt(v) for v in vals)
             return median(data, (workload, system, m))
 
         mine = cell("rcgc", rmetric) if mine_col else None
