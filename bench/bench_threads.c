@@ -21,7 +21,10 @@
  * own-release time / exited-owner-release time (1.0: no extra cost).
  * Because the machine may be shared, every program also prints cpu_scaling:
  * a compute loop timed the same way (about 2.0 when two CPUs were free for
- * it).  Per-thread data sits on separate cache lines.
+ * it).  cpu_per_op_2t_1t is the process CPU time per operation with two
+ * threads over that with one (1.0: the threads cost each other nothing;
+ * it does not depend on how many CPUs were free, but a thread asleep on a
+ * lock costs no CPU).  Per-thread data sits on separate cache lines.
  */
 #include "common.h"
 
@@ -155,6 +158,9 @@ static void *worker(void *p) {
   return NULL;
 }
 
+/* Process CPU time of the last run_threads (the main thread only waits). */
+static uint64_t g_last_cpu;
+
 /* Runs `threads` workers of `kind` (n operations each); wall ns from the
  * common start to the last join. */
 static uint64_t run_threads(int kind, int threads, size_t n) {
@@ -169,21 +175,28 @@ static uint64_t run_threads(int kind, int threads, size_t n) {
     pthread_create(&tid[t], NULL, worker, &slots[t]);
   }
   pthread_barrier_wait(&g_start);
+  uint64_t c0 = clock_ns(CLOCK_PROCESS_CPUTIME_ID);
   uint64_t t0 = wall_ns();
   for (int t = 0; t < threads; t++) pthread_join(tid[t], NULL);
   uint64_t d = wall_ns() - t0;
+  g_last_cpu = clock_ns(CLOCK_PROCESS_CPUTIME_ID) - c0;
   pthread_barrier_destroy(&g_start);
   return d;
 }
 
 /* Throughput ratio two threads / one thread (median of 3 alternations). */
+static double g_cpu_ratio; /* CPU time per op, 2 threads / 1 thread */
+
 static double scaling(int kind, size_t n, double *ns1, double *ns2) {
-  uint64_t one[3], two[3];
+  uint64_t one[3], two[3], cone[3], ctwo[3];
   run_threads(kind, 1, n / 10 + 1); /* warm-up */
   for (int r = 0; r < 3; r++) {
     one[r] = run_threads(kind, 1, n);
+    cone[r] = g_last_cpu;
     two[r] = run_threads(kind, 2, n);
+    ctwo[r] = g_last_cpu;
   }
+  g_cpu_ratio = (double)median_u64(ctwo, 3) / (2.0 * (double)median_u64(cone, 3));
   uint64_t m1 = median_u64(one, 3), m2 = median_u64(two, 3);
   *ns1 = (double)m1 / (double)n;
   *ns2 = (double)m2 / (double)n; /* per operation of one thread */
@@ -201,6 +214,7 @@ static void emit_scaling(int kind, double scale) {
   emit("ratio_2t_1t", r);
   emit("ns_per_op_1t", ns1);
   emit("ns_per_op_2t", ns2);
+  emit("cpu_per_op_2t_1t", g_cpu_ratio);
   emit_cpu_scaling(scale);
 }
 

@@ -98,6 +98,7 @@ for _w, _what in (("T2", "new tracked + release"), ("T2u", "new untracked + rele
     THREAD_ROWS += [
         (f"{_w} {_what}: throughput 2 threads / 1 thread", _w, "ratio_2t_1t"),
         (f"{_w} ns per op, 1 thread (wall)", _w, "ns_per_op_1t"),
+        (f"{_w} CPU time per op, 2 threads / 1 thread (1.0: no interference)", _w, "cpu_per_op_2t_1t"),
         (f"{_w} cpu_scaling calibration (2.0 = two free CPUs)", _w, "cpu_scaling"),
     ]
 THREAD_ROWS += [
