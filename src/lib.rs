@@ -11,6 +11,7 @@
 //!   quarantine of freed ones;
 //! - `object`: the header and the allocation of header, fields and payload;
 //! - `list`: intrusive lists of headers (the generations);
+//! - `memory`: the memory figures, the memory limit, when to trim;
 //! - `heap`: the global heap: its re-entrant lock, counts, thresholds,
 //!   stats, callbacks, the death queue and the weakref table;
 //! - `weakref`: weakref objects and the per-target lists;
@@ -25,6 +26,7 @@ pub mod ffi;
 pub(crate) mod gc;
 pub(crate) mod heap;
 pub(crate) mod list;
+pub(crate) mod memory;
 pub(crate) mod object;
 pub(crate) mod refcount;
 pub(crate) mod weakref;

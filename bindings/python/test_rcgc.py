@@ -161,7 +161,8 @@ def test_structs_match_the_header():
     structs = header_structs()
     ours = {"GcType": rcgc.GcType, "GcCounts": rcgc.GcCounts,
             "GcThresholds": rcgc.GcThresholds, "GcGenStats": rcgc.GcGenStats,
-            "GcCallbackInfo": rcgc.GcCallbackInfo}
+            "GcCallbackInfo": rcgc.GcCallbackInfo,
+            "GcMemStats": rcgc.GcMemStats}
     assert set(structs) == set(ours)
     for name, cls in ours.items():
         assert [f[0] for f in cls._fields_] == structs[name], name
@@ -761,6 +762,32 @@ def test_freeze_and_unfreeze():
     rcgc.unfreeze()
     assert rcgc.get_freeze_count() == 0
     assert rcgc.collect() == 1
+
+
+def test_memory_figures_limit_and_trim():
+    before = rcgc.get_memory()
+    objs = [rcgc.new(2) for _ in range(100)]
+    m = rcgc.get_memory()
+    assert m["objects"] == before["objects"] + 100
+    assert m["tracked"] == before["tracked"] + 100
+    assert m["bytes_in_use"] == before["bytes_in_use"] + 100 * 48
+    assert m["bytes_reserved"] >= m["bytes_in_use"]
+    assert m["peak_bytes_in_use"] >= m["bytes_in_use"]
+    rcgc.set_memory_limit(m["bytes_in_use"] + 48)
+    try:
+        assert rcgc.get_memory_limit() == rcgc.get_memory()["limit"]
+        objs.append(rcgc.new(2))            # exactly fits
+        with pytest.raises(rcgc.RcgcError) as e:
+            rcgc.new(2)
+        assert e.value.code == rcgc.GC_ERR_NOMEM
+        assert "memory limit" in str(e.value)
+    finally:
+        rcgc.set_memory_limit(None)
+    assert rcgc.get_memory_limit() == 0
+    for o in objs:
+        o.close()
+    assert rcgc.get_memory()["bytes_in_use"] == before["bytes_in_use"]
+    assert rcgc.trim() >= 0
 
 
 def test_checked_mode_switch():
