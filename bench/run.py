@@ -388,7 +388,9 @@ def table(data, rows, systems, workloads, title, sizes):
                 if (isinstance(mine, float) and isinstance(theirs, float) and theirs
                         and not any(k in metric for k in NO_RATIO)):
                     ratio = mine / theirs
-                cells.append(f"{ratio:.2f}" if ratio is not None else "-")
+                # a ratio against (almost) nothing means nothing
+                ok = ratio is not None and 1e-3 <= ratio <= 1e3
+                cells.append(f"{ratio:.2f}" if ok else "-")
         if any_value:
             out_rows.append(cells)
     if not out_rows:
