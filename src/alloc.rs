@@ -185,8 +185,13 @@ impl Pool {
             unsafe {
                 let b = (*p).free;
                 if !b.is_null() {
-                    (*p).free = *(b.add(8) as *mut *mut u8);
+                    let next = *(b.add(8) as *mut *mut u8);
+                    (*p).free = next;
                     (*p).live += 1;
+                    // The next allocation reads that block's link and writes
+                    // its header: start fetching it now (a freed block is
+                    // seldom still in cache).
+                    prefetch_write(next);
                     return b;
                 }
                 let bytes = class_size(class);
@@ -385,6 +390,19 @@ impl Pool {
             (*p).has_room = false;
         }
     }
+}
+
+/// Hints the CPU to fetch the cache line at `p` for writing (nothing where
+/// there is no such hint; any address is allowed, NULL included).
+#[inline(always)]
+fn prefetch_write(p: *const u8) {
+    #[cfg(target_arch = "x86_64")]
+    // SAFETY: a prefetch never faults, whatever the address.
+    unsafe {
+        std::arch::x86_64::_mm_prefetch(p as *const i8, std::arch::x86_64::_MM_HINT_T0)
+    };
+    #[cfg(not(target_arch = "x86_64"))]
+    let _ = p;
 }
 
 /// `size` bytes of fresh zeroed memory aligned to `align` (a power of two,
