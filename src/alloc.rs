@@ -94,8 +94,10 @@ struct Page {
 }
 
 const PAGE_HEADER: usize = size_of::<Page>().next_multiple_of(ALIGN);
-/// Pages are mapped this many at a time (one system call per chunk).
-const CHUNK_PAGES: usize = 16;
+/// Pages are mapped this many at a time (one system call per chunk). Miri
+/// models a mapping as one allocation that must be unmapped whole, so there
+/// each page is its own.
+const CHUNK_PAGES: usize = if cfg!(miri) { 1 } else { 16 };
 
 /// Memory for small objects: 64 KiB pages, each carved into blocks of one
 /// size class, taken from the system with `mmap` and returned with `munmap`
@@ -411,6 +413,10 @@ fn map_aligned(size: usize, align: usize) -> *mut u8 {
     if injected_failure() {
         return ptr::null_mut();
     }
+    #[cfg(miri)]
+    // SAFETY: size > 0; Miri checks the layout on `unmap`.
+    return unsafe { std::alloc::alloc_zeroed(Layout::from_size_align_unchecked(size, align)) };
+    #[cfg(not(miri))]
     // SAFETY: an anonymous private mapping has no preconditions; the parts
     // outside the aligned range are unmapped and never used.
     unsafe {
@@ -443,8 +449,17 @@ fn map_aligned(size: usize, align: usize) -> *mut u8 {
 /// # Safety
 /// Nothing in the range is used again.
 unsafe fn unmap(p: *mut u8, size: usize) {
+    #[cfg(miri)]
+    // SAFETY: caller's contract; under Miri each page is its own allocation
+    // of this layout (CHUNK_PAGES = 1).
+    unsafe {
+        std::alloc::dealloc(p, Layout::from_size_align_unchecked(size, PAGE))
+    };
+    #[cfg(not(miri))]
     // SAFETY: caller's contract; the range is page-aligned and mapped.
-    unsafe { libc::munmap(p as *mut libc::c_void, size) };
+    unsafe {
+        libc::munmap(p as *mut libc::c_void, size)
+    };
 }
 
 #[cfg(test)]
