@@ -3,7 +3,7 @@
  * without locked instructions (bias.rs); the first other thread to touch
  * them revokes that while the owner is busy. Each round runs in a fresh
  * forked child (nothing created before the fork, so the bias is
- * unclaimed): the owner loops over incref/decref, set_field/get_field and
+ * unclaimed; 4 x RCGC_STRESS_SCALE rounds): the owner loops over incref/decref, set_field/get_field and
  * allocations on shared objects; a second thread joins mid-loop doing
  * lock-free count changes (revokes the counts), a third mid-loop collects
  * (revokes the lock). Every count ends exact, every object is freed once. */
@@ -78,7 +78,7 @@ static int round_in_child(void) {
 }
 
 int main(void) {
-  int rounds = 40;
+  int rounds = 4 * (int)stress_scale(); /* 40 by default; 4 under valgrind */
   for (int r = 0; r < rounds; r++) {
     pid_t pid = fork();
     CHECK(pid >= 0);
