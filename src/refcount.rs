@@ -54,6 +54,7 @@ use crate::object::{
     fields,
 };
 use crate::weakref::{self, Pending};
+use std::sync::atomic::AtomicPtr;
 use std::sync::atomic::Ordering::{AcqRel, Relaxed, Release};
 
 pub use crate::object::incref_raw as incref;
@@ -95,6 +96,105 @@ pub unsafe fn decref(h: *mut Header) {
             Ok(_) => return,
             Err(seen) => cur = seen,
         }
+    }
+}
+
+/// `obj_get_field`: a new reference to the value of `slot`, a field of
+/// `holder` (NULL when empty). While the counts are this thread's (bias.rs)
+/// no other thread can change a count or collect (taking the lock revokes
+/// the counts first, and waits for this), so the load and the increment
+/// need no lock; otherwise the heap lock keeps the field's value from being
+/// released in between.
+///
+/// # Safety
+/// `slot` is a field of the live object `holder`.
+#[inline]
+pub unsafe fn get_field(slot: &AtomicPtr<Header>, holder: *const Header) -> *mut Header {
+    if !checks::enabled() {
+        let owned = crate::bias::with_owned_counts(|| {
+            let v = slot.load(Relaxed);
+            if v.is_null() {
+                return (v, 0);
+            }
+            // SAFETY: the field holds a reference, so v is live.
+            let rc = unsafe { &(*v).rc };
+            let c = rc.load(Relaxed);
+            rc.store(c + 1, Relaxed);
+            (v, c)
+        });
+        if let Some((v, c)) = owned {
+            if c & COUNT_MASK >= crate::object::MAX_COUNT {
+                crate::object::overflow(v);
+            }
+            return v;
+        }
+    }
+    let _g = lock();
+    let v = slot.load(Relaxed);
+    if !v.is_null() {
+        checks::referenced(c"obj_get_field", v, holder);
+        // SAFETY: the field holds a reference, so v is live; the lock stops
+        // the field from being released meanwhile.
+        unsafe { incref(v) };
+    }
+    v
+}
+
+/// `obj_set_field`: `slot`, a field of `holder`, takes a new reference to
+/// `value` (NULL clears it); the old value is released after the store.
+/// Without the lock while the counts are this thread's (see get_field).
+///
+/// # Safety
+/// `slot` is a field of the live object `holder`; `value` is NULL or live
+/// and the caller holds a reference to it.
+#[inline]
+pub unsafe fn set_field(slot: &AtomicPtr<Header>, value: *mut Header, holder: *const Header) {
+    // Every writer of a field holds the heap lock or the counts' bias, so a
+    // load and a store (no locked exchange). Release: pairs with
+    // obj_borrow_field's lock-free Acquire load, so a thread that borrows
+    // `value` from the field also sees what was written to it before.
+    let owned = if checks::enabled() {
+        None
+    } else {
+        crate::bias::with_owned_counts(|| {
+            let mut c = 0;
+            if !value.is_null() {
+                // SAFETY: the caller holds a reference to value.
+                let rc = unsafe { &(*value).rc };
+                c = rc.load(Relaxed);
+                rc.store(c + 1, Relaxed);
+            }
+            let old = slot.load(Relaxed);
+            slot.store(value, Release);
+            (old, c)
+        })
+    };
+    let old = match owned {
+        Some((old, c)) => {
+            if c & COUNT_MASK >= crate::object::MAX_COUNT {
+                crate::object::overflow(value);
+            }
+            old
+        }
+        None => {
+            let _g = lock();
+            if !value.is_null() {
+                // SAFETY: the caller holds a reference to value.
+                unsafe { incref(value) };
+            }
+            let old = slot.load(Relaxed);
+            slot.store(value, Release);
+            if !old.is_null() {
+                checks::referenced(c"obj_set_field", old, holder);
+                // SAFETY: the field owned a reference to old.
+                unsafe { decref(old) };
+            }
+            return;
+        }
+    };
+    if !old.is_null() {
+        // SAFETY: the field owned a reference to old.
+        unsafe { decref(old) };
     }
 }
 

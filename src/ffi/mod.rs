@@ -35,7 +35,7 @@ use crate::refcount;
 use crate::weakref;
 use std::ffi::{CStr, c_char, c_int, c_void};
 use std::ptr;
-use std::sync::atomic::Ordering::{Acquire, Relaxed, Release};
+use std::sync::atomic::Ordering::Acquire;
 
 /// The header behind a handle. In checked mode, aborts with one line unless
 /// `o` is NULL or a live object (see checks.rs); otherwise free.
@@ -168,23 +168,9 @@ pub extern "C" fn obj_set_field(o: *mut GcObject, i: usize, value: *mut GcObject
         Err(code) => return code,
     };
     let value = live(c"obj_set_field", value);
-    let _g = heap::lock();
-    if !value.is_null() {
-        // SAFETY: the caller holds a reference to value.
-        unsafe { refcount::incref(value) };
-    }
-    // Every writer of a field holds the heap lock, so a load and a store
-    // (no locked exchange). Release: pairs with obj_borrow_field's
-    // lock-free Acquire load, so a thread that borrows `value` from the
-    // field also sees what was written to it before it was stored.
-    // (obj_get_field loads under the lock, which orders it already.)
-    let old = slot.load(Relaxed);
-    slot.store(value, Release);
-    if !old.is_null() {
-        checks::referenced(c"obj_set_field", old, o as *const Header);
-        // SAFETY: the field owned a reference to old.
-        unsafe { refcount::decref(old) };
-    }
+    // SAFETY: slot is a field of the live object o; the caller holds a
+    // reference to value (API contract).
+    unsafe { refcount::set_field(slot, value, o as *const Header) };
     GC_OK
 }
 
@@ -204,15 +190,8 @@ pub extern "C" fn obj_get_field(o: *const GcObject, i: usize) -> *mut GcObject {
     ) else {
         return ptr::null_mut();
     };
-    let _g = heap::lock();
-    let v = slot.load(Relaxed);
-    if !v.is_null() {
-        checks::referenced(c"obj_get_field", v, o as *const Header);
-        // SAFETY: the field holds a reference, so v is live; the lock stops
-        // the field from being released meanwhile.
-        unsafe { refcount::incref(v) };
-    }
-    v as *mut GcObject
+    // SAFETY: slot is a field of the live object o.
+    unsafe { refcount::get_field(slot, o as *const Header) as *mut GcObject }
 }
 
 /// Returns: borrowed reference to the value of field `i` of `o` (no count
