@@ -203,6 +203,20 @@ pub fn lock() -> Locked {
     g
 }
 
+/// Takes the heap lock if no other thread holds it (re-entrant), for work
+/// that must not wait (the leak report at exit).
+pub fn try_lock() -> Option<Locked> {
+    if !HEAP.lock.try_lock() {
+        return None;
+    }
+    // Take it once more through `lock` (re-entrant, so this cannot wait) to
+    // get the initialization `lock` does, then drop the extra acquisition.
+    let g = lock();
+    // SAFETY: this thread took the lock in try_lock just above.
+    unsafe { HEAP.lock.unlock() };
+    Some(g)
+}
+
 impl Drop for Locked {
     fn drop(&mut self) {
         // SAFETY: a `Locked` exists only while this thread holds the lock.

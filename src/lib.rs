@@ -6,6 +6,7 @@
 //! Modules, each using only those listed before it:
 //! - `alloc`: the size-class pool and the system allocator (and the test
 //!   hook that injects allocation failures);
+//! - `census`: counts of untracked objects (for the type stats);
 //! - `error`: status codes, the per-thread last error, `fatal`;
 //! - `checks`: checked mode (RCGC_CHECKS): the registry of objects and the
 //!   quarantine of freed ones;
@@ -16,14 +17,18 @@
 //! - `weakref`: weakref objects and the per-target lists;
 //! - `refcount`: incref/decref and the iterative death path;
 //! - `gc`: one collection, and object creation (which triggers collections);
+//! - `introspect`: walks of the heap for the C API: objects, referents,
+//!   referrers, why-alive chains, type stats, heap dumps, the leak report;
 //! - `ffi`: the exported C functions.
 
 pub(crate) mod alloc;
+pub(crate) mod census;
 pub(crate) mod checks;
 pub(crate) mod error;
 pub mod ffi;
 pub(crate) mod gc;
 pub(crate) mod heap;
+pub(crate) mod introspect;
 pub(crate) mod list;
 pub(crate) mod object;
 pub(crate) mod refcount;

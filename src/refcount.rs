@@ -298,6 +298,8 @@ pub unsafe fn free(st: *mut State, h: *mut Header) {
         if (*h).is_tracked() {
             let st = &mut *st;
             st.count[0] = st.count[0].saturating_sub(1);
+        } else {
+            crate::census::untracked_died(allocation_of(h).1);
         }
         if checks::enabled() {
             checks::on_death(h);

@@ -19,11 +19,14 @@
 #![allow(clippy::not_unsafe_ptr_arg_deref)]
 
 pub use crate::error::{
-    GC_ERR_INDEX, GC_ERR_INVALID, GC_ERR_NOMEM, GC_ERR_NULL, GC_ERR_TYPE, GC_OK,
+    GC_ERR_INDEX, GC_ERR_INVALID, GC_ERR_IO, GC_ERR_NOMEM, GC_ERR_NULL, GC_ERR_TYPE, GC_OK,
 };
 pub use crate::heap::{GcCallbackFn, GcCallbackInfo, GcCounts, GcGenStats, GcPhase, GcThresholds};
 pub use crate::object::{GcObject, GcType, GcVisitFn};
 pub use crate::weakref::GcWeakCallback;
+
+mod introspect;
+pub use introspect::*;
 
 use crate::checks;
 use crate::error::{self, fail};

@@ -1,0 +1,153 @@
+//! The environment read at start (`RCGC_DEBUG`, `RCGC_LEAK_REPORT`) and the
+//! leak report at exit.
+//!
+//! Invariants:
+//! - `init` runs once, from the loader's `.init_array`, before any API call
+//!   the host can make; it only reads the environment and registers the
+//!   report with `atexit` (so it runs after the host's own later exit
+//!   handlers, and before the library's `.fini_array` clean-up).
+//! - The report never waits: if another thread holds the heap lock at exit
+//!   it says so and prints nothing else. With no live object it prints
+//!   nothing.
+
+use super::{View, type_stats};
+use crate::heap::Locked;
+use crate::object::Header;
+use std::ffi::CStr;
+use std::fmt::Write as _;
+
+/// The variable's value, if set and UTF-8.
+fn env(name: &CStr) -> Option<String> {
+    // SAFETY: getenv with a valid C string; the result is read at once.
+    unsafe {
+        let v = libc::getenv(name.as_ptr());
+        if v.is_null() {
+            return None;
+        }
+        CStr::from_ptr(v).to_str().ok().map(str::to_owned)
+    }
+}
+
+extern "C" fn init() {
+    if let Some(flags) = env(c"RCGC_DEBUG").and_then(|v| v.trim().parse::<i32>().ok()) {
+        crate::gc::debug::set_flags(flags);
+    }
+    if env(c"RCGC_LEAK_REPORT").is_some_and(|v| v.trim() == "1") {
+        // SAFETY: registers a plain extern "C" function.
+        unsafe { libc::atexit(leak_report) };
+    }
+}
+
+#[used]
+#[unsafe(link_section = ".init_array")]
+static INIT: extern "C" fn() = init;
+
+fn write_stderr(text: &str) {
+    // SAFETY: writes a valid buffer to fd 2.
+    unsafe { libc::write(2, text.as_ptr().cast(), text.len()) };
+}
+
+extern "C" fn leak_report() {
+    let Some(g) = crate::heap::try_lock() else {
+        write_stderr("rcgc: leak report skipped: another thread holds the heap lock\n");
+        return;
+    };
+    let text = report(&g);
+    drop(g);
+    write_stderr(&text);
+}
+
+/// A chain as type names: `held: Graph -> Node -> Node`.
+///
+/// # Safety
+/// Lock held; the objects are live.
+unsafe fn names(chain: &[*mut Header]) -> String {
+    let names: Vec<String> = chain
+        .iter()
+        // SAFETY: caller's contract.
+        .map(|&h| {
+            unsafe { crate::gc::debug::type_name(h) }
+                .to_string_lossy()
+                .into_owned()
+        })
+        .collect();
+    format!("held: {}", names.join(" -> "))
+}
+
+/// The report's text ("" when nothing is alive).
+pub(crate) fn report(g: &Locked) -> String {
+    let groups = type_stats(g);
+    let objects: usize = groups.iter().map(|s| s.objects).sum();
+    if objects == 0 {
+        return String::new();
+    }
+    let bytes: usize = groups.iter().map(|s| s.bytes).sum();
+    let mut out = String::new();
+    let _ = writeln!(
+        out,
+        "rcgc: leak report: {objects} live objects, {bytes} bytes at exit"
+    );
+    // SAFETY: the names are valid C strings (static or the types').
+    let name = |s: &super::GcTypeStats| unsafe { CStr::from_ptr(s.name) }.to_string_lossy();
+    for s in &groups {
+        let _ = writeln!(
+            out,
+            "rcgc:   {}: {} objects, {} bytes",
+            name(s),
+            s.objects,
+            s.bytes
+        );
+    }
+    let view = match View::new(g) {
+        Ok(v) => v,
+        Err(_) => {
+            out.push_str("rcgc: (no memory for why-alive chains)\n");
+            return out;
+        }
+    };
+    for s in groups.iter().take(3) {
+        let group = name(s);
+        // SAFETY (block): lock held; every object met is live.
+        unsafe {
+            let sample = if s.r#type.is_null() && group == "(untracked)" {
+                // An untracked object some tracked object refers to.
+                let mut found = None;
+                for &h in &view.all {
+                    crate::object::for_each_child(h, |c| {
+                        if found.is_none() && !(*c).is_tracked() {
+                            found = Some(c);
+                        }
+                    });
+                    if found.is_some() {
+                        break;
+                    }
+                }
+                found
+            } else {
+                view.all
+                    .iter()
+                    .copied()
+                    .find(|&h| crate::gc::debug::type_name(h).to_string_lossy() == group)
+            };
+            let Some(o) = sample else {
+                let _ = writeln!(
+                    out,
+                    "rcgc: why alive: {group}: held from outside (no tracked object refers to one)"
+                );
+                continue;
+            };
+            match view.chain(o) {
+                Some(chain) => {
+                    let _ = writeln!(out, "rcgc: why alive: {group} {o:p}: {}", names(&chain));
+                }
+                None => {
+                    let _ = writeln!(
+                        out,
+                        "rcgc: why alive: {group} {o:p}: cyclic garbage that a gc_collect() would free"
+                    );
+                }
+            }
+        }
+    }
+    out
+}
