@@ -231,6 +231,21 @@ fn json_string(s: &str) -> String {
     out
 }
 
+/// The text of a DOT string literal (without the quotes).
+fn dot_escape(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for ch in s.chars() {
+        match ch {
+            '"' => out.push_str("\\\""),
+            '\\' => out.push_str("\\\\"),
+            '\n' => out.push_str("\\n"),
+            c if (c as u32) < 0x20 => out.push(' '),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
 const NODE_FIELDS: usize = 7;
 const NODE_OBJECT: usize = 3;
 const NODE_SYNTHETIC: usize = 9;
@@ -301,11 +316,11 @@ impl Graph {
         writeln!(w, "  node [shape=box, fontname=\"Helvetica\"];")?;
         for (i, n) in self.nodes.iter().enumerate().skip(1) {
             let name = &self.strings[n.name];
+            let name = dot_escape(name);
             if n.synthetic {
-                writeln!(w, "  n{i} [label={}, shape=ellipse];", json_string(name))?;
+                writeln!(w, "  n{i} [label=\"{name}\", shape=ellipse];")?;
             } else {
-                let label = format!("{name}\n#{i}, {} B", n.size);
-                writeln!(w, "  n{i} [label={}];", json_string(&label))?;
+                writeln!(w, "  n{i} [label=\"{name}\\n#{i}, {} B\"];", n.size)?;
             }
         }
         for (i, n) in self.nodes.iter().enumerate().skip(1) {
