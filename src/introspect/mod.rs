@@ -28,7 +28,6 @@ use crate::error::{GC_ERR_NOMEM, fail};
 use crate::heap::{AddrMap, Locked, NUM_GENERATIONS, State};
 use crate::list;
 use crate::object::{GcObject, GcType, Header, allocation_of, for_each_child};
-use std::collections::VecDeque;
 use std::collections::hash_map::Entry;
 use std::ffi::{c_char, c_int, c_void};
 
@@ -188,54 +187,81 @@ impl View {
         (unsafe { (*h).count() } as usize) > self.internal(h)
     }
 
+    /// Breadth-first search from every held object at once (seeded in walk
+    /// order), following fields and payload references. Returns each
+    /// object met with the object it was first reached from (0 for the held
+    /// ones), and the objects in the order met (so by distance from a held
+    /// one). Stops as soon as it meets `target`, if given.
+    ///
+    /// # Safety
+    /// Lock held (the one the view was built under).
+    pub unsafe fn search(&self, target: Option<*mut Header>) -> Search {
+        let mut parent: AddrMap<usize> = AddrMap::default();
+        let mut order = Vec::new();
+        // SAFETY: lock held; every object met is live.
+        unsafe {
+            for &h in &self.all {
+                if self.held(h) {
+                    parent.insert(h as usize, 0);
+                    order.push(h);
+                }
+            }
+            let mut next = 0;
+            while next < order.len() {
+                let h = order[next];
+                next += 1;
+                if target.is_some_and(|t| parent.contains_key(&(t as usize))) {
+                    break;
+                }
+                if !(*h).is_tracked() {
+                    continue;
+                }
+                for_each_child(h, |c| {
+                    if let Entry::Vacant(e) = parent.entry(c as usize) {
+                        e.insert(h as usize);
+                        order.push(c);
+                    }
+                });
+            }
+        }
+        Search { parent, order }
+    }
+
     /// The shortest chain of references from an object held from outside to
-    /// `o` (held object first, `o` last): breadth-first from every held
-    /// object at once, in walk order. None when no held object reaches `o`.
+    /// `o` (held object first, `o` last); ties go to the held object met
+    /// first in walk order. None when no held object reaches `o`.
     ///
     /// # Safety
     /// Lock held (the one the view was built under); `o` is live.
     pub unsafe fn chain(&self, o: *mut Header) -> Option<Vec<*mut Header>> {
-        // SAFETY: lock held; every object met is live.
+        // SAFETY: caller's contract.
         unsafe {
             if self.held(o) {
                 return Some(vec![o]);
             }
-            let mut parent: AddrMap<usize> = AddrMap::default();
-            let mut queue = VecDeque::new();
-            for &h in &self.all {
-                if self.held(h) {
-                    parent.insert(h as usize, 0);
-                    queue.push_back(h);
-                }
-            }
-            while let Some(h) = queue.pop_front() {
-                let mut found = false;
-                for_each_child(h, |c| {
-                    if found {
-                        return;
-                    }
-                    if let Entry::Vacant(e) = parent.entry(c as usize) {
-                        e.insert(h as usize);
-                        if std::ptr::eq(c, o) {
-                            found = true;
-                        } else if (*c).is_tracked() {
-                            queue.push_back(c);
-                        }
-                    }
-                });
-                if found {
-                    let mut chain = vec![o];
-                    let mut p = parent[&(o as usize)];
-                    while p != 0 {
-                        chain.push(p as *mut Header);
-                        p = parent[&p];
-                    }
-                    chain.reverse();
-                    return Some(chain);
-                }
-            }
-            None
+            self.search(Some(o)).chain(o)
         }
+    }
+}
+
+/// What `View::search` found.
+pub struct Search {
+    parent: AddrMap<usize>,
+    /// The objects reached, held ones first, by distance.
+    pub order: Vec<*mut Header>,
+}
+
+impl Search {
+    /// The chain from a held object to `o`, if `o` was reached.
+    pub fn chain(&self, o: *mut Header) -> Option<Vec<*mut Header>> {
+        let mut p = *self.parent.get(&(o as usize))?;
+        let mut chain = vec![o];
+        while p != 0 {
+            chain.push(p as *mut Header);
+            p = self.parent[&p];
+        }
+        chain.reverse();
+        Some(chain)
     }
 }
 

@@ -71,7 +71,19 @@ unsafe fn names(chain: &[*mut Header]) -> String {
                 .into_owned()
         })
         .collect();
-    format!("held: {}", names.join(" -> "))
+    // Runs of more than three links of one type are written `Type xN`.
+    let mut parts: Vec<String> = Vec::new();
+    let mut i = 0;
+    while i < names.len() {
+        let run = names[i..].iter().take_while(|n| **n == names[i]).count();
+        if run > 3 {
+            parts.push(format!("{} x{run}", names[i]));
+        } else {
+            parts.extend(names[i..i + run].iter().cloned());
+        }
+        i += run;
+    }
+    format!("held: {}", parts.join(" -> "))
 }
 
 /// The report's text ("" when nothing is alive).
@@ -105,47 +117,47 @@ pub(crate) fn report(g: &Locked) -> String {
             return out;
         }
     };
+    // One search serves every group: its sample is the member reached
+    // first (nearest to a held object); a group none of whose members is
+    // reached is cyclic garbage (its sample: the first member in walk order).
+    // SAFETY: lock held; every object met is live.
+    let search = unsafe { view.search(None) };
     for s in groups.iter().take(3) {
         let group = name(s);
-        // SAFETY (block): lock held; every object met is live.
-        unsafe {
-            let sample = if s.r#type.is_null() && group == "(untracked)" {
-                // An untracked object some tracked object refers to.
-                let mut found = None;
-                for &h in &view.all {
-                    crate::object::for_each_child(h, |c| {
-                        if found.is_none() && !(*c).is_tracked() {
-                            found = Some(c);
-                        }
-                    });
-                    if found.is_some() {
-                        break;
-                    }
-                }
-                found
+        let untracked = s.r#type.is_null() && group == "(untracked)";
+        // SAFETY: lock held; the objects are live.
+        let member = |h: &*mut Header| unsafe {
+            if untracked {
+                !(**h).is_tracked()
             } else {
-                view.all
-                    .iter()
-                    .copied()
-                    .find(|&h| crate::gc::debug::type_name(h).to_string_lossy() == group)
-            };
-            let Some(o) = sample else {
+                (**h).is_tracked() && crate::gc::debug::type_name(*h).to_string_lossy() == group
+            }
+        };
+        let sample = search
+            .order
+            .iter()
+            .find(|h| member(h))
+            .or_else(|| view.all.iter().find(|h| member(h)))
+            .copied();
+        let Some(o) = sample else {
+            let _ = writeln!(
+                out,
+                "rcgc: why alive: {group}: held from outside (no tracked object refers to one)"
+            );
+            continue;
+        };
+        match search.chain(o) {
+            // SAFETY: lock held; the chain's objects are live.
+            Some(chain) => {
+                let _ = writeln!(out, "rcgc: why alive: {group} {o:p}: {}", unsafe {
+                    names(&chain)
+                });
+            }
+            None => {
                 let _ = writeln!(
                     out,
-                    "rcgc: why alive: {group}: held from outside (no tracked object refers to one)"
+                    "rcgc: why alive: {group} {o:p}: cyclic garbage that a gc_collect() would free"
                 );
-                continue;
-            };
-            match view.chain(o) {
-                Some(chain) => {
-                    let _ = writeln!(out, "rcgc: why alive: {group} {o:p}: {}", names(&chain));
-                }
-                None => {
-                    let _ = writeln!(
-                        out,
-                        "rcgc: why alive: {group} {o:p}: cyclic garbage that a gc_collect() would free"
-                    );
-                }
             }
         }
     }
