@@ -63,8 +63,10 @@ int main(void) {
   check_has(text, "\"nodes\":[9,0,1,0,1,0,0,\n9,1,3,0,2,0,0,\n3,2,5,72,3,0,0,\n"
                   "3,3,7,40,1,0,0,\n3,3,9,40,1,0,0,\n3,3,11,40,0,0,0,\n"
                   "3,4,13,96,1,0,0,\n3,5,15,56,0,0,0],");
-  check_has(text, "\"edges\":[1,0,7,\n1,0,21,\n1,1,49,\n3,6,35,\n1,0,28,\n"
-                  "1,0,21,\n6,7,28,\n1,0,14,\n1,1,42],");
+  /* In node order: root, (held from outside), g (fields 0 and 1, payload),
+   * n1, n2, wr (weak); to_node is the node's index times 7 fields. */
+  check_has(text, "\"edges\":[1,0,7,\n1,0,14,\n1,1,42,\n1,0,21,\n1,1,49,\n3,6,35,\n"
+                  "1,0,28,\n1,0,21,\n6,7,28],");
   check_has(text, "\"strings\":[\"\",\n\"(held from outside)\",\n\"Graph\",\n\"Node\",\n"
                   "\"(weakref)\",\n\"(object)\",\n\"payload\",\n\"target\"]}\n");
   free(text);

@@ -16,7 +16,10 @@
 //!   (traverse hook) an `internal` edge named "payload", a weakref's target a
 //!   `weak` edge named "target".
 //!
-//! Invariant: every edge's `to` is the index of a node of the same graph.
+//! Invariants: every edge's `to` is the index of a node of the same graph;
+//! each node's edges are `edges[first..first + count]`, and together the
+//! nodes' ranges cover every edge once (the snapshot writes them in node
+//! order, as the format requires).
 
 use super::{View, object_bytes};
 use crate::heap::{AddrMap, Locked};
@@ -291,7 +294,13 @@ impl Graph {
             )?;
         }
         w.write_all(b"],\n\"edges\":[")?;
-        for (i, e) in self.edges.iter().enumerate() {
+        // Each node's edges, in node order (consumers find a node's edges by
+        // summing the edge counts of the nodes before it).
+        let in_node_order = self
+            .nodes
+            .iter()
+            .flat_map(|n| &self.edges[n.first..n.first + n.count]);
+        for (i, e) in in_node_order.enumerate() {
             let (ty, name) = match e.kind {
                 EdgeKind::Element => (EDGE_ELEMENT, e.index),
                 EdgeKind::Internal => (EDGE_INTERNAL, payload),
@@ -314,6 +323,7 @@ impl Graph {
     pub(crate) fn write_dot(&self, w: &mut impl Write) -> io::Result<()> {
         writeln!(w, "digraph rcgc {{")?;
         writeln!(w, "  node [shape=box, fontname=\"Helvetica\"];")?;
+        writeln!(w, "  edge [fontname=\"Helvetica\", fontsize=10];")?;
         for (i, n) in self.nodes.iter().enumerate().skip(1) {
             let name = &self.strings[n.name];
             let name = dot_escape(name);
