@@ -71,6 +71,9 @@ struct Builder {
     graph: Graph,
     string_index: HashMap<String, usize>,
     node_of: AddrMap<usize>,
+    /// Name string of each kind of object (0: plain, 1: weakref, else the
+    /// type's address), so names are looked up once per type.
+    name_of: AddrMap<usize>,
     /// Objects of the nodes (NULL for the two synthetic ones).
     objects: Vec<*mut Header>,
 }
@@ -95,13 +98,26 @@ impl Builder {
             return i;
         }
         // SAFETY: caller's contract.
-        let (name, size) = unsafe {
+        let (kind, size) = unsafe {
             (
-                crate::gc::debug::type_name(h).to_string_lossy(),
+                if (*h).is_weakref() {
+                    1
+                } else {
+                    (*h).ty() as usize
+                },
                 object_bytes(h),
             )
         };
-        let name = self.string(&name);
+        let name = match self.name_of.get(&kind) {
+            Some(&name) => name,
+            None => {
+                // SAFETY: caller's contract.
+                let text = unsafe { crate::gc::debug::type_name(h) }.to_string_lossy();
+                let name = self.string(&text);
+                self.name_of.insert(kind, name);
+                name
+            }
+        };
         let i = self.graph.nodes.len();
         self.graph.nodes.push(Node {
             name,
@@ -127,8 +143,17 @@ pub(crate) fn build(g: &Locked) -> Result<Graph, c_int> {
         },
         string_index: HashMap::new(),
         node_of: AddrMap::default(),
+        name_of: AddrMap::default(),
         objects: vec![std::ptr::null_mut(); 2],
     };
+    let n = view.all.len() + 2;
+    let nomem = || crate::error::fail(crate::error::GC_ERR_NOMEM, c"gc_dump_heap: out of memory");
+    if !crate::alloc::reserve(|| b.node_of.try_reserve(n))
+        || !crate::alloc::reserve(|| b.graph.nodes.try_reserve(n))
+        || !crate::alloc::reserve(|| b.objects.try_reserve(n))
+    {
+        return Err(nomem());
+    }
     for name in ["", "(held from outside)"] {
         let name = b.string(name);
         b.graph.nodes.push(Node {
@@ -249,6 +274,40 @@ fn dot_escape(s: &str) -> String {
     out
 }
 
+/// An output buffer with a hand-written decimal formatter.
+#[derive(Default)]
+struct Numbers(Vec<u8>);
+
+impl Numbers {
+    fn bytes(&mut self, b: &[u8]) {
+        self.0.extend_from_slice(b);
+    }
+    fn num(&mut self, mut v: usize) {
+        let mut digits = [0u8; 20];
+        let mut i = digits.len();
+        loop {
+            i -= 1;
+            digits[i] = b'0' + (v % 10) as u8;
+            v /= 10;
+            if v == 0 {
+                break;
+            }
+        }
+        self.0.extend_from_slice(&digits[i..]);
+    }
+    fn flush(&mut self, w: &mut impl Write) -> io::Result<()> {
+        w.write_all(&self.0)?;
+        self.0.clear();
+        Ok(())
+    }
+    fn flush_if_full(&mut self, w: &mut impl Write) -> io::Result<()> {
+        if self.0.len() >= 1 << 16 {
+            self.flush(w)?;
+        }
+        Ok(())
+    }
+}
+
 const NODE_FIELDS: usize = 7;
 const NODE_OBJECT: usize = 3;
 const NODE_SYNTHETIC: usize = 9;
@@ -266,6 +325,9 @@ impl Graph {
 
     /// Writes the V8 heap snapshot JSON.
     pub(crate) fn write_heapsnapshot(&self, w: &mut impl Write) -> io::Result<()> {
+        // Millions of numbers: formatted by hand into a buffer written out
+        // in large pieces (core::fmt costs more than the rest of the dump).
+        let mut buf = Numbers::default();
         let payload = self.string_of("payload");
         let target = self.string_of("target");
         w.write_all(
@@ -283,16 +345,17 @@ impl Graph {
             } else {
                 NODE_OBJECT
             };
-            let sep = if i == 0 { "" } else { ",\n" };
-            write!(
-                w,
-                "{sep}{ty},{},{},{},{},0,0",
-                n.name,
-                2 * i + 1,
-                n.size,
-                n.count
-            )?;
+            if i > 0 {
+                buf.bytes(b",\n");
+            }
+            for v in [ty, n.name, 2 * i + 1, n.size, n.count] {
+                buf.num(v);
+                buf.bytes(b",");
+            }
+            buf.bytes(b"0,0");
+            buf.flush_if_full(w)?;
         }
+        buf.flush(w)?;
         w.write_all(b"],\n\"edges\":[")?;
         // Each node's edges, in node order (consumers find a node's edges by
         // summing the edge counts of the nodes before it).
@@ -306,9 +369,17 @@ impl Graph {
                 EdgeKind::Internal => (EDGE_INTERNAL, payload),
                 EdgeKind::Weak => (EDGE_WEAK, target),
             };
-            let sep = if i == 0 { "" } else { ",\n" };
-            write!(w, "{sep}{ty},{name},{}", e.to * NODE_FIELDS)?;
+            if i > 0 {
+                buf.bytes(b",\n");
+            }
+            buf.num(ty);
+            buf.bytes(b",");
+            buf.num(name);
+            buf.bytes(b",");
+            buf.num(e.to * NODE_FIELDS);
+            buf.flush_if_full(w)?;
         }
+        buf.flush(w)?;
         w.write_all(
             b"],\n\"trace_function_infos\":[],\"trace_tree\":[],\"samples\":[],\"locations\":[],\n\"strings\":[",
         )?;
