@@ -444,3 +444,30 @@ pub(crate) fn dump(path: &CStr, format: c_int) -> Result<(), c_int> {
     .and_then(|()| w.flush())
     .map_err(io_err)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn json_strings_are_escaped() {
+        assert_eq!(json_string("a\"b\\c\nd"), r#""a\"b\\c\u000ad""#);
+        assert_eq!(json_string("Node"), "\"Node\"");
+    }
+
+    #[test]
+    fn dot_labels_are_escaped() {
+        assert_eq!(dot_escape("a\"b\\c\nd\te"), r#"a\"b\\c\nd e"#);
+    }
+
+    #[test]
+    fn numbers_are_decimal() {
+        let mut n = Numbers::default();
+        for v in [0, 7, 10, 1234567890, usize::MAX] {
+            n.num(v);
+            n.bytes(b",");
+        }
+        let text = String::from_utf8(n.0).unwrap();
+        assert_eq!(text, format!("0,7,10,1234567890,{},", usize::MAX));
+    }
+}

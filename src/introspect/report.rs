@@ -71,7 +71,12 @@ unsafe fn names(chain: &[*mut Header]) -> String {
                 .into_owned()
         })
         .collect();
-    // Runs of more than three links of one type are written `Type xN`.
+    compress(&names)
+}
+
+/// `held: A -> B -> C`; a run of more than three links of one type is
+/// written `Type xN`.
+fn compress(names: &[String]) -> String {
     let mut parts: Vec<String> = Vec::new();
     let mut i = 0;
     while i < names.len() {
@@ -162,4 +167,23 @@ pub(crate) fn report(g: &Locked) -> String {
         }
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn runs_of_one_type_are_shortened() {
+        let names = |v: &[&str]| compress(&v.iter().map(|s| s.to_string()).collect::<Vec<_>>());
+        assert_eq!(
+            names(&["Graph", "Node", "Node"]),
+            "held: Graph -> Node -> Node"
+        );
+        assert_eq!(
+            names(&["Bus", "L", "L", "L", "L", "Request"]),
+            "held: Bus -> L x4 -> Request"
+        );
+        assert_eq!(names(&["Bus"]), "held: Bus");
+    }
 }
