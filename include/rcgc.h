@@ -202,7 +202,8 @@ typedef struct GcTypeStats {
    */
   size_t objects;
   /**
-   * Their memory as allocated (header, fields and payload).
+   * Their memory as allocated: header, fields, payload (16-aligned) and,
+   * for objects with a payload, its 16-byte size prefix.
    */
   size_t bytes;
 } GcTypeStats;

@@ -43,7 +43,8 @@ pub struct GcTypeStats {
     pub r#type: *const GcType,
     /// Live objects of this group.
     pub objects: usize,
-    /// Their memory as allocated (header, fields and payload).
+    /// Their memory as allocated: header, fields, payload (16-aligned) and,
+    /// for objects with a payload, its 16-byte size prefix.
     pub bytes: usize,
 }
 
