@@ -28,6 +28,14 @@ pub use crate::weakref::GcWeakCallback;
 mod introspect;
 pub use introspect::*;
 
+/// Reads `RCGC_DEBUG` and `RCGC_LEAK_REPORT` when the library is loaded.
+/// The entry is here, not beside the function, because a program linked with
+/// librcgc.a takes only the object files it references: this module's is in
+/// every program that calls the API, a module of its own might not be.
+#[used]
+#[unsafe(link_section = ".init_array")]
+static READ_ENVIRONMENT: extern "C" fn() = crate::introspect::report::init;
+
 use crate::checks;
 use crate::error::{self, fail};
 use crate::gc;

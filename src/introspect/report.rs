@@ -2,8 +2,9 @@
 //! leak report at exit.
 //!
 //! Invariants:
-//! - `init` runs once, from the loader's `.init_array`, before any API call
-//!   the host can make; it only reads the environment and registers the
+//! - `init` runs once, from the loader's `.init_array` (the entry lives in
+//!   ffi/mod.rs, which every program using the library links), before any
+//!   API call the host can make; it only reads the environment and registers the
 //!   report with `atexit` (so it runs after the host's own later exit
 //!   handlers, and before the library's `.fini_array` clean-up).
 //! - The report never waits: if another thread holds the heap lock at exit
@@ -28,7 +29,9 @@ fn env(name: &CStr) -> Option<String> {
     }
 }
 
-extern "C" fn init() {
+/// Reads the environment at start (run from the loader's `.init_array`; the
+/// entry is in ffi/mod.rs, see there).
+pub(crate) extern "C" fn init() {
     if let Some(flags) = env(c"RCGC_DEBUG").and_then(|v| v.trim().parse::<i32>().ok()) {
         crate::gc::debug::set_flags(flags);
     }
@@ -37,10 +40,6 @@ extern "C" fn init() {
         unsafe { libc::atexit(leak_report) };
     }
 }
-
-#[used]
-#[unsafe(link_section = ".init_array")]
-static INIT: extern "C" fn() = init;
 
 fn write_stderr(text: &str) {
     // SAFETY: writes a valid buffer to fd 2.
