@@ -1,8 +1,9 @@
 /* gc_visit_type_stats: one group per type of tracked object, plain objects
  * as "(object)", weakrefs as "(weakref)", all untracked objects as
- * "(untracked)"; bytes as allocated; largest bytes first (ties: more
- * objects, then name). Sizes on 64-bit: header 32 + 8 per field; a payload
- * adds a 16-byte prefix and is 16-aligned after the fields. */
+ * "(untracked)"; bytes as allocated, as gc_get_memory counts them (the
+ * groups add up to bytes_in_use); largest bytes first (ties: more objects,
+ * then name). Sizes on 64-bit: header 32 + 8 per field; a payload adds a
+ * 16-byte prefix and is 16-aligned after the fields; rounded up to 16. */
 #include "introspect.h"
 
 static const GcType Node = {"Node", NULL, NULL, NULL, NULL};
@@ -35,8 +36,8 @@ int main(void) {
   gc_disable();
   CHECK_EQ(sizeof(void *), 8);
   GcObject *n[3];
-  for (int i = 0; i < 3; i++) n[i] = obj_new_typed(&Node, 1, 0); /* 40 each */
-  GcObject *big = obj_new_typed(&Big, 1, 200); /* 16 + 48 + 200 = 264 */
+  for (int i = 0; i < 3; i++) n[i] = obj_new_typed(&Node, 1, 0); /* 40 -> 48 each */
+  GcObject *big = obj_new_typed(&Big, 1, 200); /* 16 + 48 + 200 = 264 -> 272 */
   GcObject *plain[2] = {obj_new(2, 0), obj_new(2, 0)}; /* 48 each */
   GcObject *w = weakref_new(n[0], NULL, NULL);         /* 16 + 32 + 48 = 96 */
   GcObject *u1 = obj_new(0, 16);                       /* untracked: 64 */
@@ -50,11 +51,15 @@ int main(void) {
   Groups gs = {.n = 0};
   CHECK_EQ(gc_visit_type_stats(collect_groups, &gs), GC_OK);
   CHECK_EQ(gs.n, 5);
-  check_group(&gs.g[0], "Big", &Big, 1, 264);
-  check_group(&gs.g[1], "(object)", NULL, 4, 2 * 48 + 2 * 40);
-  check_group(&gs.g[2], "Node", &Node, 3, 120);
+  check_group(&gs.g[0], "Big", &Big, 1, 272);
+  check_group(&gs.g[1], "(object)", NULL, 4, 4 * 48);
+  check_group(&gs.g[2], "Node", &Node, 3, 144);
   check_group(&gs.g[3], "(untracked)", NULL, 2, 96); /* ties: more objects first */
   check_group(&gs.g[4], "(weakref)", NULL, 1, 96);
+  size_t sum = 0, objects = 0;
+  for (int i = 0; i < gs.n; i++) sum += gs.g[i].bytes, objects += gs.g[i].objects;
+  CHECK_EQ(sum, gc_get_memory().bytes_in_use);
+  CHECK_EQ(objects, gc_get_memory().objects);
 
   int calls = 0;
   CHECK_EQ(gc_visit_type_stats(stop, &calls), 3);
@@ -71,7 +76,7 @@ int main(void) {
   gs.n = 0;
   CHECK_EQ(gc_visit_type_stats(collect_groups, &gs), GC_OK);
   CHECK_EQ(gs.n, 1);
-  check_group(&gs.g[0], "Node", &Node, 3, 120);
+  check_group(&gs.g[0], "Node", &Node, 3, 144);
   for (int i = 0; i < 3; i++) obj_decref(n[i]);
   gs.n = 0;
   CHECK_EQ(gc_visit_type_stats(collect_groups, &gs), GC_OK);

@@ -53,10 +53,10 @@ int main(int argc, char **argv) {
   char *out = run_self("leak", "RCGC_LEAK_REPORT=1", &status);
   CHECK_EQ(status, 0);
   check_has(out, "child done\n"
-                 "rcgc: leak report: 6 live objects, 240 bytes at exit\n"
-                 "rcgc:   Node: 3 objects, 120 bytes\n"
-                 "rcgc:   Cycle: 2 objects, 80 bytes\n"
-                 "rcgc:   Graph: 1 objects, 40 bytes\n");
+                 "rcgc: leak report: 6 live objects, 288 bytes at exit\n"
+                 "rcgc:   Node: 3 objects, 144 bytes\n"
+                 "rcgc:   Cycle: 2 objects, 96 bytes\n"
+                 "rcgc:   Graph: 1 objects, 48 bytes\n");
   /* The sample of each group is its first object in gc_visit_objects(-1)
    * order: nodes[0], cycle[0], graph. Their addresses are the child's, so
    * only the text around them is checked. */

@@ -178,6 +178,36 @@ typedef void (*GcCallbackFn)(enum GcPhase phase, const struct GcCallbackInfo *in
 typedef void (*GcWeakCallback)(struct GcObject *weakref, void *ctx);
 
 /**
+ * The figures `gc_get_memory` returns.
+ */
+typedef struct GcMemStats {
+  /**
+   * Live objects, tracked and untracked.
+   */
+  size_t objects;
+  /**
+   * Of which tracked by the collector.
+   */
+  size_t tracked;
+  /**
+   * Memory of live objects, as allocated.
+   */
+  size_t bytes_in_use;
+  /**
+   * The most `bytes_in_use` has been.
+   */
+  size_t peak_bytes_in_use;
+  /**
+   * Memory obtained from the system and not returned (>= bytes_in_use).
+   */
+  size_t bytes_reserved;
+  /**
+   * The memory limit, 0 = none.
+   */
+  size_t limit;
+} GcMemStats;
+
+/**
  * Called by the walks once per object (borrowed); returns 0 to go on,
  * non-zero to stop the walk (that value is returned).
  */
@@ -202,8 +232,9 @@ typedef struct GcTypeStats {
    */
   size_t objects;
   /**
-   * Their memory as allocated: header, fields, payload (16-aligned) and,
-   * for objects with a payload, its 16-byte size prefix.
+   * Their memory as allocated, as `gc_get_memory`'s `bytes_in_use`
+   * counts it: header, fields, payload (16-aligned) and, for objects with
+   * a payload, its 16-byte size prefix, rounded up to 16.
    */
   size_t bytes;
 } GcTypeStats;
@@ -385,9 +416,13 @@ struct GcCounts gc_get_count(void);
  * Sets the automatic collection thresholds (defaults 700, 10, 10). A tracked
  * allocation adds 1 to count0 and collects when count0 then exceeds
  * threshold0 (with threshold0 = 10, the 11th allocation collects), taking the
- * oldest generation whose count exceeds its threshold, as CPython 3.12 does
- * (a full collection waits while fewer than a quarter of the long-lived
- * objects are new). threshold0 = 0 disables automatic collection.
+ * oldest generation whose count exceeds its threshold, as CPython 3.12 does,
+ * except that a full collection is skipped while long_lived_pending <
+ * long_lived_total / 4 where long_lived_pending counts the objects promoted
+ * into generation 2 since the last full collection that are still alive
+ * (CPython 3.12 also counts those that died since; where every promoted
+ * object lives the two rules agree). threshold0 = 0 disables automatic
+ * collection.
  * Thread-safe.
  */
 void gc_set_threshold(size_t threshold0, size_t threshold1, size_t threshold2);
@@ -439,7 +474,9 @@ bool gc_is_finalized(const struct GcObject *o);
 
 /**
  * Moves every tracked object to the permanent generation, which is never
- * collected, and resets count0 (as CPython's gc.freeze).
+ * collected, and resets count0 (as CPython's gc.freeze). Frozen objects no
+ * longer count in long_lived_pending (see gc_set_threshold); this walks
+ * generation 2 once.
  * Thread-safe.
  */
 void gc_freeze(void);
@@ -555,6 +592,58 @@ bool obj_is_weakref(const struct GcObject *o);
  * Arguments: `target` borrowed. Thread-safe.
  */
 size_t weakref_count(const struct GcObject *target);
+
+/**
+ * Returns: the memory figures now (see GcMemStats): live objects and how
+ * many of them are tracked, the bytes they take as allocated (a pool
+ * block's size class, or the size rounded up to 16 for objects of more
+ * than 512 bytes, untracked objects and checked mode, which have their own
+ * allocation), the most that has been, the bytes obtained from the system
+ * and not returned (pool pages plus those own allocations), and the limit.
+ * Exact whenever no other thread is allocating or freeing; otherwise each
+ * figure is a recent value. Does not wait for any lock.
+ * Thread-safe.
+ */
+struct GcMemStats gc_get_memory(void);
+
+/**
+ * Sets a hard limit on `bytes_in_use` (0: no limit, the default; the
+ * environment variable `RCGC_MEMORY_LIMIT=<bytes>[K|M|G]`, powers of 1024,
+ * sets one at start, unless this is called first). An allocation
+ * (`obj_new`, `obj_new_typed`, `weakref_new`) whose object would take
+ * `bytes_in_use` over the limit first runs a full collection (unless one is
+ * running or collection is disabled), then fails with GC_ERR_NOMEM and
+ * `gc_last_error()` "...: memory limit reached" if it still does not fit;
+ * a failed allocation counts nothing. Finalizers and callbacks that
+ * allocate during that collection see the same limit. A limit below the
+ * current use is allowed: later allocations fail until memory is freed.
+ * With several threads allocating at once, each checks the figure it
+ * reads, so the limit may be passed by the objects being created at that
+ * moment.
+ *
+ * Returns: GC_OK (every value is accepted; SIZE_MAX, which no use can
+ * reach, reads back as 0: no limit).
+ * Thread-safe.
+ */
+int gc_set_memory_limit(size_t bytes);
+
+/**
+ * Returns: the memory limit in bytes, 0 when there is none.
+ * Thread-safe.
+ */
+size_t gc_get_memory_limit(void);
+
+/**
+ * Returns the pool's pages that hold no live object to the system (with
+ * glibc, also asks malloc to return its free memory). Never moves an
+ * object; a page returned and taken again later is a fresh zeroed one.
+ * The library also does this on its own at the end of a full collection
+ * that leaves at least 1 MiB and a quarter of the pool's pages empty.
+ *
+ * Returns: the bytes of pool pages returned to the system.
+ * Thread-safe (takes the heap lock; waits for another thread's gc_lock).
+ */
+size_t gc_trim(void);
 
 /**
  * `gc.get_objects(generation)`: calls `fn(o, ctx)` once per live tracked
@@ -678,8 +767,10 @@ int64_t gc_why_alive(struct GcObject *o, GcObjectVisitFn fn, void *ctx);
  * "(weakref)" (`type` NULL), and the untracked objects as one group
  * "(untracked)" (`type` NULL; present only when there are some). Ordered by
  * bytes, largest first (ties: more objects first, then by name). `stats`
- * is valid during the call only. Untracked figures made by other threads
- * may be up to 256 allocations late.
+ * is valid during the call only. Bytes are counted as gc_get_memory counts
+ * `bytes_in_use`, so the groups add up to it; the "(untracked)" group is
+ * what gc_get_memory counts beyond the tracked objects (exact when no other
+ * thread is allocating or freeing).
  *
  * Returns: GC_OK, or the non-zero value `fn` returned; GC_ERR_NULL (`fn`
  * NULL).

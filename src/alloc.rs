@@ -1,11 +1,12 @@
 //! Where object memory comes from.
 //!
-//! - Tracked objects of up to `POOL_MAX` bytes come from `Pool`: one free
-//!   list per 16-byte size class, refilled by carving 64 KiB pages. The pool
-//!   lives in the heap state and is only used under the heap lock, which
-//!   allocation and death of tracked objects hold anyway, so taking a block
-//!   is a few instructions and no atomics. Pages are kept for reuse (never
-//!   returned to the system) and chained so they stay reachable.
+//! - Tracked objects of up to `POOL_MAX` bytes come from `Pool`: 64 KiB
+//!   pages of one 16-byte size class each, with a free list per page. The
+//!   pool lives in the heap state and is only used under the heap lock,
+//!   which allocation and death of tracked objects hold anyway, so taking a
+//!   block is a few instructions and no atomics. Pages with no live block
+//!   are returned to the system by `Pool::trim` (gc_trim, and after a full
+//!   collection that leaves much of the pool empty).
 //! - Everything else (untracked objects, large objects, pages) comes from the
 //!   system allocator through `sys_alloc`/`sys_free`.
 //! - With the cargo feature `system-alloc` every object goes straight to
@@ -13,9 +14,8 @@
 //! - `fail_after(n)` (tests only) makes the n-th allocation from now fail,
 //!   to prove every caller handles allocation failure.
 //!
-//! Invariants: every block in a free list is `16 * (class + 1)` bytes,
-//! 16-aligned, and not in use; a block is returned to the class it came
-//! from (callers pass the same size to `free` as to `alloc`).
+//! Invariants: a block is returned to the pool it came from with the size
+//! it was allocated for (see `Pool` for the page invariants).
 
 use std::alloc::{Layout, alloc, dealloc};
 use std::ptr;
@@ -74,28 +74,81 @@ pub(crate) unsafe fn sys_free(p: *mut u8, size: usize) {
     unsafe { dealloc(p, Layout::from_size_align_unchecked(size, ALIGN)) }
 }
 
-#[derive(Clone, Copy)]
-struct Class {
+/// Header of a pool page; the page's blocks follow it.
+#[repr(C)]
+struct Page {
+    /// This page's free blocks, linked through their second word.
     free: *mut u8,
+    /// Never-used blocks start here (bump allocation up to `end`).
     bump: *mut u8,
     end: *mut u8,
+    /// Blocks handed out and not returned.
+    live: usize,
+    /// Size class of every block (index into `Pool::classes`).
+    class: usize,
+    /// Links in the class's list of pages with room, or in `Pool::empty`.
+    next: *mut Page,
+    prev: *mut Page,
+    /// Whether the page is in its class's list of pages with room.
+    has_room: bool,
 }
 
+const PAGE_HEADER: usize = size_of::<Page>().next_multiple_of(ALIGN);
+/// Pages are mapped this many at a time (one system call per chunk).
+const CHUNK_PAGES: usize = 16;
+
+/// Memory for small objects: 64 KiB pages, each carved into blocks of one
+/// size class, taken from the system with `mmap` and returned with `munmap`
+/// by `trim`.
+///
+/// - Each class keeps a doubly linked list of its pages that have room
+///   (`Page::has_room`); allocation takes from the first one, from its free
+///   list first, then by bumping into its unused tail. A page that fills up
+///   leaves the list; a block freed into a full page puts it back at the
+///   front, so freed memory is reused first.
+/// - A page whose last block is freed moves to `empty` (unless it is the
+///   first of its class's pages with room, which keeps a steady
+///   allocate/free loop from moving it back and forth); any class can take
+///   an empty page.
+/// - `trim` unmaps every page with no live block, so a page returned to the
+///   system and taken again is a fresh zeroed mapping.
+///
+/// Invariants: a page is 64 KiB-aligned, so a block's page is its address
+/// rounded down; every block on a page's free list belongs to that page, is
+/// `class_size(class)` bytes and is not in use; `live` counts the others
+/// handed out; `mapped` counts the bytes of every page not unmapped. Used
+/// only under the heap lock.
 pub struct Pool {
-    classes: [Class; CLASSES],
-    /// Chain of pages (first word of each page), so they stay reachable.
-    pages: *mut u8,
+    classes: [*mut Page; CLASSES],
+    /// Pages with no live block, linked through `next`.
+    empty: *mut Page,
+    /// Mapped pages never used yet (the rest of the last chunk).
+    fresh: *mut u8,
+    fresh_left: usize,
+    /// Bytes of pages mapped and not returned.
+    pub mapped: usize,
+}
+
+/// Bytes of the blocks of class `c`.
+#[inline]
+fn class_size(c: usize) -> usize {
+    (c + 1) * ALIGN
+}
+
+/// The page holding block `b`.
+#[inline]
+fn page_of(b: *mut u8) -> *mut Page {
+    (b as usize & !(PAGE - 1)) as *mut Page
 }
 
 impl Pool {
     pub const fn new() -> Pool {
         Pool {
-            classes: [Class {
-                free: ptr::null_mut(),
-                bump: ptr::null_mut(),
-                end: ptr::null_mut(),
-            }; CLASSES],
-            pages: ptr::null_mut(),
+            classes: [ptr::null_mut(); CLASSES],
+            empty: ptr::null_mut(),
+            fresh: ptr::null_mut(),
+            fresh_left: 0,
+            mapped: 0,
         }
     }
 
@@ -103,6 +156,12 @@ impl Pool {
     #[inline]
     pub fn serves(size: usize) -> bool {
         !cfg!(feature = "system-alloc") && size <= POOL_MAX
+    }
+
+    /// The bytes a block for an object of `size` bytes takes.
+    #[inline]
+    pub fn block_size(size: usize) -> usize {
+        (size + ALIGN - 1) & !(ALIGN - 1)
     }
 
     /// A block of `size` bytes (`serves(size)`), or NULL when the system is
@@ -113,33 +172,34 @@ impl Pool {
             return ptr::null_mut();
         }
         let class = (size - 1) / ALIGN;
-        let c = &mut self.classes[class];
-        if !c.free.is_null() {
-            let b = c.free;
-            // SAFETY: a free block holds the next free block in its first word.
-            c.free = unsafe { *(b as *mut *mut u8) };
-            return b;
-        }
-        let bytes = (class + 1) * ALIGN;
-        if (c.end as usize) - (c.bump as usize) < bytes {
-            let page = sys_alloc(PAGE);
-            if page.is_null() {
-                return page;
+        loop {
+            let p = self.classes[class];
+            if p.is_null() {
+                if self.add_page(class) {
+                    continue;
+                }
+                return ptr::null_mut();
             }
-            // SAFETY: the page is PAGE bytes; its first 16 bytes chain it.
+            // SAFETY: pages in a class list are mapped, initialised pages of
+            // that class; the blocks they hand out lie inside them.
             unsafe {
-                *(page as *mut *mut u8) = self.pages;
-                self.pages = page;
-                let c = &mut self.classes[class];
-                c.bump = page.add(ALIGN);
-                c.end = page.add(PAGE);
+                let b = (*p).free;
+                if !b.is_null() {
+                    (*p).free = *(b.add(8) as *mut *mut u8);
+                    (*p).live += 1;
+                    return b;
+                }
+                let bytes = class_size(class);
+                if (*p).end as usize - (*p).bump as usize >= bytes {
+                    let b = (*p).bump;
+                    (*p).bump = b.add(bytes);
+                    (*p).live += 1;
+                    return b;
+                }
+                // Full: it leaves the list until a block comes back.
+                self.unlink_room(p);
             }
         }
-        let c = &mut self.classes[class];
-        let b = c.bump;
-        // SAFETY: bump + bytes <= end, inside the current page.
-        c.bump = unsafe { b.add(bytes) };
-        b
     }
 
     /// Returns a block from `alloc(size)`.
@@ -148,11 +208,225 @@ impl Pool {
     /// `b` came from `self.alloc(size)` and is not used again.
     #[inline]
     pub unsafe fn free(&mut self, b: *mut u8, size: usize) {
-        let c = &mut self.classes[(size - 1) / ALIGN];
-        // SAFETY: the block is at least 16 bytes and ours again.
-        unsafe { *(b as *mut *mut u8) = c.free };
-        c.free = b;
+        let p = page_of(b);
+        // SAFETY: b came from this pool, so its page is a live page of the
+        // block's class; the block is at least 16 bytes and ours again. The
+        // link goes in the second word, so the first (an object's count, or
+        // a prefix) still reads as it did.
+        unsafe {
+            debug_assert_eq!((*p).class, (size - 1) / ALIGN);
+            *(b.add(8) as *mut *mut u8) = (*p).free;
+            (*p).free = b;
+            (*p).live -= 1;
+            if (*p).live == 0 && self.classes[(*p).class] != p {
+                self.page_emptied(p);
+            } else if !(*p).has_room {
+                self.link_room(p);
+            }
+        }
     }
+
+    /// `p`'s last live block was just freed and it is not the first of its
+    /// class's pages with room (which stays, so a steady allocate/free loop
+    /// does not move it back and forth): it goes to `empty`.
+    ///
+    /// # Safety
+    /// `p` is a mapped page of this pool.
+    #[cold]
+    unsafe fn page_emptied(&mut self, p: *mut Page) {
+        // SAFETY: caller's contract.
+        unsafe {
+            if (*p).has_room {
+                self.unlink_room(p);
+            }
+            (*p).next = self.empty;
+            self.empty = p;
+        }
+    }
+
+    /// Bytes held by pages with no live block (what `trim` would return).
+    pub fn empty_bytes(&self) -> usize {
+        let mut n = 0;
+        self.for_each_empty(|_| n += PAGE);
+        n + self.fresh_left * PAGE
+    }
+
+    /// Unmaps every page with no live block; returns the bytes returned.
+    pub fn trim(&mut self) -> usize {
+        let mut pages = Vec::new();
+        if !reserve(|| pages.try_reserve(64)) {
+            return 0;
+        }
+        self.for_each_empty(|p| pages.push(p));
+        // SAFETY: each page is mapped, holds no live block and is unlinked
+        // before it is unmapped; fresh pages were never handed out.
+        unsafe {
+            for &p in &pages {
+                if (*p).has_room {
+                    self.unlink_room(p);
+                }
+            }
+            self.empty = ptr::null_mut();
+            let mut returned = 0;
+            for p in pages {
+                unmap(p as *mut u8, PAGE);
+                returned += PAGE;
+            }
+            while self.fresh_left > 0 {
+                self.fresh_left -= 1;
+                unmap(self.fresh.add(self.fresh_left * PAGE), PAGE);
+                returned += PAGE;
+            }
+            self.mapped -= returned;
+            crate::memory::set_pool_mapped(self.mapped);
+            returned
+        }
+    }
+
+    fn for_each_empty(&self, mut f: impl FnMut(*mut Page)) {
+        // SAFETY: the lists hold mapped pages, linked under the heap lock.
+        unsafe {
+            let mut p = self.empty;
+            while !p.is_null() {
+                f(p);
+                p = (*p).next;
+            }
+            for &head in &self.classes {
+                let mut p = head;
+                while !p.is_null() {
+                    if (*p).live == 0 {
+                        f(p);
+                    }
+                    p = (*p).next;
+                }
+            }
+        }
+    }
+
+    /// Gives class `class` a page with room: an empty one, a fresh one, or
+    /// a new chunk's. False when the system is out of memory.
+    #[cold]
+    fn add_page(&mut self, class: usize) -> bool {
+        let p = if !self.empty.is_null() {
+            let p = self.empty;
+            // SAFETY: pages on the empty list are mapped.
+            self.empty = unsafe { (*p).next };
+            p
+        } else {
+            if self.fresh_left == 0 {
+                let chunk = map_aligned(CHUNK_PAGES * PAGE, PAGE);
+                if chunk.is_null() {
+                    return false;
+                }
+                self.fresh = chunk;
+                self.fresh_left = CHUNK_PAGES;
+                self.mapped += CHUNK_PAGES * PAGE;
+                crate::memory::set_pool_mapped(self.mapped);
+            }
+            self.fresh_left -= 1;
+            // SAFETY: within the chunk.
+            unsafe { self.fresh.add(self.fresh_left * PAGE) as *mut Page }
+        };
+        let bytes = class_size(class);
+        // SAFETY: p is a mapped page no block of which is in use.
+        unsafe {
+            let first = (p as *mut u8).add(PAGE_HEADER);
+            let blocks = (PAGE - PAGE_HEADER) / bytes;
+            p.write(Page {
+                free: ptr::null_mut(),
+                bump: first,
+                end: first.add(blocks * bytes),
+                live: 0,
+                class,
+                next: ptr::null_mut(),
+                prev: ptr::null_mut(),
+                has_room: false,
+            });
+            self.link_room(p);
+        }
+        true
+    }
+
+    /// Puts `p` at the front of its class's pages with room.
+    ///
+    /// # Safety
+    /// `p` is a mapped page not in any list.
+    unsafe fn link_room(&mut self, p: *mut Page) {
+        // SAFETY: caller's contract; the head, if any, is a mapped page.
+        unsafe {
+            let head = &mut self.classes[(*p).class];
+            (*p).prev = ptr::null_mut();
+            (*p).next = *head;
+            if !head.is_null() {
+                (**head).prev = p;
+            }
+            *head = p;
+            (*p).has_room = true;
+        }
+    }
+
+    /// Takes `p` out of its class's pages with room.
+    ///
+    /// # Safety
+    /// `p` is in that list.
+    unsafe fn unlink_room(&mut self, p: *mut Page) {
+        // SAFETY: caller's contract; neighbours are mapped pages.
+        unsafe {
+            if (*p).prev.is_null() {
+                self.classes[(*p).class] = (*p).next;
+            } else {
+                (*(*p).prev).next = (*p).next;
+            }
+            if !(*p).next.is_null() {
+                (*(*p).next).prev = (*p).prev;
+            }
+            (*p).next = ptr::null_mut();
+            (*p).prev = ptr::null_mut();
+            (*p).has_room = false;
+        }
+    }
+}
+
+/// `size` bytes of fresh zeroed memory aligned to `align` (a power of two,
+/// at least the system page), or NULL.
+fn map_aligned(size: usize, align: usize) -> *mut u8 {
+    if injected_failure() {
+        return ptr::null_mut();
+    }
+    // SAFETY: an anonymous private mapping has no preconditions; the parts
+    // outside the aligned range are unmapped and never used.
+    unsafe {
+        let raw = libc::mmap(
+            ptr::null_mut(),
+            size + align,
+            libc::PROT_READ | libc::PROT_WRITE,
+            libc::MAP_PRIVATE | libc::MAP_ANONYMOUS,
+            -1,
+            0,
+        );
+        if raw == libc::MAP_FAILED {
+            return ptr::null_mut();
+        }
+        let raw = raw as usize;
+        let start = raw.next_multiple_of(align);
+        if start > raw {
+            libc::munmap(raw as *mut libc::c_void, start - raw);
+        }
+        let tail = raw + size + align - (start + size);
+        if tail > 0 {
+            libc::munmap((start + size) as *mut libc::c_void, tail);
+        }
+        start as *mut u8
+    }
+}
+
+/// Returns `size` bytes at `p` (from `map_aligned`) to the system.
+///
+/// # Safety
+/// Nothing in the range is used again.
+unsafe fn unmap(p: *mut u8, size: usize) {
+    // SAFETY: caller's contract; the range is page-aligned and mapped.
+    unsafe { libc::munmap(p as *mut libc::c_void, size) };
 }
 
 #[cfg(test)]
@@ -176,5 +450,33 @@ mod tests {
         for _ in 0..2 * PAGE / 64 {
             assert!(!pool.alloc(64).is_null());
         }
+    }
+
+    #[test]
+    fn trim_returns_exactly_the_pages_with_no_live_block() {
+        let mut pool = Pool::new();
+        let blocks: Vec<*mut u8> = (0..100_000).map(|_| pool.alloc(48)).collect();
+        assert!(blocks.iter().all(|b| !b.is_null()));
+        let keep = blocks[blocks.len() / 2];
+        let used_pages = pool.mapped / PAGE - pool.fresh_left;
+        for &b in &blocks {
+            if b != keep {
+                // SAFETY: each block freed once.
+                unsafe { pool.free(b, 48) };
+            }
+        }
+        let before = pool.mapped;
+        let returned = pool.trim();
+        assert_eq!(returned, before - PAGE, "all but the page of the survivor");
+        assert_eq!(pool.mapped, PAGE);
+        assert!(used_pages > 70);
+        // The survivor's page still serves; new pages come fresh and zeroed.
+        // SAFETY: keep is a live block of this pool.
+        unsafe { *keep = 7 };
+        let fresh: Vec<*mut u8> = (0..10_000).map(|_| pool.alloc(96)).collect();
+        // SAFETY: blocks just handed out, 96 bytes each.
+        assert!(fresh.iter().all(|&b| unsafe { *b.add(95) } == 0));
+        // SAFETY: keep is live.
+        assert_eq!(unsafe { *keep }, 7);
     }
 }

@@ -6,12 +6,12 @@
 //! Modules, each using only those listed before it:
 //! - `alloc`: the size-class pool and the system allocator (and the test
 //!   hook that injects allocation failures);
-//! - `census`: counts of untracked objects (for the type stats);
 //! - `error`: status codes, the per-thread last error, `fatal`;
 //! - `checks`: checked mode (RCGC_CHECKS): the registry of objects and the
 //!   quarantine of freed ones;
 //! - `object`: the header and the allocation of header, fields and payload;
 //! - `list`: intrusive lists of headers (the generations);
+//! - `memory`: the memory figures, the memory limit, when to trim;
 //! - `heap`: the global heap: its re-entrant lock, counts, thresholds,
 //!   stats, callbacks, the death queue and the weakref table;
 //! - `weakref`: weakref objects and the per-target lists;
@@ -22,7 +22,6 @@
 //! - `ffi`: the exported C functions.
 
 pub(crate) mod alloc;
-pub(crate) mod census;
 pub(crate) mod checks;
 pub(crate) mod error;
 pub mod ffi;
@@ -30,6 +29,7 @@ pub(crate) mod gc;
 pub(crate) mod heap;
 pub(crate) mod introspect;
 pub(crate) mod list;
+pub(crate) mod memory;
 pub(crate) mod object;
 pub(crate) mod refcount;
 pub(crate) mod weakref;

@@ -15,8 +15,8 @@
 //!
 //! The `rc` word (bit diagram):
 //! ```text
-//!  63            48 47      37 36        35    34        33        32   31       0
-//! [ nfields (small)][ unused  ][COLLECTED][DYING][FINALIZED][WEAKREFED][MARK][count]
+//!  63            48 47    38 37         36        35    34        33        32   31       0
+//! [ nfields (small)][ unused ][PROMOTED][COLLECTED][DYING][FINALIZED][WEAKREFED][MARK][count]
 //! ```
 //! - count: the reference count. Changed lock-free by incref/decref except the
 //!   transition to zero, which happens under the heap lock (see refcount.rs).
@@ -31,6 +31,10 @@
 //!   being torn down; a further transition to zero must not queue it again.
 //! - COLLECTED: (with DYING) the object is part of the cyclic garbage a
 //!   collection is tearing down; a weakref so marked gets no callback.
+//! - PROMOTED: a generation-1 collection moved the object into generation 2
+//!   since the last full collection: it counts in `long_lived_pending`
+//!   until it dies or a full collection clears the bit (API v2 long-lived
+//!   rule).
 //! - nfields (small): the field count when EXT is clear. Never changes.
 //!
 //! The flag bits change only under the heap lock, with atomic RMW operations
@@ -105,6 +109,7 @@ pub(crate) const WEAKREFED: u64 = 1 << 33;
 pub(crate) const FINALIZED: u64 = 1 << 34;
 pub(crate) const DYING: u64 = 1 << 35;
 pub(crate) const COLLECTED: u64 = 1 << 36;
+pub(crate) const PROMOTED: u64 = 1 << 37;
 const NFIELDS_SHIFT: u32 = 48;
 /// Field counts at or above this are kept in the prefix.
 const SMALL_NFIELDS_LIMIT: usize = 0xFFFF;

@@ -31,7 +31,7 @@ use crate::error::{GC_ERR_INVALID, fail};
 use crate::heap::{Locked, State, lock};
 use crate::list;
 use crate::object::{
-    COUNT_MASK, DYING, FINALIZED, GcObject, Header, WEAKREFED, allocation_of, fields,
+    COUNT_MASK, DYING, FINALIZED, GcObject, Header, PROMOTED, WEAKREFED, allocation_of, fields,
 };
 use crate::weakref::{self, Pending};
 use std::sync::atomic::Ordering::{AcqRel, Relaxed, Release};
@@ -115,6 +115,12 @@ unsafe fn start_death(g: &Locked, h: *mut Header) {
     unsafe {
         if (*h).is_tracked() {
             list::remove(h);
+            if (*h).has(PROMOTED) {
+                // It leaves generation 2 (API v2: pending counts promoted
+                // objects still alive; resurrected, it rejoins generation 0).
+                (*h).unset(PROMOTED);
+                (*g.st()).long_lived_pending -= 1;
+            }
         }
         let st = &mut *g.st();
         if !st.draining && (*h).ty().is_null() && !(*h).has(WEAKREFED) && !(*h).is_weakref() {
@@ -295,12 +301,17 @@ pub unsafe fn free(st: *mut State, h: *mut Header) {
     unsafe impl Send for SendPtr {}
     // SAFETY: lock held; h is live until its memory is released.
     unsafe {
-        if (*h).is_tracked() {
+        let tracked = (*h).is_tracked();
+        if tracked {
             let st = &mut *st;
             st.count[0] = st.count[0].saturating_sub(1);
-        } else {
-            crate::census::untracked_died(allocation_of(h).1);
         }
+        let (base, size) = allocation_of(h);
+        crate::memory::on_free(
+            crate::memory::charge(size),
+            tracked,
+            from_pool(tracked, size),
+        );
         if checks::enabled() {
             checks::on_death(h);
         }
@@ -309,10 +320,11 @@ pub unsafe fn free(st: *mut State, h: *mut Header) {
             crossbeam_epoch::pin().defer_unchecked(move || {
                 let p = p;
                 let g = lock();
-                release_memory(g.st(), p.0);
+                let (base, size) = allocation_of(p.0);
+                release_memory(g.st(), p.0, base, size);
             });
         } else {
-            release_memory(st, h);
+            release_memory(st, h, base, size);
         }
     }
 }
@@ -320,12 +332,12 @@ pub unsafe fn free(st: *mut State, h: *mut Header) {
 /// Returns the memory of `h` to the pool or the system, where it came from.
 ///
 /// # Safety
-/// Lock held (`st` is the heap state); `h` is dead and never used again.
-unsafe fn release_memory(st: *mut State, h: *mut Header) {
+/// Lock held (`st` is the heap state); `h` is dead and never used again;
+/// `(base, size)` is its `allocation_of`.
+unsafe fn release_memory(st: *mut State, h: *mut Header, base: *mut u8, size: usize) {
     // SAFETY: h's header is still readable; the block goes back to the
     // allocator that made it (tracked + small = pool, see gc::new_object).
     unsafe {
-        let (base, size) = allocation_of(h);
         if checks::enabled() {
             for (b, s) in checks::quarantine(h, base, size) {
                 sys_free(b as *mut u8, s);

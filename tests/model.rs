@@ -184,4 +184,12 @@ fn model_random_sequences() {
     for (k, v) in &total.cov {
         eprintln!("  {v:>8}  {k}");
     }
+    assert!(
+        cov_of(&total, "promoted object dies (leaves long_lived_pending)") > 0,
+        "the random sequences never exercised the v2 long-lived rule"
+    );
+}
+
+fn cov_of(s: &Stats, k: &str) -> usize {
+    s.cov.get(k).copied().unwrap_or(0)
 }

@@ -45,6 +45,8 @@ __all__ = [
     "enable", "disable", "isenabled", "get_stats", "is_tracked",
     "is_finalized", "freeze", "unfreeze", "get_freeze_count", "getrefcount",
     "take_callback_errors", "last_error",
+    # Memory
+    "GcMemStats", "get_memory", "set_memory_limit", "get_memory_limit", "trim",
 ]
 
 # --------------------------------------------------------------------------
@@ -135,6 +137,13 @@ class GcCallbackInfo(ctypes.Structure):
                 ("duration_ns", ctypes.c_uint64)]
 
 
+class GcMemStats(ctypes.Structure):
+    _fields_ = [("objects", ctypes.c_size_t), ("tracked", ctypes.c_size_t),
+                ("bytes_in_use", ctypes.c_size_t),
+                ("peak_bytes_in_use", ctypes.c_size_t),
+                ("bytes_reserved", ctypes.c_size_t), ("limit", ctypes.c_size_t)]
+
+
 # GcPhase is a C enum: passed as an int.
 GcCallbackFn = ctypes.CFUNCTYPE(None, ctypes.c_int,
                                 ctypes.POINTER(GcCallbackInfo), ctypes.c_void_p)
@@ -190,6 +199,11 @@ FUNCTIONS = {
     "weakref_get": (_P, [_P]),
     "obj_is_weakref": (_bool, [_P]),
     "weakref_count": (_sz, [_P]),
+    # Memory
+    "gc_get_memory": (GcMemStats, []),
+    "gc_set_memory_limit": (_int, [_sz]),
+    "gc_get_memory_limit": (_sz, []),
+    "gc_trim": (_sz, []),
 }
 
 #: Functions of the contract that this librcgc.so does not export. Calling
@@ -799,6 +813,30 @@ def unfreeze():
 
 def get_freeze_count():
     return lib.gc_get_freeze_count()
+
+
+def get_memory():
+    """The memory figures (gc_get_memory) as a dict: objects, tracked,
+    bytes_in_use, peak_bytes_in_use, bytes_reserved, limit."""
+    m = lib.gc_get_memory()
+    return {name: getattr(m, name) for name, _ in GcMemStats._fields_}
+
+
+def set_memory_limit(nbytes):
+    """A hard limit on bytes_in_use (0 or None: no limit). An allocation
+    that would pass it, after a full collection, raises RcgcError with
+    code GC_ERR_NOMEM."""
+    _check(lib.gc_set_memory_limit(nbytes or 0), "gc_set_memory_limit")
+
+
+def get_memory_limit():
+    return lib.gc_get_memory_limit()
+
+
+def trim():
+    """Returns the pool pages holding no live object to the system; the
+    bytes returned."""
+    return lib.gc_trim()
 
 
 def getrefcount(obj):

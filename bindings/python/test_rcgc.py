@@ -161,7 +161,8 @@ def test_structs_match_the_header():
     structs = header_structs()
     ours = {"GcType": rcgc.GcType, "GcCounts": rcgc.GcCounts,
             "GcThresholds": rcgc.GcThresholds, "GcGenStats": rcgc.GcGenStats,
-            "GcCallbackInfo": rcgc.GcCallbackInfo, "GcTypeStats": rcgc.GcTypeStats}
+            "GcCallbackInfo": rcgc.GcCallbackInfo,
+            "GcMemStats": rcgc.GcMemStats, "GcTypeStats": rcgc.GcTypeStats}
     assert set(structs) == set(ours)
     for name, cls in ours.items():
         assert [f[0] for f in cls._fields_] == structs[name], name
@@ -763,6 +764,32 @@ def test_freeze_and_unfreeze():
     assert rcgc.collect() == 1
 
 
+def test_memory_figures_limit_and_trim():
+    before = rcgc.get_memory()
+    objs = [rcgc.new(2) for _ in range(100)]
+    m = rcgc.get_memory()
+    assert m["objects"] == before["objects"] + 100
+    assert m["tracked"] == before["tracked"] + 100
+    assert m["bytes_in_use"] == before["bytes_in_use"] + 100 * 48
+    assert m["bytes_reserved"] >= m["bytes_in_use"]
+    assert m["peak_bytes_in_use"] >= m["bytes_in_use"]
+    rcgc.set_memory_limit(m["bytes_in_use"] + 48)
+    try:
+        assert rcgc.get_memory_limit() == rcgc.get_memory()["limit"]
+        objs.append(rcgc.new(2))            # exactly fits
+        with pytest.raises(rcgc.RcgcError) as e:
+            rcgc.new(2)
+        assert e.value.code == rcgc.GC_ERR_NOMEM
+        assert "memory limit" in str(e.value)
+    finally:
+        rcgc.set_memory_limit(None)
+    assert rcgc.get_memory_limit() == 0
+    for o in objs:
+        o.close()
+    assert rcgc.get_memory()["bytes_in_use"] == before["bytes_in_use"]
+    assert rcgc.trim() >= 0
+
+
 def test_checked_mode_switch():
     was = rcgc.lib.gc_checks_enabled()
     assert was in (True, False)
@@ -882,7 +909,8 @@ def test_type_stats_groups():
     plain = rcgc.new(0, 16)
     stats = {s["name"]: s for s in rcgc.type_stats()}
     assert stats["StatsNode"]["objects"] == 3
-    assert stats["StatsNode"]["bytes"] == 3 * 40
+    assert stats["StatsNode"]["bytes"] == 3 * 48     # 40, as allocated
+    assert sum(s["bytes"] for s in rcgc.type_stats()) == rcgc.lib.gc_get_memory().bytes_in_use
     assert stats["(untracked)"]["objects"] >= 1
     order = [s["bytes"] for s in rcgc.type_stats()]
     assert order == sorted(order, reverse=True)

@@ -254,8 +254,10 @@ pub extern "C" fn gc_why_alive(o: *mut GcObject, r#fn: GcObjectVisitFn, ctx: *mu
 /// "(weakref)" (`type` NULL), and the untracked objects as one group
 /// "(untracked)" (`type` NULL; present only when there are some). Ordered by
 /// bytes, largest first (ties: more objects first, then by name). `stats`
-/// is valid during the call only. Untracked figures made by other threads
-/// may be up to 256 allocations late.
+/// is valid during the call only. Bytes are counted as gc_get_memory counts
+/// `bytes_in_use`, so the groups add up to it; the "(untracked)" group is
+/// what gc_get_memory counts beyond the tracked objects (exact when no other
+/// thread is allocating or freeing).
 ///
 /// Returns: GC_OK, or the non-zero value `fn` returned; GC_ERR_NULL (`fn`
 /// NULL).

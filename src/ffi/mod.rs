@@ -22,6 +22,7 @@ pub use crate::error::{
     GC_ERR_INDEX, GC_ERR_INVALID, GC_ERR_IO, GC_ERR_NOMEM, GC_ERR_NULL, GC_ERR_TYPE, GC_OK,
 };
 pub use crate::heap::{GcCallbackFn, GcCallbackInfo, GcCounts, GcGenStats, GcPhase, GcThresholds};
+pub use crate::memory::GcMemStats;
 pub use crate::object::{GcObject, GcType, GcVisitFn};
 pub use crate::weakref::GcWeakCallback;
 
@@ -347,9 +348,13 @@ pub extern "C" fn gc_get_count() -> GcCounts {
 /// Sets the automatic collection thresholds (defaults 700, 10, 10). A tracked
 /// allocation adds 1 to count0 and collects when count0 then exceeds
 /// threshold0 (with threshold0 = 10, the 11th allocation collects), taking the
-/// oldest generation whose count exceeds its threshold, as CPython 3.12 does
-/// (a full collection waits while fewer than a quarter of the long-lived
-/// objects are new). threshold0 = 0 disables automatic collection.
+/// oldest generation whose count exceeds its threshold, as CPython 3.12 does,
+/// except that a full collection is skipped while long_lived_pending <
+/// long_lived_total / 4 where long_lived_pending counts the objects promoted
+/// into generation 2 since the last full collection that are still alive
+/// (CPython 3.12 also counts those that died since; where every promoted
+/// object lives the two rules agree). threshold0 = 0 disables automatic
+/// collection.
 /// Thread-safe.
 #[unsafe(no_mangle)]
 pub extern "C" fn gc_set_threshold(threshold0: usize, threshold1: usize, threshold2: usize) {
@@ -422,7 +427,9 @@ pub extern "C" fn gc_is_finalized(o: *const GcObject) -> bool {
 }
 
 /// Moves every tracked object to the permanent generation, which is never
-/// collected, and resets count0 (as CPython's gc.freeze).
+/// collected, and resets count0 (as CPython's gc.freeze). Frozen objects no
+/// longer count in long_lived_pending (see gc_set_threshold); this walks
+/// generation 2 once.
 /// Thread-safe.
 #[unsafe(no_mangle)]
 pub extern "C" fn gc_freeze() {
@@ -627,4 +634,63 @@ pub extern "C" fn weakref_count(target: *const GcObject) -> usize {
     }
     // SAFETY: lock held inside with_state; the walk runs no user code.
     with_state(|st| unsafe { weakref::count(st, live(c"weakref_count", target)) })
+}
+
+// ----------------------------------------------------------------- memory
+
+/// Returns: the memory figures now (see GcMemStats): live objects and how
+/// many of them are tracked, the bytes they take as allocated (a pool
+/// block's size class, or the size rounded up to 16 for objects of more
+/// than 512 bytes, untracked objects and checked mode, which have their own
+/// allocation), the most that has been, the bytes obtained from the system
+/// and not returned (pool pages plus those own allocations), and the limit.
+/// Exact whenever no other thread is allocating or freeing; otherwise each
+/// figure is a recent value. Does not wait for any lock.
+/// Thread-safe.
+#[unsafe(no_mangle)]
+pub extern "C" fn gc_get_memory() -> GcMemStats {
+    crate::memory::figures()
+}
+
+/// Sets a hard limit on `bytes_in_use` (0: no limit, the default; the
+/// environment variable `RCGC_MEMORY_LIMIT=<bytes>[K|M|G]`, powers of 1024,
+/// sets one at start, unless this is called first). An allocation
+/// (`obj_new`, `obj_new_typed`, `weakref_new`) whose object would take
+/// `bytes_in_use` over the limit first runs a full collection (unless one is
+/// running or collection is disabled), then fails with GC_ERR_NOMEM and
+/// `gc_last_error()` "...: memory limit reached" if it still does not fit;
+/// a failed allocation counts nothing. Finalizers and callbacks that
+/// allocate during that collection see the same limit. A limit below the
+/// current use is allowed: later allocations fail until memory is freed.
+/// With several threads allocating at once, each checks the figure it
+/// reads, so the limit may be passed by the objects being created at that
+/// moment.
+///
+/// Returns: GC_OK (every value is accepted; SIZE_MAX, which no use can
+/// reach, reads back as 0: no limit).
+/// Thread-safe.
+#[unsafe(no_mangle)]
+pub extern "C" fn gc_set_memory_limit(bytes: usize) -> c_int {
+    crate::memory::set_limit(bytes);
+    GC_OK
+}
+
+/// Returns: the memory limit in bytes, 0 when there is none.
+/// Thread-safe.
+#[unsafe(no_mangle)]
+pub extern "C" fn gc_get_memory_limit() -> usize {
+    crate::memory::limit()
+}
+
+/// Returns the pool's pages that hold no live object to the system (with
+/// glibc, also asks malloc to return its free memory). Never moves an
+/// object; a page returned and taken again later is a fresh zeroed one.
+/// The library also does this on its own at the end of a full collection
+/// that leaves at least 1 MiB and a quarter of the pool's pages empty.
+///
+/// Returns: the bytes of pool pages returned to the system.
+/// Thread-safe (takes the heap lock; waits for another thread's gc_lock).
+#[unsafe(no_mangle)]
+pub extern "C" fn gc_trim() -> usize {
+    gc::trim()
 }

@@ -83,7 +83,7 @@ impl Drop for Graph {
 fn cycle_without_outside_reference_is_unreachable() {
     // 0 <-> 1 garbage; 2 -> 3 held from outside; 4 -> 0? no.
     let g = Graph::new(4, &[(0, 1), (1, 0), (2, 3)], &[2]);
-    let survivors = deduce_unreachable(&*g.young, &*g.unreachable).survivors;
+    let survivors = deduce_unreachable(&*g.young, &*g.unreachable, Promote::No).survivors;
     validate::lists(&[&*g.young, &*g.unreachable]);
     validate::closed(&*g.young, &*g.unreachable);
     assert_eq!(survivors, 2);
@@ -96,9 +96,50 @@ fn object_moved_to_unreachable_comes_back_when_reached_later() {
     // List order 0,1,2: 0 and 1 look unreachable when met (gc_refs 0), then
     // 2 (held from outside) reaches 0, which reaches 1.
     let g = Graph::new(3, &[(0, 1), (2, 0)], &[2]);
-    let survivors = deduce_unreachable(&*g.young, &*g.unreachable).survivors;
+    let survivors = deduce_unreachable(&*g.young, &*g.unreachable, Promote::No).survivors;
     validate::lists(&[&*g.young, &*g.unreachable]);
     assert_eq!(survivors, 3);
+    assert!(list::is_empty(&*g.unreachable));
+}
+
+#[test]
+fn children_first_tree_with_garbage_between_keeps_list_order() {
+    // List order = allocation order, children before parents: 0,1 leaves of
+    // 2; 3 <-> 4 garbage; 5,6 leaves of 7; 8 the root (held), over 2 and 7.
+    let edges = [
+        (2, 0),
+        (2, 1),
+        (3, 4),
+        (4, 3),
+        (7, 5),
+        (7, 6),
+        (8, 2),
+        (8, 7),
+    ];
+    let g = Graph::new(9, &edges, &[8]);
+    let survivors = deduce_unreachable(&*g.young, &*g.unreachable, Promote::No).survivors;
+    validate::lists(&[&*g.young, &*g.unreachable]);
+    validate::closed(&*g.young, &*g.unreachable);
+    assert_eq!(survivors, 7);
+    assert_eq!(g.members(&g.unreachable), vec![3, 4]);
+    // The survivors keep their relative order (nothing moved to the tail).
+    let mut order = Vec::new();
+    for_each(&*g.young, |h| {
+        order.push(g.objs.iter().position(|&o| o == h).unwrap())
+    });
+    assert_eq!(order, vec![0, 1, 2, 5, 6, 7, 8]);
+}
+
+#[test]
+fn a_long_chain_met_tail_first_is_marked_without_recursion() {
+    // 0 <- 1 <- ... <- n-1 (each holds the one before), the last held: the
+    // walk passes all of them before the root, whose scan marks the whole
+    // chain through the intrusive stack.
+    let n = 100_000;
+    let edges: Vec<(usize, usize)> = (1..n).map(|i| (i, i - 1)).collect();
+    let g = Graph::new(n, &edges, &[n - 1]);
+    let survivors = deduce_unreachable(&*g.young, &*g.unreachable, Promote::No).survivors;
+    assert_eq!(survivors, n);
     assert!(list::is_empty(&*g.unreachable));
 }
 
@@ -107,7 +148,7 @@ fn references_from_outside_the_set_are_roots() {
     // 1 is referenced by 0, which is not in the scanned set: 1 and 2 live.
     let g = Graph::new(3, &[(0, 1), (1, 2), (2, 1)], &[]);
     list::remove(g.objs[0]);
-    let survivors = deduce_unreachable(&*g.young, &*g.unreachable).survivors;
+    let survivors = deduce_unreachable(&*g.young, &*g.unreachable, Promote::No).survivors;
     assert_eq!(survivors, 2);
     assert!(list::is_empty(&*g.unreachable));
     list::append(g.objs[0], &*g.young);
@@ -116,7 +157,7 @@ fn references_from_outside_the_set_are_roots() {
 #[test]
 fn rescue_keeps_what_a_finalizer_resurrected_and_all_it_reaches() {
     let g = Graph::new(2, &[(0, 1), (1, 0)], &[]);
-    deduce_unreachable(&*g.young, &*g.unreachable);
+    deduce_unreachable(&*g.young, &*g.unreachable, Promote::No);
     assert_eq!(g.members(&g.unreachable), vec![0, 1]);
     // As collect_main does before finalizers run: the garbage is not dead yet.
     for_each(&*g.unreachable, |h| unsafe {

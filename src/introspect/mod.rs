@@ -43,8 +43,9 @@ pub struct GcTypeStats {
     pub r#type: *const GcType,
     /// Live objects of this group.
     pub objects: usize,
-    /// Their memory as allocated: header, fields, payload (16-aligned) and,
-    /// for objects with a payload, its 16-byte size prefix.
+    /// Their memory as allocated, as `gc_get_memory`'s `bytes_in_use`
+    /// counts it: header, fields, payload (16-aligned) and, for objects with
+    /// a payload, its 16-byte size prefix, rounded up to 16.
     pub bytes: usize,
 }
 
@@ -58,13 +59,14 @@ pub type GcObjectVisitFn =
 pub type GcTypeStatsFn =
     Option<unsafe extern "C" fn(stats: *const GcTypeStats, ctx: *mut c_void) -> c_int>;
 
-/// The bytes an object occupies, as allocated.
+/// The bytes an object occupies, as allocated: the measure of
+/// `gc_get_memory`'s `bytes_in_use` (memory.rs).
 ///
 /// # Safety
 /// `h` is a live object.
 pub unsafe fn object_bytes(h: *mut Header) -> usize {
     // SAFETY: caller's contract.
-    unsafe { allocation_of(h).1 }
+    crate::memory::charge(unsafe { allocation_of(h).1 })
 }
 
 /// The heads of the lists a walk of `generation` covers (None: all of them,
@@ -295,7 +297,13 @@ pub fn type_stats(g: &Locked) -> Vec<GcTypeStats> {
         }
         0
     });
-    let (objects, bytes) = crate::census::untracked_totals();
+    // Untracked objects are in no list: they are what the memory figures
+    // count beyond the tracked objects just walked (exact under the lock for
+    // this thread; other threads' untracked allocations may be under way).
+    let mem = crate::memory::figures();
+    let tracked_bytes: usize = groups.iter().map(|s| s.bytes).sum();
+    let objects = mem.objects.saturating_sub(mem.tracked);
+    let bytes = mem.bytes_in_use.saturating_sub(tracked_bytes);
     if objects > 0 {
         groups.push(GcTypeStats {
             name: c"(untracked)".as_ptr(),

@@ -621,6 +621,9 @@ struct MObj {
     alive: bool,
     /// 0..=2, or FROZEN.
     gen_no: u8,
+    /// Promoted into generation 2 by a generation-1 collection since the
+    /// last full one, and not dead since: counted in `pending` (API v2).
+    promoted: bool,
     /// Expected reference count while alive.
     rc: usize,
     /// Weakref objects: the target, whether a callback was given, and
@@ -821,7 +824,18 @@ impl Runner {
         assert!(o.alive && o.rc > 0, "model: release of a dead object {id}");
         o.rc -= 1;
         if o.rc == 0 {
+            self.unpend(id);
             self.cascade(vec![id]);
+        }
+    }
+
+    /// `id`'s count reached zero: its death starts, it leaves generation 2
+    /// and no longer counts as promoted (even if a finalizer resurrects it:
+    /// it then rejoins generation 0).
+    fn unpend(&mut self, id: Id) {
+        if std::mem::take(&mut self.objs[id].promoted) {
+            self.pending -= 1;
+            self.cov("promoted object dies (leaves long_lived_pending)");
         }
     }
 
@@ -869,6 +883,7 @@ impl Runner {
                 finalized: false,
                 alive: true,
                 gen_no: 0,
+                promoted: false,
                 rc: 1,
                 target: None,
                 cb: false,
@@ -939,6 +954,7 @@ impl Runner {
             assert!(co.alive && co.rc > 0, "model: dead child {c} of {id}");
             co.rc -= 1;
             if co.rc == 0 {
+                self.unpend(c);
                 queue.push(c);
             }
         }
@@ -1089,12 +1105,16 @@ impl Runner {
             .collect();
         for &r in &reach {
             self.objs[r].gen_no = old;
+            self.objs[r].promoted |= g == 1;
         }
         if g == 1 {
             self.pending += reach.len();
         } else if g == 2 {
             self.pending = 0;
             self.total = reach.len();
+            for &y in &young {
+                self.objs[y].promoted = false;
+            }
         }
         // Finalizers of the unreachable, before anything is cleared.
         let mut fins = Vec::new();
@@ -1218,6 +1238,7 @@ impl Runner {
                     finalized: false,
                     alive: true,
                     gen_no: 0,
+                    promoted: false,
                     rc: 1,
                     target: None,
                     cb: false,
@@ -1414,6 +1435,7 @@ impl Runner {
                     finalized: false,
                     alive: true,
                     gen_no: 0,
+                    promoted: false,
                     rc: 1,
                     target: Some(t),
                     cb,
@@ -1536,6 +1558,9 @@ impl Runner {
                 for o in &mut self.objs {
                     if o.alive && o.tracked {
                         o.gen_no = FROZEN;
+                        if std::mem::take(&mut o.promoted) {
+                            self.pending -= 1;
+                        }
                     }
                 }
                 self.count[0] = 0;
