@@ -36,6 +36,34 @@ static Node *tree_build(size_t n) {
   return t;
 }
 
+static Node *tree_build_post(size_t n) {
+  if (n == 0) return NULL;
+  size_t left = (n - 1) / 2;
+  Node *l = tree_build_post(left);
+  Node *r = tree_build_post(n - 1 - left);
+  Node *t = node_new();
+  t->f[0] = l;
+  t->f[1] = r;
+  return t;
+}
+
+/* n nodes allocated in order, linked through a random permutation (the
+ * slot table is collector memory, so it keeps them alive meanwhile). */
+static Node *tree_build_shuffled(size_t n) {
+  size_t *slot = shuffled_slots(n);
+  Node **t = GC_MALLOC(sizeof *t * n);
+  if (!t) exit(1);
+  for (size_t i = 0; i < n; i++) t[slot[i]] = node_new();
+  for (size_t k = 0; k < n; k++) {
+    if (2 * k + 1 < n) t[k]->f[0] = t[2 * k + 1];
+    if (2 * k + 2 < n) t[k]->f[1] = t[2 * k + 2];
+  }
+  Node *root = t[0];
+  memset(t, 0, sizeof *t * n);
+  free(slot);
+  return root;
+}
+
 /* Collection pause tracking through GC_set_on_collection_event. */
 static uint64_t g_pause_start, g_pause_max, g_pause_total;
 static size_t g_pauses;
@@ -89,10 +117,10 @@ static void w3(double scale) {
   emit("ns_per_obj", (double)(t1 - t0) / (double)(2 * n));
 }
 
-static void w4(double scale) {
+static void w4_layout(double scale, Node *(*build)(size_t)) {
   size_t n = scaled(N_W4_NODES, scale);
   GC_disable();
-  Node *root = tree_build(n);
+  Node *root = build(n);
   g_sink = root;
   GC_enable();
   uint64_t times[W4_REPEATS];
@@ -106,6 +134,10 @@ static void w4(double scale) {
   emit("ns_per_obj", (double)med / (double)n);
   g_sink = NULL;
 }
+
+static void w4(double scale) { w4_layout(scale, tree_build); }
+static void w4c(double scale) { w4_layout(scale, tree_build_post); }
+static void w4s(double scale) { w4_layout(scale, tree_build_shuffled); }
 
 static void w5(double scale) {
   size_t n = scaled(N_W5_CYCLES, scale);
@@ -204,7 +236,7 @@ static void mem(double scale) {
 }
 
 static const Workload WORKLOADS[] = {
-  {"W1", NULL /* no reference counts in a tracing collector */}, {"W2", w2}, {"W3", w3}, {"W4", w4},
+  {"W1", NULL /* no reference counts in a tracing collector */}, {"W2", w2}, {"W3", w3}, {"W4", w4}, {"W4c", w4c}, {"W4s", w4s},
   {"W5", w5},  {"W6", w6}, {"MEM", mem},
 };
 

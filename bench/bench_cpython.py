@@ -87,6 +87,33 @@ def tree_build(n):
     return t
 
 
+def tree_build_post(n):
+    """The same tree, children before their parent."""
+    if n == 0:
+        return None
+    left = (n - 1) // 2
+    l = tree_build_post(left)
+    r = tree_build_post(n - 1 - left)
+    t = Node()
+    t.value = l
+    t.next = r
+    return t
+
+
+def tree_build_shuffled(n):
+    """n nodes allocated in order, linked as a heap-shaped tree through a
+    random permutation (random.Random(1), not the C programs' generator)."""
+    import random
+    nodes = [Node() for _ in range(n)]
+    random.Random(1).shuffle(nodes)
+    for k in range(n):
+        if 2 * k + 1 < n:
+            nodes[k].value = nodes[2 * k + 1]
+        if 2 * k + 2 < n:
+            nodes[k].next = nodes[2 * k + 2]
+    return nodes[0]
+
+
 def w1(scale):
     n = scaled(N_W1_PAIRS, scale) // 10
     o = Node()
@@ -134,10 +161,10 @@ def w3(scale):
     emit("ns_per_obj", t / (2 * n))
 
 
-def w4(scale):
+def w4(scale, build=tree_build):
     n = scaled(N_W4_NODES, scale)
     gc.disable()
-    root = tree_build(n)
+    root = build(n)
     gc.enable()
     times = []
     for _ in range(W4_REPEATS):
@@ -149,6 +176,14 @@ def w4(scale):
     emit("ms", med / 1e6)
     emit("ns_per_obj", med / n)
     del root
+
+
+def w4c(scale):
+    w4(scale, tree_build_post)
+
+
+def w4s(scale):
+    w4(scale, tree_build_shuffled)
 
 
 def w5(scale):
@@ -246,10 +281,10 @@ def mem(scale):
 def main():
     global WORKLOAD
     if len(sys.argv) < 2:
-        sys.exit("usage: bench_cpython.py W1|W2|W3|W4|W5|W6|MEM [scale]")
+        sys.exit("usage: bench_cpython.py W1|W2|W3|W4|W4c|W4s|W5|W6|MEM [scale]")
     WORKLOAD = sys.argv[1]
     scale = float(sys.argv[2]) if len(sys.argv) > 2 else 1.0
-    fn = {"W1": w1, "W2": w2, "W3": w3, "W4": w4, "W5": w5, "W6": w6, "MEM": mem}.get(WORKLOAD)
+    fn = {"W1": w1, "W2": w2, "W3": w3, "W4": w4, "W4c": w4c, "W4s": w4s, "W5": w5, "W6": w6, "MEM": mem}.get(WORKLOAD)
     if fn is None:
         sys.exit(f"unknown workload {WORKLOAD}")
     fn(scale)

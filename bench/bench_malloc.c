@@ -36,6 +36,32 @@ static Node *tree_build(size_t n) {
   return t;
 }
 
+static Node *tree_build_post(size_t n) {
+  if (n == 0) return NULL;
+  size_t left = (n - 1) / 2;
+  Node *l = tree_build_post(left);
+  Node *r = tree_build_post(n - 1 - left);
+  Node *t = node_new();
+  t->f[0] = l;
+  t->f[1] = r;
+  return t;
+}
+
+static Node *tree_build_shuffled(size_t n) {
+  size_t *slot = shuffled_slots(n);
+  Node **t = malloc(sizeof *t * n);
+  if (!t) exit(1);
+  for (size_t i = 0; i < n; i++) t[slot[i]] = node_new();
+  for (size_t k = 0; k < n; k++) {
+    if (2 * k + 1 < n) t[k]->f[0] = t[2 * k + 1];
+    if (2 * k + 2 < n) t[k]->f[1] = t[2 * k + 2];
+  }
+  Node *root = t[0];
+  free(t);
+  free(slot);
+  return root;
+}
+
 static void tree_free(Node *t) {
   if (!t) return;
   tree_free(t->f[0]);
@@ -56,13 +82,24 @@ static size_t tree_visit(Node *root, Node **stack) {
   return seen;
 }
 
+/* The W1 floors of issue 11: a plain increment and decrement, each in a call
+ * the compiler can neither inline nor see through (what a library's
+ * non-atomic owner-thread path costs at least), and the atomic pair in two
+ * such calls (an atomic count behind a library boundary). */
+__attribute__((noipa)) static void plain_inc(size_t *c) { ++*c; }
+__attribute__((noipa)) static void plain_dec(size_t *c) { --*c; }
+__attribute__((noipa)) static void atomic_inc(_Atomic size_t *c) { atomic_fetch_add(c, 1); }
+__attribute__((noipa)) static void atomic_dec(_Atomic size_t *c) { atomic_fetch_sub(c, 1); }
+
 static void w1(double scale) {
   size_t n = scaled(N_W1_PAIRS, scale);
   static _Atomic size_t counter = 1;
+  static size_t plain = 1;
   for (size_t i = 0; i < n / 10; i++) {  /* warm-up */
     atomic_fetch_add(&counter, 1);
     atomic_fetch_sub(&counter, 1);
   }
+  /* inline seq_cst atomic pair (ns_per_op, the historical floor) */
   uint64_t t0 = now_ns();
   for (size_t i = 0; i < n; i++) {
     atomic_fetch_add(&counter, 1);
@@ -70,6 +107,21 @@ static void w1(double scale) {
   }
   uint64_t t1 = now_ns();
   emit("ns_per_op", (double)(t1 - t0) / (double)n);
+  t0 = now_ns();
+  for (size_t i = 0; i < n; i++) {
+    plain_inc(&plain);
+    plain_dec(&plain);
+  }
+  t1 = now_ns();
+  emit("plain_calls_ns_per_op", (double)(t1 - t0) / (double)n);
+  t0 = now_ns();
+  for (size_t i = 0; i < n; i++) {
+    atomic_inc(&counter);
+    atomic_dec(&counter);
+  }
+  t1 = now_ns();
+  emit("atomic_calls_ns_per_op", (double)(t1 - t0) / (double)n);
+  if (plain != 1 || counter != 1) fprintf(stderr, "# malloc W1: counters off\n");
 }
 
 static void w2(double scale) {
@@ -106,9 +158,9 @@ static void w3(double scale) {
   emit("ns_per_obj", (double)(t1 - t0) / (double)freed);
 }
 
-static void w4(double scale) {
+static void w4_layout(double scale, Node *(*build)(size_t)) {
   size_t n = scaled(N_W4_NODES, scale);
-  Node *root = tree_build(n);
+  Node *root = build(n);
   Node **stack = malloc(sizeof(Node *) * 128);
   uint64_t times[W4_REPEATS];
   size_t seen = 0;
@@ -124,6 +176,10 @@ static void w4(double scale) {
   free(stack);
   tree_free(root);
 }
+
+static void w4(double scale) { w4_layout(scale, tree_build); }
+static void w4c(double scale) { w4_layout(scale, tree_build_post); }
+static void w4s(double scale) { w4_layout(scale, tree_build_shuffled); }
 
 static void w5(double scale) {
   size_t n = scaled(N_W5_CYCLES, scale);
@@ -227,7 +283,7 @@ static void mem(double scale) {
 }
 
 static const Workload WORKLOADS[] = {
-  {"W1", w1}, {"W2", w2}, {"W3", w3}, {"W4", w4},
+  {"W1", w1}, {"W2", w2}, {"W3", w3}, {"W4", w4}, {"W4c", w4c}, {"W4s", w4s},
   {"W5", w5},  {"W6", w6}, {"MEM", mem},
 };
 

@@ -37,6 +37,35 @@ static GcObject *tree_build(size_t n) {
   return t;
 }
 
+/* The same tree, children before their parent. */
+static GcObject *tree_build_post(size_t n) {
+  if (n == 0) return NULL;
+  size_t left = (n - 1) / 2;
+  GcObject *l = tree_build_post(left);
+  GcObject *r = tree_build_post(n - 1 - left);
+  GcObject *t = node_new();
+  if (l) set_field_steal(t, 0, l);
+  if (r) set_field_steal(t, 1, r);
+  return t;
+}
+
+/* n nodes allocated in order, linked through a random permutation. */
+static GcObject *tree_build_shuffled(size_t n) {
+  size_t *slot = shuffled_slots(n);
+  GcObject **t = malloc(sizeof *t * n);
+  if (!t) exit(1);
+  for (size_t i = 0; i < n; i++) t[slot[i]] = node_new();
+  for (size_t k = 0; k < n; k++) {
+    if (2 * k + 1 < n) obj_set_field(t[k], 0, t[2 * k + 1]);
+    if (2 * k + 2 < n) obj_set_field(t[k], 1, t[2 * k + 2]);
+  }
+  for (size_t k = 1; k < n; k++) obj_decref(t[k]);
+  GcObject *root = t[0];
+  free(t);
+  free(slot);
+  return root;
+}
+
 /* Collection pause tracking through gc_callback_add. */
 typedef struct Pauses {
   uint64_t start, max, total, lib_max, max_gen[3];
@@ -111,10 +140,10 @@ static void w3(double scale) {
   emit("ns_per_obj", (double)(t1 - t0) / (double)(2 * n));
 }
 
-static void w4(double scale) {
+static void w4_layout(double scale, GcObject *(*build)(size_t)) {
   size_t n = scaled(N_W4_NODES, scale);
   gc_disable();
-  GcObject *root = tree_build(n);
+  GcObject *root = build(n);
   gc_enable();
   uint64_t times[W4_REPEATS];
   for (int r = 0; r < W4_REPEATS; r++) {
@@ -128,6 +157,10 @@ static void w4(double scale) {
   emit("ns_per_obj", (double)med / (double)n);
   obj_decref(root);
 }
+
+static void w4(double scale) { w4_layout(scale, tree_build); }
+static void w4c(double scale) { w4_layout(scale, tree_build_post); }
+static void w4s(double scale) { w4_layout(scale, tree_build_shuffled); }
 
 static void w5(double scale) {
   size_t n = scaled(N_W5_CYCLES, scale);
@@ -219,7 +252,7 @@ static void mem(double scale) {
 }
 
 static const Workload WORKLOADS[] = {
-  {"W1", w1}, {"W2", w2}, {"W3", w3}, {"W4", w4},
+  {"W1", w1}, {"W2", w2}, {"W3", w3}, {"W4", w4}, {"W4c", w4c}, {"W4s", w4s},
   {"W5", w5},  {"W6", w6}, {"MEM", mem},
 };
 

@@ -84,6 +84,37 @@ static inline void emit_peak_rss(void) {
 #define N_MEM_OBJECTS   1000000.0  /* live objects for bytes/object */
 #define W4_REPEATS 3               /* timed full collections in W4 */
 
+/* The W4 layouts: the same live binary tree of N_W4_NODES nodes, built
+ *  W4  parent first (pre-order: a node is allocated before its subtrees, so
+ *      allocation order is the tree's depth-first order),
+ *  W4c children first (post-order, as binary-trees and CPython programs
+ *      build trees bottom-up),
+ *  W4s shuffled: nodes allocated in order, then linked as a heap-shaped
+ *      tree (children of slot k at 2k+1, 2k+2) through a random permutation,
+ *      so allocation order says nothing about the tree (a heap that has been
+ *      mutated for a while). */
+static inline uint64_t rng_next(uint64_t *s) { /* xorshift64* */
+  *s ^= *s >> 12;
+  *s ^= *s << 25;
+  *s ^= *s >> 27;
+  return *s * 2685821657736338717ull;
+}
+
+/* A random permutation of 0..n-1 (fixed seed, the same in every system). */
+static inline size_t *shuffled_slots(size_t n) {
+  size_t *p = malloc(sizeof *p * (n ? n : 1));
+  if (!p) exit(1);
+  for (size_t i = 0; i < n; i++) p[i] = i;
+  uint64_t seed = 0x9E3779B97F4A7C15ull;
+  for (size_t i = n; i > 1; i--) {
+    size_t j = (size_t)(rng_next(&seed) % i);
+    size_t t = p[i - 1];
+    p[i - 1] = p[j];
+    p[j] = t;
+  }
+  return p;
+}
+
 static inline size_t scaled(double base, double scale) {
   double n = base * scale;
   return n < 1.0 ? 1 : (size_t)(n + 0.5);
@@ -138,7 +169,7 @@ static inline void pause_log_emit(PauseLog *l) {
   *l = (PauseLog){0};
 }
 
-#define USAGE "usage: %s W1|W2|W3|W4|W5|W6|MEM [scale]\n"
+#define USAGE "usage: %s W1|W1p|W2|W3|W4|W4c|W4s|W5|W6|MEM [scale]\n"
 
 /* One workload of a system; `run` NULL: the system has nothing to measure
  * for it (Boehm has no reference counts for W1). */

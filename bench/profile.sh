@@ -4,6 +4,8 @@
 # (incref+decref) and W6's weakref_get, to guide performance work.
 #
 #   bench/profile.sh [W2-scale] [W4-scale] [W3-scale]   (defaults 0.05 0.25 0.05)
+#   BT_SCALE=0.25 bench/profile.sh ...   binary-trees scale for the last profile
+#   BT_ONLY=1 bench/profile.sh           only the binary-trees profile
 #
 # Builds librcgc in release mode with line tables (CARGO_PROFILE_RELEASE_DEBUG,
 # into target/profile so the normal release build is untouched), then:
@@ -25,6 +27,30 @@ cd "$ROOT"
 CARGO_PROFILE_RELEASE_DEBUG=line-tables-only cargo build --release --quiet --target-dir "$OUT"
 gcc -O2 -g -std=gnu11 -I "$ROOT/include" -o "$OUT/bench_rcgc" "$ROOT/bench/bench_rcgc.c" \
   -L "$LIB" -Wl,-rpath,"$LIB" -lrcgc
+gcc -O2 -g -std=gnu11 -I "$ROOT/include" -o "$OUT/clients_rcgc" "$ROOT/bench/clients_rcgc.c" \
+  -L "$LIB" -Wl,-rpath,"$LIB" -lrcgc -lm
+BT_SCALE=${BT_SCALE:-0.25}
+
+# binary-trees, the client program (children before parents, checks through
+# obj_get_field): where its time goes, mutator and collector together.
+bt_profile() {
+  if command -v perf >/dev/null 2>&1; then
+    echo
+    echo "== perf record -e cpu-clock: rcgc binary-trees (BT, scale $BT_SCALE) =="
+    if perf record -q -e cpu-clock -g -o "$OUT/perf.BT" "$OUT/clients_rcgc" BT "$BT_SCALE" >"$OUT/BT.out" 2>&1; then
+      grep -E "total_s|gc_s|collections" "$OUT/BT.out" | sed 's/^/    /'
+      perf report -i "$OUT/perf.BT" --stdio --no-children 2>/dev/null | grep -E '^ +[0-9.]+%' | head -25
+    else
+      echo "perf record failed"
+    fi
+  else
+    echo "perf not installed: no binary-trees profile"
+  fi
+}
+if [ -n "${BT_ONLY:-}" ]; then
+  bt_profile
+  exit 0
+fi
 
 top() { # callgrind output file, objects counted
   # Instruction counts per function, exclusive (code inlined from other files
@@ -100,3 +126,5 @@ if command -v perf >/dev/null 2>&1; then
     fi
   done
 fi
+
+bt_profile

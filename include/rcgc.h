@@ -280,6 +280,10 @@ struct GcObject *obj_new_typed(const struct GcType *type,
 /**
  * Adds one reference to `o`. NULL is a no-op.
  *
+ * The largest reference count is 2^31 - 1 (2147483647): one more
+ * increment aborts the process with one line on stderr naming the object's
+ * type and the limit, instead of wrapping around.
+ *
  * Arguments: `o` borrowed. Thread-safe and lock-free.
  */
 void obj_incref(struct GcObject *o);
@@ -522,6 +526,21 @@ int gc_callback_remove(GcCallbackFn fn, void *ctx);
  * one with obj_incref, when other threads may collect. Every gc_lock needs
  * one gc_unlock on the same thread.
  * Thread-safe; blocks while another thread collects or holds the lock.
+ *
+ * fork(): the library installs pthread_atfork handlers, so a child forked
+ * while other threads use the library gets a working heap: every object
+ * with its count, the lock free, lock-free readers forgotten. fork() never
+ * waits for another thread's host code (holding gc_lock, or a hook or
+ * callback of a death or a collection), but it may wait briefly for
+ * another thread's library work in progress to reach its next hook or its
+ * end. In the child, the work a thread that did not survive left half done
+ * is finished or given back: an abandoned collection's garbage returns to
+ * the oldest generation (a later collection finds it again; finalizers
+ * that ran never run again), deaths in progress complete at the next
+ * release without rerunning the interrupted hook. References that thread's
+ * host code held (a local, say) are never released, as in any fork child;
+ * an object whose hook (a weakref callback, `clear` or `destroy`) was
+ * interrupted is not freed in the child.
  */
 void gc_lock(void);
 

@@ -17,8 +17,8 @@
 //! after that it reads as unknown. In checked mode every object comes from
 //! the system allocator, never the pool.
 //!
-//! Invariants: `MODE` goes from UNDECIDED to OFF or ON once and never
-//! changes after the first allocation; registry entries exist exactly for
+//! Invariants: `MODE` is fixed (OFF_FIXED or ON_FIXED) before the first
+//! object is allocated and never changes after; registry entries exist exactly for
 //! live objects and quarantined freed ones.
 
 use crate::error::fatal;
@@ -28,14 +28,24 @@ use std::ffi::CStr;
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicBool, AtomicU8, Ordering::Relaxed};
 
+/// The mode, one atomic state machine: UNDECIDED -> OFF | ON (by the
+/// environment or `set`, changeable), then, at the first allocation, once
+/// and for good, OFF | ON -> OFF_FIXED | ON_FIXED. Every transition is one
+/// compare-exchange, so an allocation and a `gc_set_checks` racing each
+/// other agree on the mode the first object is made in.
 const UNDECIDED: u8 = 0;
 const OFF: u8 = 1;
 const ON: u8 = 2;
+const OFF_FIXED: u8 = 3;
+const ON_FIXED: u8 = 4;
+// Relaxed throughout: MODE is one variable, so every thread sees its
+// changes in one order, and it never changes once fixed; an object (and so
+// any use of the mode on it) happens after the fixing step of the thread
+// that created it.
 static MODE: AtomicU8 = AtomicU8::new(UNDECIDED);
-/// False only once the mode is known to be OFF: the hot paths test this one
-/// flag (one load, one branch) and decide on the slow path.
+/// False only once the mode is fixed OFF: the hot paths test this one flag
+/// (one load, one branch) and decide on the slow path.
 static MAYBE_ON: AtomicBool = AtomicBool::new(true);
-static ALLOCATED: AtomicBool = AtomicBool::new(false);
 
 /// Freed objects kept poisoned before their memory is reused.
 const QUARANTINE: usize = 1 << 16;
@@ -64,40 +74,69 @@ pub fn enabled() -> bool {
     MAYBE_ON.load(Relaxed) && mode_is_on()
 }
 
+/// The mode, read from the environment the first time.
+fn mode() -> u8 {
+    let m = MODE.load(Relaxed);
+    if m != UNDECIDED {
+        return m;
+    }
+    let on = std::env::var_os("RCGC_CHECKS").is_some_and(|v| v != "0" && !v.is_empty());
+    match MODE.compare_exchange(UNDECIDED, if on { ON } else { OFF }, Relaxed, Relaxed) {
+        Ok(_) => {
+            if on {
+                ON
+            } else {
+                OFF
+            }
+        }
+        Err(seen) => seen,
+    }
+}
+
 #[cold]
 fn mode_is_on() -> bool {
-    if MODE.load(Relaxed) == UNDECIDED {
-        let on = std::env::var_os("RCGC_CHECKS").is_some_and(|v| v != "0" && !v.is_empty());
-        let _ = MODE.compare_exchange(UNDECIDED, if on { ON } else { OFF }, Relaxed, Relaxed);
+    match mode() {
+        OFF_FIXED => {
+            MAYBE_ON.store(false, Relaxed);
+            false
+        }
+        m => m == ON || m == ON_FIXED,
     }
-    let on = MODE.load(Relaxed) == ON;
-    MAYBE_ON.store(on, Relaxed);
-    on
 }
 
 /// `gc_set_checks`: false when an object was already allocated (the mode
 /// then stays as it is).
 pub fn set(on: bool) -> bool {
-    if ALLOCATED.load(Relaxed) {
-        return enabled() == on;
+    let mut m = mode();
+    loop {
+        if m == OFF_FIXED || m == ON_FIXED {
+            return (m == ON_FIXED) == on;
+        }
+        match MODE.compare_exchange_weak(m, if on { ON } else { OFF }, Relaxed, Relaxed) {
+            Ok(_) => return true,
+            Err(seen) => m = seen,
+        }
     }
-    MODE.store(if on { ON } else { OFF }, Relaxed);
-    MAYBE_ON.store(on, Relaxed);
-    true
+}
+
+/// Notes that memory for objects is about to be handed out: fixes the mode.
+#[inline]
+pub fn on_first_allocation() {
+    if !MAYBE_ON.load(Relaxed) {
+        return; // fixed OFF
+    }
+    let mut m = mode();
+    while m == OFF || m == ON {
+        match MODE.compare_exchange_weak(m, m + 2, Relaxed, Relaxed) {
+            Ok(_) => break,
+            Err(seen) => m = seen,
+        }
+    }
 }
 
 fn registry<R>(f: impl FnOnce(&mut Registry) -> R) -> R {
     let mut guard = REGISTRY.lock().unwrap_or_else(|e| e.into_inner());
     f(guard.get_or_insert_with(Registry::default))
-}
-
-/// Notes that memory for objects is about to be handed out (fixes the mode).
-#[inline]
-pub fn on_first_allocation() {
-    if !ALLOCATED.load(Relaxed) {
-        enabled();
-        ALLOCATED.store(true, Relaxed);
-    }
 }
 
 /// Records a new object. False when the registry cannot grow (the caller
@@ -162,6 +201,36 @@ pub fn object(function: &CStr, o: *const Header) {
     }
 }
 
+/// Validates a reference the library is about to follow from the object
+/// `holder` (a field, or a reference its `traverse` hook reported) on
+/// behalf of `function`; aborts with one line when `o` is not a live object
+/// (the host released the reference the holder owned). Checked mode only.
+pub fn referenced(function: &CStr, o: *const Header, holder: *const Header) {
+    if !enabled() {
+        return;
+    }
+    let problem = registry(|r| {
+        let holder_ty = r
+            .objects
+            .get(&(holder as usize))
+            .map_or(std::ptr::null(), |e| e.ty);
+        let what = match r.objects.get(&(o as usize)) {
+            None => "is not an object allocated by rcgc (or was freed long ago)".to_owned(),
+            Some(e) if e.freed => {
+                format!("object of type \"{}\" was already freed", type_name(e.ty))
+            }
+            Some(_) => return None,
+        };
+        Some(format!(
+            "{what} (still referenced by the object of type \"{}\" at {holder:p}: one release too many)",
+            type_name(holder_ty)
+        ))
+    });
+    if let Some(what) = problem {
+        fatal(function, o.cast(), &what);
+    }
+}
+
 /// Aborts for a reference count that would go below zero.
 pub fn underflow(function: &CStr, h: *const Header) -> ! {
     // SAFETY: h is a live object (it has a count of 0 but is not freed).
@@ -176,7 +245,7 @@ pub fn underflow(function: &CStr, h: *const Header) -> ! {
     )
 }
 
-fn type_name(ty: *const GcType) -> String {
+pub(crate) fn type_name(ty: *const GcType) -> String {
     // SAFETY: non-NULL types are valid GcTypes; names are C strings.
     unsafe {
         if ty.is_null() || (*ty).name.is_null() {

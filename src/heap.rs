@@ -9,15 +9,14 @@
 //!   fresh one with `Locked::st` after every such call.
 //! - Every tracked live object is in exactly one of `gens[0..3]`,
 //!   `permanent`, a collector working list (only during a collection), or,
-//!   once its count reached zero, the death queue or the dying set of the
-//!   death path. Untracked objects are in no list.
+//!   once its count reached zero, the death stack (`deaths` or `fresh`),
+//!   or (collector garbage) a collector working list. Untracked objects are in no list.
 //! - `count[0]` is tracked allocations minus tracked deallocations since the
 //!   last generation-0 collection (never below 0); `count[1]`/`count[2]` are
 //!   collections of the next younger generation since this one was collected.
 
 use crate::object::Header;
-use parking_lot::RawMutex;
-use parking_lot::lock_api::{GetThreadId, RawReentrantMutex};
+use crate::sync::ReentrantLock;
 use std::cell::{Cell, UnsafeCell};
 use std::collections::HashMap;
 use std::ffi::{c_int, c_void};
@@ -110,13 +109,15 @@ pub struct State {
     pub long_lived_pending: usize,
     pub stats: [GcGenStats; NUM_GENERATIONS],
     pub callbacks: Vec<(CallbackFn, *mut c_void)>,
-    /// Objects whose count reached zero, linked through `next`, oldest first
-    /// (deaths complete in the order the counts reached zero).
-    pub death_queue: *mut Header,
-    pub death_tail: *mut Header,
-    /// Deaths queued so far; a queued object keeps its number in `prev`
-    /// (shifted left by 4, so it reads as a plain untagged word).
-    pub death_seq: usize,
+    /// The death stack (refcount.rs): objects whose death is under way or
+    /// due, linked through `next`, the one to work on next on top. A dying
+    /// object keeps its progress in `prev` (`refcount::RESUME`).
+    pub deaths: *mut Header,
+    /// Deaths queued by the step of the death stack now running (linked
+    /// through `next`, oldest first); pushed onto `deaths` as one group
+    /// when the step ends, so they complete before anything below.
+    pub fresh: *mut Header,
+    pub fresh_tail: *mut Header,
     /// A death or a collection is in progress: new deaths are queued and the
     /// outermost one drains the queue.
     pub draining: bool,
@@ -124,25 +125,21 @@ pub struct State {
     pub weak: AddrMap<*mut Header>,
     /// Memory for tracked objects (alloc.rs).
     pub pool: crate::alloc::Pool,
-}
-
-/// Thread identity for the re-entrant lock: `pthread_self()` is one load
-/// from the thread pointer, where a Rust thread-local in a shared library
-/// costs a `__tls_get_addr` call on every lock.
-pub struct PthreadId;
-
-// SAFETY: pthread_self() is non-zero and unique among live threads.
-unsafe impl GetThreadId for PthreadId {
-    const INIT: Self = PthreadId;
-    fn nonzero_thread_id(&self) -> std::num::NonZeroUsize {
-        // SAFETY: pthread_self has no preconditions.
-        let id = unsafe { libc::pthread_self() } as usize;
-        std::num::NonZeroUsize::new(id).expect("pthread_self() is never 0")
-    }
+    /// Dead objects that have had weakrefs, waiting until no lock-free
+    /// reader can hold them (epoch.rs), oldest first.
+    pub retired: *mut Header,
+    pub retired_tail: *mut Header,
+    /// While a collection runs host code: the working lists that hold its
+    /// garbage (their sentinels live on the collecting thread's stack), so
+    /// a fork child can give an abandoned collection's garbage back.
+    pub abandon: [*const Header; 3],
+    /// The object whose finalizer a collection is running, holding a
+    /// reference to it (gc/mod.rs), or NULL.
+    pub finalizing: *mut Header,
 }
 
 pub struct Heap {
-    lock: RawReentrantMutex<RawMutex, PthreadId>,
+    lock: ReentrantLock,
     state: UnsafeCell<State>,
 }
 
@@ -150,7 +147,7 @@ pub struct Heap {
 unsafe impl Sync for Heap {}
 
 pub static HEAP: Heap = Heap {
-    lock: RawReentrantMutex::INIT,
+    lock: ReentrantLock::new(),
     state: UnsafeCell::new(State {
         initialized: false,
         gens: [
@@ -171,24 +168,32 @@ pub static HEAP: Heap = Heap {
             uncollectable: 0,
         }; NUM_GENERATIONS],
         callbacks: Vec::new(),
-        death_queue: std::ptr::null_mut(),
-        death_tail: std::ptr::null_mut(),
-        death_seq: 0,
+        deaths: std::ptr::null_mut(),
+        fresh: std::ptr::null_mut(),
+        fresh_tail: std::ptr::null_mut(),
         draining: false,
         weak: HashMap::with_hasher(BuildHasherDefault::new()),
         pool: crate::alloc::Pool::new(),
+        retired: std::ptr::null_mut(),
+        retired_tail: std::ptr::null_mut(),
+        abandon: [std::ptr::null(); 3],
+        finalizing: std::ptr::null_mut(),
     }),
 };
 
 /// Proof that this thread holds the heap lock; unlocks on drop.
 pub struct Locked {
+    /// This acquisition entered the library from host code (a hook): the
+    /// drop goes back to host code.
+    from_host: bool,
     _not_send: std::marker::PhantomData<*mut ()>,
 }
 
 /// Takes the heap lock (re-entrant).
 pub fn lock() -> Locked {
-    HEAP.lock.lock();
+    let from_host = HEAP.lock.lock();
     let g = Locked {
+        from_host,
         _not_send: std::marker::PhantomData,
     };
     // SAFETY: we hold the lock and no other borrow of the state is live here
@@ -199,6 +204,14 @@ pub fn lock() -> Locked {
             crate::list::init(head);
         }
         st.initialized = true;
+        // SAFETY: registering plain functions with no preconditions (a
+        // failure only means the exit-time tidy-up, or fork support, is
+        // missing). atexit, unlike an ELF `.fini_array` entry, is portable
+        // POSIX.
+        unsafe {
+            libc::atexit(release_at_exit);
+            libc::pthread_atfork(Some(fork_prepare), Some(fork_parent), Some(fork_child));
+        }
     }
     g
 }
@@ -206,19 +219,23 @@ pub fn lock() -> Locked {
 /// Takes the heap lock if no other thread holds it (re-entrant), for work
 /// that must not wait (the leak report at exit).
 pub fn try_lock() -> Option<Locked> {
-    if !HEAP.lock.try_lock() {
-        return None;
-    }
-    // Take it once more through `lock` (re-entrant, so this cannot wait) to
-    // get the initialization `lock` does, then drop the extra acquisition.
-    let g = lock();
-    // SAFETY: this thread took the lock in try_lock just above.
-    unsafe { HEAP.lock.unlock() };
+    let from_host = HEAP.lock.try_lock()?;
+    let g = Locked {
+        from_host,
+        _not_send: std::marker::PhantomData,
+    };
+    // Once more through `lock` (re-entrant, so this cannot wait) for the
+    // initialization it does; dropping that guard releases only its own
+    // acquisition.
+    drop(lock());
     Some(g)
 }
 
 impl Drop for Locked {
     fn drop(&mut self) {
+        if self.from_host {
+            HEAP.lock.leave_library();
+        }
         // SAFETY: a `Locked` exists only while this thread holds the lock.
         unsafe { HEAP.lock.unlock() }
     }
@@ -233,6 +250,17 @@ impl Locked {
     }
 }
 
+/// Runs host code (a hook or callback) from library code with the lock
+/// held; every half-done piece of work must be recorded in the heap state
+/// first (see the fork handlers).
+#[inline]
+pub fn host<R>(f: impl FnOnce() -> R) -> R {
+    HEAP.lock.leave_library();
+    let r = f();
+    HEAP.lock.enter_library();
+    r
+}
+
 thread_local! {
     /// How many times the host took the lock with `gc_lock` on this thread.
     static USER_LOCKS: Cell<usize> = const { Cell::new(0) };
@@ -240,8 +268,9 @@ thread_local! {
 
 /// `gc_lock`: takes the lock on behalf of the host.
 pub fn user_lock() {
-    std::mem::forget(lock());
+    HEAP.lock.lock();
     USER_LOCKS.with(|n| n.set(n.get() + 1));
+    HEAP.lock.leave_library();
 }
 
 /// `gc_unlock`: releases one `user_lock`. Returns false (and does nothing)
@@ -252,9 +281,15 @@ pub fn user_unlock() -> bool {
             return false;
         }
         n.set(n.get() - 1);
+        HEAP.lock.enter_library();
         // SAFETY: this thread took the lock in user_lock and never released
         // that acquisition.
         unsafe { HEAP.lock.unlock() };
+        if HEAP.lock.held_by_me() {
+            // Still held (an outer gc_lock, or a hook that called
+            // gc_lock/gc_unlock): back to host code.
+            HEAP.lock.leave_library();
+        }
         true
     })
 }
@@ -267,29 +302,113 @@ pub fn with_state<R>(f: impl FnOnce(&mut State) -> R) -> R {
     f(unsafe { &mut *g.st() })
 }
 
-/// At process exit, runs the releases still deferred through the epoch and
-/// gives back the weakref table's memory when no weakref is left, so leak
-/// checkers report nothing of ours after a clean shutdown (both are only
-/// reachable through interior pointers, which valgrind calls "possibly
-/// lost"). Skipped if another thread holds the lock.
+/// At process exit, releases what the epoch allows and gives back the
+/// weakref table's memory when no weakref is left, so leak checkers report
+/// nothing of ours after a clean shutdown (both are only reachable through
+/// interior pointers, which valgrind calls "possibly lost"). Skipped if
+/// another thread holds the lock.
 extern "C" fn release_at_exit() {
-    if !HEAP.lock.try_lock() {
+    let Some(from_host) = HEAP.lock.try_lock() else {
         return;
-    }
-    // Each flush may advance the epoch once; two advances free a bag.
-    for _ in 0..4 {
-        crossbeam_epoch::pin().flush();
-    }
+    };
+    let g = Locked {
+        from_host,
+        _not_send: std::marker::PhantomData,
+    };
     // SAFETY: we hold the lock; no user code runs here.
     unsafe {
-        let st = &mut *HEAP.state.get();
+        crate::refcount::release_retired(g.st());
+        let st = &mut *g.st();
         if st.weak.is_empty() {
             st.weak = HashMap::with_hasher(BuildHasherDefault::new());
         }
-        HEAP.lock.unlock();
     }
 }
 
-#[used]
-#[unsafe(link_section = ".fini_array")]
-static RELEASE_AT_EXIT: extern "C" fn() = release_at_exit;
+thread_local! {
+    /// Between fork_prepare and fork_parent/fork_child on the forking
+    /// thread: what fork_prepare did with the lock.
+    static FORK_MODE: Cell<u8> = const { Cell::new(FORK_SELF) };
+}
+/// The forking thread holds the lock itself (it forks from host code).
+const FORK_SELF: u8 = 0;
+/// The lock was free: fork_prepare took it.
+const FORK_TOOK: u8 = 1;
+/// Another thread held it in host code: fork_prepare froze it there.
+const FORK_FROZE: u8 = 2;
+
+/// Before fork(): makes sure no other thread is in the middle of library
+/// work. Never waits for host code: a holder running host code (a hook,
+/// or between gc_lock and gc_unlock) is frozen there; a holder running
+/// library code is waited for until it ends or calls the host.
+extern "C" fn fork_prepare() {
+    let mode = if HEAP.lock.held_by_me() {
+        FORK_SELF
+    } else if HEAP.lock.freeze_or_take() {
+        FORK_FROZE
+    } else {
+        FORK_TOOK
+    };
+    FORK_MODE.with(|m| m.set(mode));
+}
+
+/// After fork(), in the parent: undoes fork_prepare.
+extern "C" fn fork_parent() {
+    match FORK_MODE.with(|m| m.get()) {
+        // SAFETY: fork_prepare took this acquisition, in library code.
+        FORK_TOOK => unsafe { HEAP.lock.unlock() },
+        FORK_FROZE => HEAP.lock.thaw(),
+        _ => {}
+    }
+}
+
+/// After fork(), in the child (one thread, this one): the lock and the
+/// reader slots are reset, and the work of a thread frozen in host code
+/// that did not survive the fork is finished or given back: the references
+/// it held for its hook are dropped, an abandoned collection's garbage
+/// goes back to the oldest generation (a later collection finds it again;
+/// finalizers that ran never run again), and deaths on the death stack
+/// complete at the next release (an interrupted finalizer is not rerun:
+/// its object continues at the resurrection check).
+extern "C" fn fork_child() {
+    crate::bias::after_fork_in_child();
+    // SAFETY: in a fork child, before any other thread exists.
+    unsafe { crate::epoch::reset_in_child() };
+    let mode = FORK_MODE.with(|m| m.get());
+    if mode == FORK_SELF {
+        return;
+    }
+    // SAFETY: as above; the lock's holder (this thread or a frozen one)
+    // does not run in the child.
+    unsafe { HEAP.lock.reset_in_child() };
+    if mode == FORK_TOOK {
+        return;
+    }
+    let g = lock();
+    // SAFETY: lock held; no user code runs here. The abandoned lists'
+    // sentinels are on the frozen thread's stack, which the child keeps.
+    unsafe {
+        let st = &mut *g.st();
+        if !st.finalizing.is_null() {
+            // The collection's reference for the finalizer (never below 1).
+            (*st.finalizing)
+                .rc
+                .fetch_sub(1, std::sync::atomic::Ordering::Relaxed);
+            st.finalizing = std::ptr::null_mut();
+        }
+        for list in st.abandon {
+            if list.is_null() {
+                continue;
+            }
+            let mut h = crate::list::next(list);
+            while !std::ptr::eq(h, list) {
+                (*h).unset(crate::object::DYING | crate::object::COLLECTED | crate::object::MARK);
+                h = crate::list::next(h);
+            }
+            crate::list::merge(list, &st.gens[NUM_GENERATIONS - 1]);
+        }
+        st.abandon = [std::ptr::null(); 3];
+        st.collecting = false;
+        st.draining = false;
+    }
+}

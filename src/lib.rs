@@ -12,8 +12,13 @@
 //! - `object`: the header and the allocation of header, fields and payload;
 //! - `list`: intrusive lists of headers (the generations);
 //! - `memory`: the memory figures, the memory limit, when to trim;
-//! - `heap`: the global heap: its re-entrant lock, counts, thresholds,
-//!   stats, callbacks, the death queue and the weakref table;
+//! - `bias`: biased ownership of the heap lock and the counts by one thread;
+//! - `sync`: the heap lock (re-entrant, on a POSIX mutex) and its holder's
+//!   state (library or host code), for fork;
+//! - `heap`: the global heap: its lock, counts, thresholds, stats,
+//!   callbacks, the death stack, the weakref table, and the fork handlers;
+//! - `epoch`: safe reclamation of objects that had weakrefs, for the
+//!   lock-free `weakref_get`;
 //! - `weakref`: weakref objects and the per-target lists;
 //! - `refcount`: incref/decref and the iterative death path;
 //! - `gc`: one collection, and object creation (which triggers collections);
@@ -22,7 +27,9 @@
 //! - `ffi`: the exported C functions.
 
 pub(crate) mod alloc;
+pub(crate) mod bias;
 pub(crate) mod checks;
+pub(crate) mod epoch;
 pub(crate) mod error;
 pub mod ffi;
 pub(crate) mod gc;
@@ -32,6 +39,7 @@ pub(crate) mod list;
 pub(crate) mod memory;
 pub(crate) mod object;
 pub(crate) mod refcount;
+pub(crate) mod sync;
 pub(crate) mod weakref;
 
 pub use ffi::*;

@@ -342,10 +342,36 @@ pub unsafe fn incref_raw(h: *mut Header) {
     // Relaxed: a new reference can only be made from an existing one, which
     // already orders the object's creation before this point (as Arc::clone).
     // SAFETY: caller's contract.
-    let old = unsafe { (*h).rc.fetch_add(1, Relaxed) };
+    let rc = unsafe { &(*h).rc };
+    let old = match crate::bias::with_owned_counts(|| {
+        let v = rc.load(Relaxed);
+        rc.store(v + 1, Relaxed);
+        v
+    }) {
+        Some(v) => v,
+        None => {
+            crate::bias::before_shared_count_change();
+            rc.fetch_add(1, Relaxed)
+        }
+    };
     if old & COUNT_MASK >= MAX_COUNT {
-        crate::error::fatal(c"obj_incref", h.cast(), "reference count overflow");
+        overflow(h);
     }
+}
+
+/// Aborts for an increment past `MAX_COUNT`, naming the type and the limit.
+#[cold]
+pub(crate) fn overflow(h: *mut Header) -> ! {
+    // SAFETY: h is a live object (the caller was incrementing its count).
+    let ty = unsafe { (*h).ty() };
+    crate::error::fatal(
+        c"obj_incref",
+        h.cast(),
+        &format!(
+            "reference count overflow on object of type \"{}\" (the largest count is {MAX_COUNT})",
+            crate::checks::type_name(ty)
+        ),
+    )
 }
 
 /// # Safety

@@ -15,15 +15,34 @@
 //! 4. its fields are released, then its `clear` hook runs;
 //! 5. its `destroy` hook runs and its memory is freed.
 //!
-//! Deaths are iterative: an object whose count reaches zero is set `DYING`,
-//! unlinked from its list and appended to the heap's death queue (linked
-//! through `next`); the outermost death or collection drains the queue in
-//! order, so a chain of any length is released in constant stack and objects
-//! die in the order their counts reached zero (a weakref released after its
-//! target still sees the target die first and gets its callback). `DYING` stops a second
-//! transition to zero (after a resurrection inside the finalizer, say) from
-//! queueing the object twice, and marks collector garbage whose teardown the
-//! collector owns.
+//! Deaths are iterative and depth first, so no native stack grows with the
+//! number of deaths, whatever the hooks do:
+//! - an object whose count reaches zero is set `DYING`, unlinked from its
+//!   list and appended to `fresh` (the deaths the running step caused);
+//! - the outermost death (or a collection) runs `drain`: it pushes `fresh`
+//!   onto the death stack as one group (oldest on top, so siblings die in
+//!   the order their counts reached zero) and works on the top object, one
+//!   step at a time, until the stack is back to where it started;
+//! - a step is: the finalizer (then the object stays on the stack, marked
+//!   `RESUME` in `prev`); or, from the resurrection check on, the rest of
+//!   the death (the object leaves the stack first). So the deaths a
+//!   finalizer caused (a temporary holder of its object, say) complete
+//!   before its object's resurrection check, as they would at once in
+//!   CPython, without nesting; deaths queued earlier wait below.
+//!
+//! `DYING` stops a second transition to zero (after a resurrection inside
+//! the finalizer, say) from queueing the object twice, and marks collector
+//! garbage whose teardown the collector owns.
+//!
+//! Invariants: an object is on the death stack (`deaths` or `fresh`) at most
+//! once, only while `DYING` and unlinked from every generation; `fresh` is
+//! empty whenever no step is running; a drain only pops objects it pushed
+//! (those above the top it found).
+//!
+//! Memory of an object that has had weakrefs goes back only once no
+//! lock-free `weakref_get` can hold its address (epoch.rs): it is retired,
+//! and every later `free` under the lock releases what has become safe.
+//! Nothing on that path waits for the heap lock or for a reader.
 
 use crate::alloc::{Pool, sys_free};
 use crate::checks;
@@ -31,7 +50,8 @@ use crate::error::{GC_ERR_INVALID, fail};
 use crate::heap::{Locked, State, lock};
 use crate::list;
 use crate::object::{
-    COUNT_MASK, DYING, FINALIZED, GcObject, Header, PROMOTED, WEAKREFED, allocation_of, fields,
+    COLLECTED, COUNT_MASK, DYING, FINALIZED, GcObject, Header, PROMOTED, WEAKREFED, allocation_of,
+    fields,
 };
 use crate::weakref::{self, Pending};
 use std::sync::atomic::Ordering::{AcqRel, Relaxed, Release};
@@ -46,6 +66,23 @@ pub use crate::object::incref_raw as incref;
 pub unsafe fn decref(h: *mut Header) {
     // SAFETY: caller's contract: h is live.
     let rc = unsafe { &(*h).rc };
+    // The counts are this thread's (bias.rs): a plain decrement unless it
+    // would reach zero.
+    if let Some(done) = crate::bias::with_owned_counts(|| {
+        let v = rc.load(Relaxed);
+        if v & COUNT_MASK > 1 {
+            rc.store(v - 1, Relaxed);
+            return true;
+        }
+        false
+    }) {
+        if !done {
+            // SAFETY: caller's contract.
+            unsafe { decref_slow(h) };
+        }
+        return;
+    }
+    crate::bias::before_shared_count_change();
     let mut cur = rc.load(Relaxed);
     loop {
         if cur & COUNT_MASK <= 1 {
@@ -77,33 +114,53 @@ unsafe fn decref_slow(h: *mut Header) {
 pub unsafe fn decref_locked(g: &Locked, h: *mut Header) {
     // SAFETY: h is live (caller's contract) and the lock is held.
     let rc = unsafe { &(*h).rc };
-    let mut cur = rc.load(Relaxed);
-    loop {
-        if cur & COUNT_MASK == 0 {
-            if crate::checks::enabled() {
-                crate::checks::underflow(c"obj_decref", h);
+    // The new count word for the old one `v`, None when the count is 0; the
+    // transition to zero sets DYING in the same step.
+    let next = |v: u64| match v & COUNT_MASK {
+        0 => None,
+        1 => Some((v - 1) | DYING),
+        _ => Some(v - 1),
+    };
+    // The counts are this thread's (bias.rs): plain accesses, same result.
+    let owned = crate::bias::with_owned_counts(|| {
+        let v = rc.load(Relaxed);
+        if let Some(n) = next(v) {
+            rc.store(n, Relaxed);
+        }
+        v
+    });
+    let cur = match owned {
+        Some(v) => v,
+        None => {
+            crate::bias::before_shared_count_change();
+            let mut cur = rc.load(Relaxed);
+            while let Some(new) = next(cur) {
+                // AcqRel: acquire every other thread's releasing decrement
+                // before the object may die.
+                match rc.compare_exchange_weak(cur, new, AcqRel, Relaxed) {
+                    Ok(_) => break,
+                    Err(seen) => cur = seen,
+                }
             }
-            fail(GC_ERR_INVALID, c"obj_decref: reference count is already 0");
-            return;
+            cur
         }
-        // The transition to zero sets DYING in the same step.
-        let new = if cur & COUNT_MASK == 1 {
-            (cur - 1) | DYING
-        } else {
-            cur - 1
-        };
-        // AcqRel: acquire every other thread's releasing decrement before the
-        // object may die.
-        match rc.compare_exchange_weak(cur, new, AcqRel, Relaxed) {
-            Ok(_) => break,
-            Err(seen) => cur = seen,
+    };
+    if cur & COUNT_MASK == 0 {
+        if crate::checks::enabled() {
+            crate::checks::underflow(c"obj_decref", h);
         }
+        fail(GC_ERR_INVALID, c"obj_decref: reference count is already 0");
+        return;
     }
     if cur & COUNT_MASK == 1 && cur & DYING == 0 {
         // SAFETY: the count just reached zero under the lock.
         unsafe { start_death(g, h) };
     }
 }
+
+/// In `prev` of an object on the death stack: its finalizer has run (or
+/// had nothing to do), the next step starts at the resurrection check.
+const RESUME: usize = 1;
 
 /// Queues `h`, whose count just reached zero (and which was just set
 /// `DYING`), and drains the queue unless an outer death or collection will.
@@ -131,83 +188,104 @@ unsafe fn start_death(g: &Locked, h: *mut Header) {
             release_references(g, h);
             free(g.st(), h);
             (*g.st()).draining = false;
-            if !(*g.st()).death_queue.is_null() {
+            if !(*g.st()).fresh.is_null() {
                 drain(g);
             }
             return;
         }
-        st.death_seq += 1;
-        (*h).prev.store(st.death_seq << 4, Relaxed);
+        (*h).prev.store(0, Relaxed);
         list::set_next(h, std::ptr::null());
-        if st.death_tail.is_null() {
-            st.death_queue = h;
+        if st.fresh_tail.is_null() {
+            st.fresh = h;
         } else {
-            list::set_next(st.death_tail, h);
+            list::set_next(st.fresh_tail, h);
         }
-        st.death_tail = h;
+        st.fresh_tail = h;
         if !st.draining {
             drain(g);
         }
     }
 }
 
-/// Runs every queued death, including those queued while it runs. May nest
-/// (inside a death or a collection, to settle deaths user code queued before
-/// a resurrection check); `draining` is restored on return.
+/// Completes every death queued above the current top of the death stack,
+/// including those queued while it runs, one step at a time (module docs).
+/// May nest (a collection inside a hook settles the deaths it caused);
+/// `draining` is restored on return.
 pub fn drain(g: &Locked) {
     // SAFETY: lock held; borrows of the state end before user code runs.
     unsafe {
-        let was_draining = (*g.st()).draining;
-        (*g.st()).draining = true;
+        let st = &mut *g.st();
+        let was_draining = st.draining;
+        st.draining = true;
+        // The outermost drain owns the whole stack (after a fork, deaths a
+        // thread that did not survive left there too); a nested one only
+        // what is pushed above the top it found.
+        let floor = if was_draining {
+            st.deaths
+        } else {
+            std::ptr::null_mut()
+        };
         loop {
             let st = &mut *g.st();
-            let h = st.death_queue;
-            if h.is_null() {
+            if !st.fresh.is_null() {
+                list::set_next(st.fresh_tail, st.deaths);
+                st.deaths = st.fresh;
+                st.fresh = std::ptr::null_mut();
+                st.fresh_tail = std::ptr::null_mut();
+            }
+            let h = st.deaths;
+            if h == floor {
                 break;
             }
-            st.death_queue = list::next(h);
-            if st.death_queue.is_null() {
-                st.death_tail = std::ptr::null_mut();
-            }
-            list::set_next(h, std::ptr::null());
-            die(g, h);
+            step(g, h);
         }
         (*g.st()).draining = was_draining;
     }
 }
 
-/// The death order for one queued object.
+/// Takes `h`, the top of the death stack, off it.
 ///
 /// # Safety
-/// Lock held; `h` is `DYING`, unlinked, and was queued with count 0.
-unsafe fn die(g: &Locked, h: *mut Header) {
+/// Lock held; `h` is the top of the death stack.
+unsafe fn pop(g: &Locked, h: *mut Header) {
+    // SAFETY: lock held; h is on the stack.
+    unsafe {
+        let st = &mut *g.st();
+        debug_assert!(st.deaths == h);
+        st.deaths = list::next(h);
+        list::set_next(h, std::ptr::null());
+        (*h).prev.store(0, Relaxed);
+    }
+}
+
+/// One step of the death of `h`, the top of the death stack: its finalizer,
+/// or the rest of its death from the resurrection check on.
+///
+/// # Safety
+/// Lock held; `h` is the top of the death stack, `DYING`, unlinked.
+unsafe fn step(g: &Locked, h: *mut Header) {
     // SAFETY: lock held; h stays allocated until we free it below.
     unsafe {
-        // Deaths queued from here on happen inside this one (see
-        // weakref::clear_target).
-        let started = (*g.st()).death_seq;
-        (*h).prev.store(0, Relaxed);
+        if (*h).prev.load(Relaxed) != RESUME {
+            (*h).prev.store(RESUME, Relaxed);
+            if (*h).count() == 0
+                && !(*h).has(FINALIZED)
+                && let Some(finalize) = (*h).hook(|t| t.finalize)
+            {
+                (*h).set(FINALIZED);
+                crate::heap::host(|| finalize(h as *mut GcObject));
+                // Deaths the finalizer caused are now pushed above `h` and
+                // complete before its resurrection check (the next step).
+                return;
+            }
+        }
+        pop(g, h);
         if (*h).count() > 0 {
             return revive(g, h);
         }
-        if !(*h).has(FINALIZED)
-            && let Some(finalize) = (*h).hook(|t| t.finalize)
-        {
-            (*h).set(FINALIZED);
-            finalize(h as *mut GcObject);
-            if (*h).count() > 0 {
-                // Deaths the finalizer queued (a temporary that held `h`,
-                // say) would have happened at once in CPython: settle them
-                // before deciding that `h` was resurrected.
-                drain(g);
-                if (*h).count() > 0 {
-                    return revive(g, h);
-                }
-            }
-        }
         if (*h).has(WEAKREFED) {
             let mut pending = Pending::new();
-            weakref::clear_target(&mut *g.st(), h, &mut pending, Some(started));
+            weakref::clear_target(&mut *g.st(), h, &mut pending);
             run_weak_callbacks(pending);
         }
         release_references(g, h);
@@ -221,7 +299,7 @@ unsafe fn die(g: &Locked, h: *mut Header) {
 unsafe fn revive(g: &Locked, h: *mut Header) {
     // SAFETY: lock held; h is live.
     unsafe {
-        (*h).unset(DYING);
+        (*h).unset(DYING | COLLECTED);
         if (*h).is_tracked() {
             list::append(h, &(*g.st()).gens[0]);
         }
@@ -229,12 +307,15 @@ unsafe fn revive(g: &Locked, h: *mut Header) {
 }
 
 /// Runs the callbacks of cleared weakrefs in order and drops the references
-/// `clear_target` took on them.
+/// `clear_target` took on them. Returns how many weakrefs that drop
+/// released for good (their callback let go of every other reference),
+/// which a collection counts as CPython does.
 ///
 /// # Safety
 /// Lock held; `pending` came from `weakref::clear_target`.
-pub unsafe fn run_weak_callbacks(pending: Pending) {
+pub unsafe fn run_weak_callbacks(pending: Pending) -> usize {
     let mut wr = pending.head;
+    let mut freed = 0;
     while !wr.is_null() {
         // SAFETY: each pending weakref is kept alive by the reference taken
         // in clear_target until the decref below.
@@ -242,12 +323,16 @@ pub unsafe fn run_weak_callbacks(pending: Pending) {
             let next = Pending::next(wr);
             let d = weakref::data(wr);
             if let Some(cb) = d.cb {
-                cb(wr as *mut GcObject, d.ctx);
+                crate::heap::host(|| cb(wr as *mut GcObject, d.ctx));
+            }
+            if (*wr).count() == 1 {
+                freed += 1;
             }
             decref(wr);
             wr = next;
         }
     }
+    freed
 }
 
 /// Step 4 of the death order: releases every field (and the target link of a
@@ -261,16 +346,20 @@ pub unsafe fn release_references(g: &Locked, h: *mut Header) {
         if (*h).is_weakref() {
             weakref::detach(&mut *g.st(), h);
         }
+        let checked = checks::enabled();
         for slot in fields(h) {
             // Fields change only under the lock we hold: no RMW needed.
             let child = slot.load(Relaxed);
             if !child.is_null() {
+                if checked {
+                    checks::referenced(c"obj_decref", child, h);
+                }
                 slot.store(std::ptr::null_mut(), Relaxed);
                 decref_locked(g, child);
             }
         }
         if let Some(clear) = (*h).hook(|t| t.clear) {
-            clear(h as *mut GcObject);
+            crate::heap::host(|| clear(h as *mut GcObject));
         }
     }
 }
@@ -283,22 +372,19 @@ pub unsafe fn destroy(h: *mut Header) {
     // SAFETY: h is live until freed.
     unsafe {
         if let Some(destroy) = (*h).hook(|t| t.destroy) {
-            destroy(h as *mut GcObject);
+            crate::heap::host(|| destroy(h as *mut GcObject));
         }
     }
 }
 
 /// Step 5, second half: counts the deallocation and releases the memory, at
 /// once or, for an object that has had weakrefs, once no lock-free reader can
-/// still hold its address.
+/// still hold its address (the epoch hands it to `RETIRED`; this and every
+/// later free releases what is there).
 ///
 /// # Safety
 /// Lock held (`st` is the heap state); `h` is unlinked and never used again.
 pub unsafe fn free(st: *mut State, h: *mut Header) {
-    struct SendPtr(*mut Header);
-    // SAFETY: the pointer is only used to free the allocation, which may
-    // happen on any thread.
-    unsafe impl Send for SendPtr {}
     // SAFETY: lock held; h is live until its memory is released.
     unsafe {
         let tracked = (*h).is_tracked();
@@ -316,16 +402,27 @@ pub unsafe fn free(st: *mut State, h: *mut Header) {
             checks::on_death(h);
         }
         if (*h).has(WEAKREFED) {
-            let p = SendPtr(h);
-            crossbeam_epoch::pin().defer_unchecked(move || {
-                let p = p;
-                let g = lock();
-                let (base, size) = allocation_of(p.0);
-                release_memory(g.st(), p.0, base, size);
-            });
+            // A lock-free weakref_get may still be reading the header: the
+            // memory goes back once no reader can (epoch.rs).
+            crate::epoch::retire(st, h);
         } else {
             release_memory(st, h, base, size);
         }
+        release_retired(st);
+    }
+}
+
+/// Releases every retired block that no lock-free reader can hold.
+///
+/// # Safety
+/// Lock held (`st` is the heap state).
+pub unsafe fn release_retired(st: *mut State) {
+    // SAFETY: lock held; release_safe hands over dead blocks only.
+    unsafe {
+        crate::epoch::release_safe(st, |h| {
+            let (base, size) = allocation_of(h);
+            release_memory(st, h, base, size)
+        })
     }
 }
 

@@ -161,22 +161,16 @@ impl Pending {
 ///
 /// Which weakrefs get a callback follows CPython, where deaths are
 /// immediate: a weakref in the same cyclic garbage (`COLLECTED`) gets none; a
-/// live one does; one whose death is queued (count 0) gets one only if it was
-/// queued before the target's death began (`started`, the death sequence
-/// number then): it was released after the target's count reached zero, so
-/// in CPython the target would have died first. One queued during the
-/// target's death (by its finalizer, say) died first. In a collection
-/// (`started` None) every queued weakref was released before the garbage
-/// died. The reference taken here keeps a weakref alive through its callback.
+/// live one does, and so does one whose death is still queued: deaths run
+/// depth first (refcount.rs), so the deaths the target's own death caused
+/// (its finalizer's, say) are complete by now, and a weakref still queued
+/// was released before the target's death began: in CPython the target
+/// would have died first. The reference taken here keeps a weakref alive
+/// through its callback.
 ///
 /// # Safety
 /// Heap lock held; `target` is dying and certain not to be resurrected.
-pub unsafe fn clear_target(
-    st: &mut State,
-    target: *mut Header,
-    pending: &mut Pending,
-    started: Option<usize>,
-) {
+pub unsafe fn clear_target(st: &mut State, target: *mut Header, pending: &mut Pending) {
     let Some(mut wr) = st.weak.remove(&(target as usize)) else {
         return;
     };
@@ -188,10 +182,7 @@ pub unsafe fn clear_target(
             d.target.store(ptr::null_mut(), Release);
             d.older.store(0, Relaxed);
             d.newer.store(0, Relaxed);
-            let queued = (*wr).count() == 0;
-            let queued_before = |s: usize| (*wr).prev.load(Relaxed) >> 4 <= s;
-            let gets_callback =
-                !(*wr).has(COLLECTED) && (!queued || started.is_some_and(queued_before));
+            let gets_callback = !(*wr).has(COLLECTED);
             if d.cb.is_some() && gets_callback {
                 crate::object::incref_raw(wr);
                 d.pending.store(0, Relaxed);
@@ -241,17 +232,19 @@ pub unsafe fn count(st: &State, target: *mut Header) -> usize {
 /// `wr` is a live weakref object.
 pub unsafe fn get(wr: *mut Header) -> *mut Header {
     // SAFETY: wr is live (caller). The target, if loaded non-NULL, has
-    // WEAKREFED set, so its memory is released only through the epoch after
-    // `target` is cleared; the pin keeps it valid while we look at it.
+    // WEAKREFED set, so its memory is released only through the epoch
+    // (epoch.rs) after `target` is cleared; the pin keeps it valid while we
+    // look at it.
     unsafe {
         let d = data(wr);
         {
-            let _pin = crossbeam_epoch::pin();
+            let _pin = crate::epoch::pin();
             let t = d.target.load(Acquire);
             if t.is_null() {
                 return t;
             }
             let rc = &(*t).rc;
+            crate::bias::before_shared_count_change();
             let mut cur = rc.load(Relaxed);
             while cur & COUNT_MASK != 0 && cur & (MARK | DYING) == 0 {
                 if cur & COUNT_MASK >= MAX_COUNT {

@@ -159,11 +159,52 @@ fn cyclic_garbage_while_collecting() -> usize {
     threads.into_iter().map(|t| t.join().unwrap()).sum()
 }
 
+/// While this thread holds gc_lock, another does 10^5 weakref_get calls on
+/// a live target after many objects with weakrefs were freed (their memory
+/// is released through deferred work): all complete (API.md v2), or the
+/// test fails after 60 s instead of hanging.
+fn weakref_get_while_gc_locked() -> usize {
+    let target = node(1);
+    let wr = weakref_new(target, None, ptr::null_mut());
+    for _ in 0..2000 {
+        let o = node(1);
+        let w = weakref_new(o, None, ptr::null_mut());
+        obj_decref(o);
+        obj_decref(w);
+    }
+    let finished = Arc::new(AtomicBool::new(false));
+    gc_lock();
+    let reader = {
+        let (t, w, finished) = (H(target), H(wr), Arc::clone(&finished));
+        thread::spawn(move || {
+            let (t, w) = (t, w);
+            for _ in 0..100_000 {
+                let got = weakref_get(w.0);
+                assert_eq!(got, t.0);
+                obj_decref(got);
+            }
+            finished.store(true, SeqCst);
+        })
+    };
+    let start = std::time::Instant::now();
+    while !finished.load(SeqCst) {
+        assert!(
+            start.elapsed().as_secs() < 60,
+            "weakref_get waited for another thread's gc_lock"
+        );
+        thread::sleep(std::time::Duration::from_millis(1));
+    }
+    gc_unlock();
+    reader.join().unwrap();
+    obj_decref(wr);
+    obj_decref(target);
+    1 + 2000 // Node objects (weakrefs have no destroy hook)
+}
+
 fn main() {
     gc_set_threshold(100, 5, 5);
-    // crossbeam-epoch creates its global collector through std's Once, which
-    // ThreadSanitizer cannot see into (std is not instrumented): create it
-    // here, before any thread exists, with one lock-free weakref_get.
+    // One lock-free weakref_get (and the library's first lock, which
+    // registers the exit and fork handlers) before any thread exists.
     let t = node(0);
     let wr = weakref_new(t, None, ptr::null_mut());
     let got = weakref_get(wr);
@@ -171,8 +212,11 @@ fn main() {
     for o in [got, t, wr] {
         obj_decref(o);
     }
-    let made =
-        1 + shared_refcount() + weakref_readers_race_deaths() + cyclic_garbage_while_collecting();
+    let made = 1
+        + shared_refcount()
+        + weakref_readers_race_deaths()
+        + cyclic_garbage_while_collecting()
+        + weakref_get_while_gc_locked();
     gc_collect();
     assert_eq!(DESTROYED.load(SeqCst), made);
     println!("threads: {made} objects, each destroyed once");

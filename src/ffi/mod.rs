@@ -46,7 +46,7 @@ use crate::refcount;
 use crate::weakref;
 use std::ffi::{CStr, c_char, c_int, c_void};
 use std::ptr;
-use std::sync::atomic::Ordering::{Acquire, Relaxed};
+use std::sync::atomic::Ordering::{Acquire, Relaxed, Release};
 
 /// The header behind a handle. In checked mode, aborts with one line unless
 /// `o` is NULL or a live object (see checks.rs); otherwise free.
@@ -116,6 +116,10 @@ pub extern "C" fn obj_new_typed(
 
 /// Adds one reference to `o`. NULL is a no-op.
 ///
+/// The largest reference count is 2^31 - 1 (2147483647): one more
+/// increment aborts the process with one line on stderr naming the object's
+/// type and the limit, instead of wrapping around.
+///
 /// Arguments: `o` borrowed. Thread-safe and lock-free.
 #[unsafe(no_mangle)]
 pub extern "C" fn obj_incref(o: *mut GcObject) {
@@ -180,8 +184,15 @@ pub extern "C" fn obj_set_field(o: *mut GcObject, i: usize, value: *mut GcObject
         // SAFETY: the caller holds a reference to value.
         unsafe { refcount::incref(value) };
     }
-    let old = slot.swap(value, Relaxed);
+    // Every writer of a field holds the heap lock, so a load and a store
+    // (no locked exchange). Release: pairs with obj_borrow_field's
+    // lock-free Acquire load, so a thread that borrows `value` from the
+    // field also sees what was written to it before it was stored.
+    // (obj_get_field loads under the lock, which orders it already.)
+    let old = slot.load(Relaxed);
+    slot.store(value, Release);
     if !old.is_null() {
+        checks::referenced(c"obj_set_field", old, o as *const Header);
         // SAFETY: the field owned a reference to old.
         unsafe { refcount::decref(old) };
     }
@@ -207,6 +218,7 @@ pub extern "C" fn obj_get_field(o: *const GcObject, i: usize) -> *mut GcObject {
     let _g = heap::lock();
     let v = slot.load(Relaxed);
     if !v.is_null() {
+        checks::referenced(c"obj_get_field", v, o as *const Header);
         // SAFETY: the field holds a reference, so v is live; the lock stops
         // the field from being released meanwhile.
         unsafe { refcount::incref(v) };
@@ -232,6 +244,7 @@ pub extern "C" fn obj_borrow_field(o: *const GcObject, i: usize) -> *mut GcObjec
         c"obj_borrow_field: object is NULL",
         c"obj_borrow_field: field index out of range",
     ) {
+        // Acquire: pairs with obj_set_field's Release store.
         Ok(slot) => slot.load(Acquire) as *mut GcObject,
         Err(_) => ptr::null_mut(),
     }
@@ -507,6 +520,21 @@ pub extern "C" fn gc_callback_remove(r#fn: GcCallbackFn, ctx: *mut c_void) -> c_
 /// one with obj_incref, when other threads may collect. Every gc_lock needs
 /// one gc_unlock on the same thread.
 /// Thread-safe; blocks while another thread collects or holds the lock.
+///
+/// fork(): the library installs pthread_atfork handlers, so a child forked
+/// while other threads use the library gets a working heap: every object
+/// with its count, the lock free, lock-free readers forgotten. fork() never
+/// waits for another thread's host code (holding gc_lock, or a hook or
+/// callback of a death or a collection), but it may wait briefly for
+/// another thread's library work in progress to reach its next hook or its
+/// end. In the child, the work a thread that did not survive left half done
+/// is finished or given back: an abandoned collection's garbage returns to
+/// the oldest generation (a later collection finds it again; finalizers
+/// that ran never run again), deaths in progress complete at the next
+/// release without rerunning the interrupted hook. References that thread's
+/// host code held (a local, say) are never released, as in any fork child;
+/// an object whose hook (a weakref callback, `clear` or `destroy`) was
+/// interrupted is not freed in the child.
 #[unsafe(no_mangle)]
 pub extern "C" fn gc_lock() {
     heap::user_lock();

@@ -69,7 +69,8 @@ use crate::object::{
 use crate::refcount::{destroy, drain, free, from_pool, release_references, run_weak_callbacks};
 use crate::weakref::{self, Pending};
 use std::ptr;
-use std::sync::atomic::Ordering::Relaxed;
+use std::sync::atomic::Ordering::{Acquire, Relaxed};
+use std::sync::atomic::fence;
 use std::time::Instant;
 
 /// `prev` of a scanned member whose fate is open: `gc_refs << 2 | COLLECTING`.
@@ -100,6 +101,7 @@ pub unsafe fn new_object(
         ));
     };
     let size = shape.size();
+    crate::bias::before_create();
     let nomem = || Err(fail(GC_ERR_NOMEM, c"obj_new: out of memory"));
     checks::on_first_allocation();
     let register = |h: *mut Header, base: *mut u8| {
@@ -268,7 +270,7 @@ fn invoke_callbacks(g: &Locked, phase: GcPhase, info: &GcCallbackInfo) {
     // SAFETY: lock held; each borrow of the state ends before the call.
     while let Some((f, ctx)) = unsafe { (&*g.st()).callbacks.get(i).copied() } {
         // SAFETY: the host registered f to be called with these arguments.
-        unsafe { f(phase, info, ctx) };
+        unsafe { crate::heap::host(|| f(phase, info, ctx)) };
         i += 1;
     }
 }
@@ -284,6 +286,9 @@ unsafe fn collect_main(g: &Locked, generation: usize) -> (usize, usize) {
     unsafe {
         // Raw place accesses only: `young` and `old` may be the same list
         // (a full collection), so no `&mut` to the state is kept around.
+        // Deaths the running step (a hook that called gc_collect) caused so
+        // far would have happened at once in CPython: settle them first.
+        drain(g);
         let st = g.st();
         if generation + 1 < NUM_GENERATIONS {
             (*st).count[generation + 1] += 1;
@@ -307,6 +312,14 @@ unsafe fn collect_main(g: &Locked, generation: usize) -> (usize, usize) {
             _ => Promote::ResetAll,
         };
         let scan = deduce_unreachable(young, &unreachable, promote);
+        if scan.unreachable > 0 {
+            // The scan read counts with Relaxed loads; the garbage's last
+            // decrements by other threads were Release (refcount::decref).
+            // This fence pairs with them (as `Arc::drop`'s), so every write
+            // those threads made to the garbage happens before the hooks and
+            // frees below.
+            fence(Acquire);
+        }
         let survivors = scan.survivors;
         validate::lists(&[young, &unreachable]);
         validate::closed(young, &unreachable);
@@ -322,23 +335,38 @@ unsafe fn collect_main(g: &Locked, generation: usize) -> (usize, usize) {
 
         let final_garbage = list::sentinel();
         list::init(&final_garbage);
+        // Host code runs from here on: record where the garbage is (a fork
+        // child gives an abandoned collection's garbage back, heap.rs).
+        (*st).abandon = [&unreachable, &final_garbage, std::ptr::null()];
         let dead = if scan.finalizers_due {
-            // Not dead yet: finalizers may resurrect.
+            // Not dead yet: finalizers may resurrect, and a count reaching
+            // zero meanwhile must start a refcount death, so DYING comes off.
+            // COLLECTED stays: until the resurrection check the garbage is
+            // still one cyclic garbage, and a weakref in it gets no callback
+            // even if a finalizer frees it (as CPython).
             // (lock held; the garbage is ours alone, see set_exclusive)
-            for_each(&unreachable, |h| (*h).unset_exclusive(DYING | COLLECTED));
-            finalize_garbage(&unreachable);
+            for_each(&unreachable, |h| (*h).unset_exclusive(DYING));
+            finalize_garbage(g, &unreachable);
             // Deaths the finalizers queued would have happened at once in
             // CPython: settle them before the resurrection check.
             drain(g);
-            rescue(&unreachable, &final_garbage, old)
+            let dead = rescue(&unreachable, &final_garbage, old);
+            // As after the first scan: finalizers may have handed references
+            // to other threads, whose Release decrements this pairs with.
+            fence(Acquire);
+            dead
         } else {
             list::merge(&unreachable, &final_garbage);
             scan
         };
         validate::lists(&[&final_garbage, old]);
-        let uncollectable = delete_garbage(g, &final_garbage, old, dead.weakrefs_due);
-        let found = (dead.unreachable, uncollectable);
+        let (uncollectable, freed_weakrefs) =
+            delete_garbage(g, &final_garbage, old, dead.weakrefs_due);
+        // As CPython's handle_weakrefs: a weakref outside the garbage that
+        // its own callback freed counts as collected too.
+        let found = (dead.unreachable + freed_weakrefs, uncollectable);
 
+        (*g.st()).abandon = [std::ptr::null(); 3];
         (*g.st()).draining = was_draining;
         if !was_draining {
             drain(g);
@@ -381,12 +409,13 @@ enum Promote {
 }
 
 /// Moves from `set` to `dead` every object nothing outside `set` references
-/// (now), and merges the rest, unmarked, into `old`.
+/// (now), and merges the rest, unmarked (no `MARK`, no `COLLECTED`), into
+/// `old`.
 fn rescue(set: *const Header, dead: *const Header, old: *const Header) -> Scan {
     let scan = deduce_unreachable(set, dead, Promote::No);
     for_each(set, |h| {
         // SAFETY: members of set are live.
-        unsafe { (*h).unset(MARK) }
+        unsafe { (*h).unset(MARK | COLLECTED) }
     });
     list::merge(set, old);
     scan
@@ -441,12 +470,18 @@ fn update_refs(head: *const Header, reset: bool) {
     });
 }
 
-/// Subtracts every reference between members of the set.
+/// Subtracts every reference between members of the set. In checked mode,
+/// first validates every reference (this is the scan's first look at the
+/// children).
 fn subtract_refs(head: *const Header) {
+    let checked = checks::enabled();
     for_each(head, |h| {
         // SAFETY: lock held; h is live.
         unsafe {
             for_each_child(h, |c| {
+                if checked {
+                    checks::referenced(c"gc_collect", c, h);
+                }
                 let p = raw_prev(c);
                 if p & COLLECTING != 0 {
                     debug_assert!(
@@ -586,11 +621,16 @@ fn reverse_stack_segment(top: *const Header, below: *const Header) -> *const Hea
 }
 
 /// Step 7: runs the finalize hook of every garbage object not finalized
-/// before. Returns whether any ran. An object whose count reaches zero
-/// meanwhile leaves the list for the death queue.
-fn finalize_garbage(garbage: *const Header) -> bool {
+/// before, holding a reference to it meanwhile (as CPython does around
+/// `tp_finalize`), so the finalizer cannot start the death of its own object
+/// under its feet. Returns whether any ran. An object whose count reaches
+/// zero meanwhile (at the latest when that reference is dropped) leaves the
+/// list for the death stack.
+fn finalize_garbage(g: &Locked, garbage: *const Header) -> bool {
     let seen = list::sentinel();
     list::init(&seen);
+    // SAFETY: lock held; `seen` outlives its record (cleared below).
+    unsafe { (*g.st()).abandon[2] = &seen };
     let mut ran = false;
     while !list::is_empty(garbage) {
         let h = list::next(garbage);
@@ -602,16 +642,23 @@ fn finalize_garbage(garbage: *const Header) -> bool {
             {
                 (*h).set(FINALIZED);
                 ran = true;
-                finalize(h as *mut GcObject);
+                crate::object::incref_raw(h);
+                (*g.st()).finalizing = h;
+                crate::heap::host(|| finalize(h as *mut GcObject));
+                (*g.st()).finalizing = std::ptr::null_mut();
+                crate::refcount::decref_locked(g, h);
             }
         }
     }
     list::merge(&seen, garbage);
+    // SAFETY: lock held.
+    unsafe { (*g.st()).abandon[2] = std::ptr::null() };
     ran
 }
 
 /// Steps 9-10 on the final garbage (already marked `DYING | COLLECTED`).
-/// Returns the number of uncollectable objects.
+/// Returns the number of uncollectable objects, and of weakrefs outside the
+/// garbage whose callbacks released their last reference.
 ///
 /// # Safety
 /// Lock held; `draining` set.
@@ -620,7 +667,7 @@ unsafe fn delete_garbage(
     garbage: *const Header,
     old: *const Header,
     weakrefs_due: bool,
-) -> usize {
+) -> (usize, usize) {
     let mut pending = Pending::new();
     // Step 9: clear the garbage's weakrefs (no user code here).
     if weakrefs_due {
@@ -628,16 +675,16 @@ unsafe fn delete_garbage(
             // SAFETY: lock held; h is live garbage that really dies.
             unsafe {
                 if (*h).has(WEAKREFED) {
-                    weakref::clear_target(&mut *g.st(), h, &mut pending, None);
+                    weakref::clear_target(&mut *g.st(), h, &mut pending);
                 }
             }
         });
     }
     // SAFETY: lock held; pending came from clear_target.
-    unsafe { run_weak_callbacks(pending) };
+    let freed_weakrefs = unsafe { run_weak_callbacks(pending) };
     // SAFETY: lock held; the garbage is live and marked.
     if unsafe { debug::save_garbage(g, garbage, old) } {
-        return 0;
+        return (0, freed_weakrefs);
     }
     // Step 10. Releases only decrement counts of garbage (DYING stops their
     // deaths) and queue deaths of other objects, so the list stays as it is.
@@ -667,7 +714,7 @@ unsafe fn delete_garbage(
             free(g.st(), h);
         }
     }
-    uncollectable
+    (uncollectable, freed_weakrefs)
 }
 
 /// `gc_freeze`: every tracked object moves to the permanent generation.

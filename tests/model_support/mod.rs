@@ -118,7 +118,9 @@ pub enum Op {
     /// (field 0, or the payload reference without fields) in the roots,
     /// bit 2 stores a new object in field 0 if it is empty (a tracked
     /// one during a collection, an untracked one otherwise, so that it never
-    /// triggers a collection in the middle of a refcount death). During a
+    /// triggers a collection in the middle of a refcount death), bit 3
+    /// takes temporary references to the object (directly and through a
+    /// holder object), which change nothing. During a
     /// collection every finalizer also calls gc_collect (which must return
     /// 0), and so does every weakref callback.
     New {
@@ -242,7 +244,8 @@ pub fn gen_op(src: &mut dyn Source, nh: usize, cap: usize) -> Option<Op> {
             payload: src.below(2)? == 1,
             fin: (src.below(3)? == 0) as u8
                 | ((src.below(4)? == 0) as u8) << 1
-                | ((src.below(4)? == 0) as u8) << 2,
+                | ((src.below(4)? == 0) as u8) << 2
+                | ((src.below(3)? == 0) as u8) << 3,
         },
         18..=31 => {
             let src_h = h(src)?;
@@ -298,7 +301,7 @@ pub fn gen_op(src: &mut dyn Source, nh: usize, cap: usize) -> Option<Op> {
         86 => Op::GetRoot { r: h(src)? },
         87..=88 => Op::SetFinalizer {
             h: h(src)?,
-            fin: src.below(8)? as u8,
+            fin: src.below(16)? as u8,
         },
         89 => Op::Freeze,
         90 => Op::Unfreeze,
@@ -371,6 +374,12 @@ const MAGIC: u64 = 0x6d6f_6465_6c21_7263;
 const F_RESURRECT: u64 = 1;
 const F_ROOT_CHILD: u64 = 2;
 const F_ALLOC: u64 = 4;
+/// The finalizer takes temporary references to its own object, directly
+/// (incref, decref) and through a holder object whose death (queued during
+/// a death in progress) drops it: not a resurrection (issue 10, defects 1
+/// and 2: the deaths a finalizer causes settle before the check).
+const F_TEMP: u64 = 8;
+const FIN_MASK: u64 = 15;
 
 /// Set by the gc callback between the start and the stop of a collection.
 static IN_GC: AtomicBool = AtomicBool::new(false);
@@ -457,6 +466,22 @@ unsafe extern "C" fn h_finalize(o: *mut GcObject) {
                 record(Ev::Bad("obj_set_field in a finalizer", o as usize));
             }
             obj_decref(alloc);
+        }
+        if p.flags & F_TEMP != 0 {
+            obj_incref(o);
+            obj_decref(o);
+            // The holder is tracked: no automatic collection may start here
+            // (its allocation and death leave count0 as it was).
+            let enabled = gc_isenabled();
+            gc_disable();
+            let holder = obj_new(1, 0);
+            if obj_set_field(holder, 0, o) != GC_OK {
+                record(Ev::Bad("obj_set_field on a holder", o as usize));
+            }
+            obj_decref(holder);
+            if enabled {
+                gc_enable();
+            }
         }
         if resurrected {
             obj_incref(o);
@@ -615,7 +640,7 @@ struct MObj {
     slot: Option<Id>,
     payload_size: usize,
     tracked: bool,
-    /// F_RESURRECT | F_ROOT_CHILD
+    /// F_RESURRECT | F_ROOT_CHILD | F_ALLOC | F_TEMP
     fin_flags: u64,
     finalized: bool,
     alive: bool,
@@ -863,6 +888,14 @@ impl Runner {
         if flags & F_RESURRECT != 0 {
             self.objs[z].rc += 1;
             self.roots.push(z);
+        }
+        if flags & F_TEMP != 0 {
+            // Nothing changes: the temporaries are gone before the check.
+            self.cov(if self.in_gc {
+                "finalizer takes temporary references (collection)"
+            } else {
+                "finalizer takes temporary references (refcount)"
+            });
         }
         let rooted = self.ptr_of(child);
         let mut alloc = None;
@@ -1212,7 +1245,7 @@ impl Runner {
                         (obj_payload(p) as *mut Pay).write(Pay {
                             magic: MAGIC,
                             id: id as u64,
-                            flags: fin as u64 & 7,
+                            flags: fin as u64 & FIN_MASK,
                             slot: ptr::null_mut(),
                         })
                     };
@@ -1234,7 +1267,7 @@ impl Runner {
                     slot: None,
                     payload_size,
                     tracked,
-                    fin_flags: if ty.typed() { fin as u64 & 7 } else { 0 },
+                    fin_flags: if ty.typed() { fin as u64 & FIN_MASK } else { 0 },
                     finalized: false,
                     alive: true,
                     gen_no: 0,
@@ -1548,9 +1581,9 @@ impl Runner {
                 if self.objs[x].ty.typed() {
                     // SAFETY: a live typed object we hold.
                     if let Some(p) = unsafe { pay(self.p(x)) } {
-                        p.flags = fin as u64 & 7;
+                        p.flags = fin as u64 & FIN_MASK;
                     }
-                    self.objs[x].fin_flags = fin as u64 & 7;
+                    self.objs[x].fin_flags = fin as u64 & FIN_MASK;
                 }
             }
             Op::Freeze => {
