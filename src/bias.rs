@@ -35,7 +35,8 @@
 //! bias exists: claiming happens in the call that creates the process's
 //! first object, and every later creation by another thread revokes first.
 //!
-//! Where `membarrier` is missing (not Linux, old kernels, some emulators),
+//! Where `membarrier` is missing (not Linux, old kernels, some emulators,
+//! Miri),
 //! or with `RCGC_BIAS=0` in the environment (the tests run both ways),
 //! nothing is biased.
 //!
@@ -60,7 +61,12 @@ use std::sync::atomic::{
 /// directly from the thread pointer to save the call).
 #[inline(always)]
 pub fn me() -> usize {
-    #[cfg(all(target_arch = "x86_64", target_os = "linux", target_env = "gnu"))]
+    #[cfg(all(
+        target_arch = "x86_64",
+        target_os = "linux",
+        target_env = "gnu",
+        not(miri)
+    ))]
     {
         let id: usize;
         // SAFETY: on x86-64 glibc, %fs:0x10 is the TCB's self pointer, the
@@ -71,7 +77,12 @@ pub fn me() -> usize {
         };
         id
     }
-    #[cfg(not(all(target_arch = "x86_64", target_os = "linux", target_env = "gnu")))]
+    #[cfg(not(all(
+        target_arch = "x86_64",
+        target_os = "linux",
+        target_env = "gnu",
+        not(miri)
+    )))]
     // SAFETY: pthread_self has no preconditions.
     unsafe {
         libc::pthread_self() as usize
@@ -306,6 +317,7 @@ fn membarrier_available() -> bool {
     static OK: AtomicBool = AtomicBool::new(false);
     if !TRIED.load(Acquire) {
         let ok = cfg!(target_os = "linux")
+            && !cfg!(miri)
             && std::env::var_os("RCGC_BIAS").is_none_or(|v| v != "0")
             && sys_membarrier(MEMBARRIER_CMD_REGISTER_PRIVATE_EXPEDITED) == 0;
         OK.store(ok, Relaxed);

@@ -207,7 +207,9 @@ pub fn lock() -> Locked {
         // SAFETY: registering plain functions with no preconditions (a
         // failure only means the exit-time tidy-up, or fork support, is
         // missing). atexit, unlike an ELF `.fini_array` entry, is portable
-        // POSIX.
+        // POSIX. (Miri runs no foreign functions: the model test under Miri
+        // needs neither.)
+        #[cfg(not(miri))]
         unsafe {
             libc::atexit(release_at_exit);
             libc::pthread_atfork(Some(fork_prepare), Some(fork_parent), Some(fork_child));

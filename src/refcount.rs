@@ -408,7 +408,9 @@ pub unsafe fn free(st: *mut State, h: *mut Header) {
         } else {
             release_memory(st, h, base, size);
         }
-        release_retired(st);
+        if !(*st).retired.is_null() {
+            release_retired(st);
+        }
     }
 }
 
