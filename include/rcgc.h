@@ -11,6 +11,14 @@
 #include <stddef.h>
 #include <stdint.h>
 
+/** Which file format gc_dump_heap writes (passed as an int). */
+typedef enum GcDumpFormat {
+  /** The V8/Chrome heap snapshot JSON format (DevTools, memlab). */
+  GC_DUMP_HEAPSNAPSHOT = 0,
+  /** Graphviz DOT, for small heaps. */
+  GC_DUMP_DOT = 1
+} GcDumpFormat;
+
 /**
  * Success.
  */
@@ -41,13 +49,35 @@
  */
 #define GC_ERR_INVALID -5
 
-#define FREE 0
+/**
+ * A file could not be written (gc_dump_heap).
+ */
+#define GC_ERR_IO -6
 
-#define LIB 1
+/**
+ * As CPython: lines on stderr for each collection.
+ */
+#define GC_DEBUG_STATS 1
 
-#define HOST 2
+/**
+ * One line per collectable object found.
+ */
+#define GC_DEBUG_COLLECTABLE 2
 
-#define FORKING 3
+/**
+ * One line per uncollectable object found.
+ */
+#define GC_DEBUG_UNCOLLECTABLE 4
+
+/**
+ * Keep garbage in the garbage list instead of freeing it.
+ */
+#define GC_DEBUG_SAVEALL 32
+
+/**
+ * COLLECTABLE | UNCOLLECTABLE | SAVEALL.
+ */
+#define GC_DEBUG_LEAK 38
 
 /**
  * Which end of a collection a `GcCallbackFn` is called for.
@@ -176,6 +206,44 @@ typedef struct GcMemStats {
    */
   size_t limit;
 } GcMemStats;
+
+/**
+ * Called by the walks once per object (borrowed); returns 0 to go on,
+ * non-zero to stop the walk (that value is returned).
+ */
+typedef int (*GcObjectVisitFn)(struct GcObject *o, void *ctx);
+
+/**
+ * Statistics of one group of live objects (`gc_visit_type_stats`).
+ */
+typedef struct GcTypeStats {
+  /**
+   * The type's name; "(object)" for plain objects, "(weakref)" for
+   * weakrefs, "(untracked)" for the untracked objects, "(unnamed)" for a
+   * type whose name is NULL.
+   */
+  const char *name;
+  /**
+   * The type; NULL for plain objects, weakrefs and "(untracked)".
+   */
+  const struct GcType *type;
+  /**
+   * Live objects of this group.
+   */
+  size_t objects;
+  /**
+   * Their memory as allocated, as `gc_get_memory`'s `bytes_in_use`
+   * counts it: header, fields, payload (16-aligned) and, for objects with
+   * a payload, its 16-byte size prefix, rounded up to 16.
+   */
+  size_t bytes;
+} GcTypeStats;
+
+/**
+ * Called by `gc_visit_type_stats` once per group; returns 0 to go on,
+ * non-zero to stop.
+ */
+typedef int (*GcTypeStatsFn)(const struct GcTypeStats *stats, void *ctx);
 
 #ifdef __cplusplus
 extern "C" {
@@ -595,6 +663,164 @@ size_t gc_get_memory_limit(void);
  * Thread-safe (takes the heap lock; waits for another thread's gc_lock).
  */
 size_t gc_trim(void);
+
+/**
+ * `gc.get_objects(generation)`: calls `fn(o, ctx)` once per live tracked
+ * object of `generation` (0, 1 or 2), or of every generation and then the
+ * permanent one when `generation` is -1 (each list oldest first).
+ * Unreachable objects that no collection has freed yet are included.
+ *
+ * The objects are borrowed for the duration of the call: `fn` may
+ * `obj_incref` one to keep it, and must not create objects, change fields
+ * or release references. Called from a hook or callback during a
+ * collection, the objects of that collection are not visited.
+ *
+ * Returns: GC_OK, or the non-zero value `fn` returned (the walk stops
+ * there); GC_ERR_NULL (`fn` NULL); GC_ERR_INVALID (`generation` not in
+ * -1..2).
+ * Thread-safe: holds the heap lock for the walk (other threads' structural
+ * changes wait; reads do not).
+ */
+int gc_visit_objects(int generation, GcObjectVisitFn fn, void *ctx);
+
+/**
+ * `gc.get_referents(o)`: calls `fn(r, ctx)` on each object `o` references
+ * directly: its non-NULL fields in index order, then each reference its
+ * type's `traverse` hook reports (once per report). A weakref's target is
+ * not a referent (weak references are never strong edges).
+ *
+ * Objects are borrowed, as for gc_visit_objects.
+ * Returns: GC_OK, or the non-zero value `fn` returned; GC_ERR_NULL (`o` or
+ * `fn` NULL).
+ * Thread-safe: holds the heap lock for the walk.
+ */
+int gc_get_referents(struct GcObject *o, GcObjectVisitFn fn, void *ctx);
+
+/**
+ * `gc.get_referrers(target)`: calls `fn(r, ctx)` once on each live tracked
+ * object that references `target` (through a field or its `traverse`
+ * hook), however many times it does, in gc_visit_objects(-1) order.
+ * Weakrefs to `target` are not referrers. Cost: one walk of the tracked
+ * heap.
+ *
+ * Objects are borrowed, as for gc_visit_objects.
+ * Returns: GC_OK, or the non-zero value `fn` returned; GC_ERR_NULL
+ * (`target` or `fn` NULL).
+ * Thread-safe: holds the heap lock for the walk.
+ */
+int gc_get_referrers(struct GcObject *target, GcObjectVisitFn fn, void *ctx);
+
+/**
+ * Sets the debug flags (CPython's values: GC_DEBUG_STATS,
+ * GC_DEBUG_COLLECTABLE, GC_DEBUG_UNCOLLECTABLE, GC_DEBUG_SAVEALL,
+ * GC_DEBUG_LEAK; other bits are kept and ignored). The start value comes
+ * from `RCGC_DEBUG=<decimal number>` in the environment (0 without it).
+ *
+ * Lines go to stderr: with GC_DEBUG_STATS, at the start of each collection
+ * `gc: collecting generation N...`, `gc: objects in each generation: A B C`,
+ * `gc: objects in permanent generation: P`, and at its end
+ * `gc: done, U unreachable, K uncollectable, S.SSSSs elapsed`; with
+ * GC_DEBUG_COLLECTABLE `gc: collectable <Type 0x...>` for each unreachable
+ * object about to be freed (or saved); with GC_DEBUG_UNCOLLECTABLE
+ * `gc: uncollectable <Type 0x...>` for each one a hook kept alive. Plain
+ * objects are named `(object)`, weakrefs `(weakref)`.
+ *
+ * Thread-safe (a process-wide setting; takes effect at the next step that
+ * reads it).
+ */
+void gc_set_debug(int flags);
+
+/**
+ * Returns: the debug flags (see gc_set_debug). Thread-safe.
+ */
+int gc_get_debug(void);
+
+/**
+ * `gc.garbage`: calls `fn(o, ctx)` on each object of the garbage list,
+ * oldest first. With GC_DEBUG_SAVEALL a collection does not clear or free
+ * the objects it finds unreachable: after their finalizers ran, their
+ * weakrefs were cleared and the callbacks ran (steps 1-3 of the death
+ * order), they are appended to the list, which holds one reference to each,
+ * and stay intact and tracked (in the next older generation). gc_collect
+ * counts them as collected, as CPython does.
+ *
+ * Objects are borrowed, as for gc_visit_objects.
+ * Returns: GC_OK, or the non-zero value `fn` returned; GC_ERR_NULL (`fn`
+ * NULL).
+ * Thread-safe: holds the heap lock for the walk.
+ */
+int gc_visit_garbage(GcObjectVisitFn fn, void *ctx);
+
+/**
+ * `del gc.garbage[:]`: releases the garbage list's references (the objects
+ * then die, or stay as cyclic garbage for the next collection to free).
+ *
+ * Returns: how many objects the list held.
+ * Thread-safe; may run deaths (finalizers that have not run, callbacks,
+ * hooks).
+ */
+size_t gc_clear_garbage(void);
+
+/**
+ * The shortest chain of references from an object held from outside to
+ * `o`: calls `fn(x, ctx)` on each object of the chain, the held one first
+ * and `o` last (borrowed, as for gc_visit_objects; a non-zero return stops
+ * the calls but not the result). An object is held from outside when its
+ * reference count exceeds the references to it from the fields and
+ * `traverse` hooks of live tracked objects (weakrefs never count). Ties
+ * between chains of the same length go to the held object met first in
+ * gc_visit_objects(-1) order.
+ *
+ * Returns: the chain's length (1 when `o` itself is held from outside); 0
+ * when no held object reaches `o` (it is cyclic garbage awaiting
+ * collection; `fn` is not called); GC_ERR_NULL (`o` or `fn` NULL);
+ * GC_ERR_NOMEM (no memory for the walk).
+ * Thread-safe: holds the heap lock for the walk (two walks of the tracked
+ * heap).
+ */
+int64_t gc_why_alive(struct GcObject *o, GcObjectVisitFn fn, void *ctx);
+
+/**
+ * Calls `fn(stats, ctx)` once per group of live objects: tracked objects
+ * grouped by type, plain objects as "(object)" and weakrefs as
+ * "(weakref)" (`type` NULL), and the untracked objects as one group
+ * "(untracked)" (`type` NULL; present only when there are some). Ordered by
+ * bytes, largest first (ties: more objects first, then by name). `stats`
+ * is valid during the call only. Bytes are counted as gc_get_memory counts
+ * `bytes_in_use`, so the groups add up to it; the "(untracked)" group is
+ * what gc_get_memory counts beyond the tracked objects (exact when no other
+ * thread is allocating or freeing).
+ *
+ * Returns: GC_OK, or the non-zero value `fn` returned; GC_ERR_NULL (`fn`
+ * NULL).
+ * Thread-safe: holds the heap lock while it counts, not while it calls
+ * `fn`.
+ */
+int gc_visit_type_stats(GcTypeStatsFn fn, void *ctx);
+
+/**
+ * Writes every live tracked object, and every untracked object one of them
+ * references (or a weakref targets), to the file `path` (created or
+ * truncated).
+ *
+ * GC_DUMP_HEAPSNAPSHOT: the V8/Chrome heap snapshot JSON format (open it in
+ * the Memory tab of Chrome or Edge DevTools, or with memlab): node 0 is the
+ * synthetic root, whose one edge leads to the synthetic node "(held from
+ * outside)", which has an `element` edge to every object held from outside
+ * (see gc_why_alive), so the retainers view shows why-alive chains; object
+ * nodes are named by type name ("(object)", "(weakref)" for plain objects
+ * and weakrefs), their self size is the object's bytes; a field is an
+ * `element` edge named by its index, a payload reference (traverse hook) an
+ * `internal` edge named "payload", a weakref's target a `weak` edge named
+ * "target". GC_DUMP_DOT: the same graph (without the root) for Graphviz,
+ * meant for small heaps.
+ *
+ * Returns: GC_OK; GC_ERR_NULL (`path` NULL); GC_ERR_INVALID (`format`);
+ * GC_ERR_IO (the file could not be created or written); GC_ERR_NOMEM.
+ * Thread-safe: holds the heap lock while it reads the heap, not while it
+ * writes the file.
+ */
+int gc_dump_heap(const char *path, GcDumpFormat format);
 
 #ifdef __cplusplus
 }  // extern "C"

@@ -19,6 +19,8 @@ pub const GC_ERR_NOMEM: i32 = -3;
 pub const GC_ERR_TYPE: i32 = -4;
 /// Argument out of range (generation, sizes).
 pub const GC_ERR_INVALID: i32 = -5;
+/// A file could not be written (gc_dump_heap).
+pub const GC_ERR_IO: i32 = -6;
 
 thread_local! {
     static LAST: Cell<(i32, Option<&'static CStr>)> = const { Cell::new((GC_OK, None)) };

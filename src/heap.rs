@@ -218,6 +218,21 @@ pub fn lock() -> Locked {
     g
 }
 
+/// Takes the heap lock if no other thread holds it (re-entrant), for work
+/// that must not wait (the leak report at exit).
+pub fn try_lock() -> Option<Locked> {
+    let from_host = HEAP.lock.try_lock()?;
+    let g = Locked {
+        from_host,
+        _not_send: std::marker::PhantomData,
+    };
+    // Once more through `lock` (re-entrant, so this cannot wait) for the
+    // initialization it does; dropping that guard releases only its own
+    // acquisition.
+    drop(lock());
+    Some(g)
+}
+
 impl Drop for Locked {
     fn drop(&mut self) {
         if self.from_host {

@@ -22,6 +22,8 @@
 //! - `weakref`: weakref objects and the per-target lists;
 //! - `refcount`: incref/decref and the iterative death path;
 //! - `gc`: one collection, and object creation (which triggers collections);
+//! - `introspect`: walks of the heap for the C API: objects, referents,
+//!   referrers, why-alive chains, type stats, heap dumps, the leak report;
 //! - `ffi`: the exported C functions.
 
 pub(crate) mod alloc;
@@ -32,6 +34,7 @@ pub(crate) mod error;
 pub mod ffi;
 pub(crate) mod gc;
 pub(crate) mod heap;
+pub(crate) mod introspect;
 pub(crate) mod list;
 pub(crate) mod memory;
 pub(crate) mod object;

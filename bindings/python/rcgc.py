@@ -843,3 +843,215 @@ def getrefcount(obj):
     """The object's refcount. Unlike sys.getrefcount, the call itself adds
     nothing: passing a Ref does not take a reference."""
     return lib.obj_refcount(_address(obj))
+
+
+# ==========================================================================
+# Introspection and finding what keeps memory alive (API.md v2): the gc
+# module's get_objects, get_referrers, get_referents, set_debug/get_debug and
+# garbage, plus why_alive, type_stats and dump_heap.
+#
+# The C walks call a visit function with the heap lock held; the visit
+# functions here only take a reference to each object (obj_incref, allowed
+# by the contract) and note its address, so the results are lists of
+# :class:`Ref`, each owning one reference, built after the walk returned.
+
+GC_ERR_IO = -6
+
+GC_DEBUG_STATS = DEBUG_STATS = 1
+GC_DEBUG_COLLECTABLE = DEBUG_COLLECTABLE = 2
+GC_DEBUG_UNCOLLECTABLE = DEBUG_UNCOLLECTABLE = 4
+GC_DEBUG_SAVEALL = DEBUG_SAVEALL = 32
+GC_DEBUG_LEAK = DEBUG_LEAK = 38
+
+GC_DUMP_HEAPSNAPSHOT = 0
+GC_DUMP_DOT = 1
+
+GcObjectVisitFn = ctypes.CFUNCTYPE(ctypes.c_int, GcObjectP, ctypes.c_void_p)
+
+
+class GcTypeStats(ctypes.Structure):
+    _fields_ = [("name", ctypes.c_char_p), ("type", ctypes.POINTER(GcType)),
+                ("objects", ctypes.c_size_t), ("bytes", ctypes.c_size_t)]
+
+
+GcTypeStatsFn = ctypes.CFUNCTYPE(ctypes.c_int, ctypes.POINTER(GcTypeStats),
+                                 ctypes.c_void_p)
+
+INTROSPECTION_FUNCTIONS = {
+    "gc_visit_objects": (_int, [_int, GcObjectVisitFn, _vp]),
+    "gc_get_referents": (_int, [_P, GcObjectVisitFn, _vp]),
+    "gc_get_referrers": (_int, [_P, GcObjectVisitFn, _vp]),
+    "gc_set_debug": (None, [_int]),
+    "gc_get_debug": (_int, []),
+    "gc_visit_garbage": (_int, [GcObjectVisitFn, _vp]),
+    "gc_clear_garbage": (_sz, []),
+    "gc_why_alive": (_i64, [_P, GcObjectVisitFn, _vp]),
+    "gc_visit_type_stats": (_int, [GcTypeStatsFn, _vp]),
+    "gc_dump_heap": (_int, [ctypes.c_char_p, _int]),
+}
+FUNCTIONS.update(INTROSPECTION_FUNCTIONS)
+for _name, (_res, _args) in INTROSPECTION_FUNCTIONS.items():
+    try:
+        _f = getattr(lib, _name)
+    except AttributeError:
+        MISSING_FUNCTIONS.append(_name)
+        setattr(lib, _name, _missing(_name))
+        continue
+    _f.restype = _res
+    _f.argtypes = _args
+del _name, _res, _args
+
+__all__ += [
+    "GC_ERR_IO", "GC_DEBUG_STATS", "GC_DEBUG_COLLECTABLE",
+    "GC_DEBUG_UNCOLLECTABLE", "GC_DEBUG_SAVEALL", "GC_DEBUG_LEAK",
+    "DEBUG_STATS", "DEBUG_COLLECTABLE", "DEBUG_UNCOLLECTABLE", "DEBUG_SAVEALL",
+    "DEBUG_LEAK", "GC_DUMP_HEAPSNAPSHOT", "GC_DUMP_DOT", "GcObjectVisitFn",
+    "GcTypeStats", "GcTypeStatsFn", "get_objects", "get_referents",
+    "get_referrers", "why_alive", "type_stats", "dump_heap", "set_debug",
+    "get_debug", "garbage",
+]
+
+
+def _collect_refs(call, what):
+    """Runs ``call(visit_fn)`` (a C walk) and returns the objects it
+    visited as a list of Refs. Raises RcgcError on a negative status."""
+    seen = []
+
+    def visit(address, _ctx):
+        lib.obj_incref(address)
+        seen.append(address)
+        return 0
+
+    c_visit = GcObjectVisitFn(visit)   # lives until the walk returns
+    status = call(c_visit)
+    refs = [Ref(a) for a in seen]
+    if status < 0:
+        for r in refs:
+            r.close()
+        _check(status, what)
+    return status, refs
+
+
+def get_objects(generation=None):
+    """gc.get_objects(generation=None): a new Ref to each live tracked
+    object of ``generation`` (0, 1 or 2), or of every generation and the
+    permanent one. Cyclic garbage not collected yet is included."""
+    g = -1 if generation is None else generation
+    return _collect_refs(lambda v: lib.gc_visit_objects(g, v, None),
+                         "gc_visit_objects")[1]
+
+
+def get_referents(*objs):
+    """gc.get_referents(*objs): the objects each of ``objs`` references
+    directly (fields in order, then payload references), as Refs."""
+    out = []
+    for o in objs:
+        a = _address(o)
+        out += _collect_refs(lambda v: lib.gc_get_referents(a, v, None),
+                             "gc_get_referents")[1]
+    return out
+
+
+def get_referrers(*objs):
+    """gc.get_referrers(*objs): the live tracked objects that reference any
+    of ``objs``, each once, as Refs."""
+    out, addresses = [], set()
+    for o in objs:
+        a = _address(o)
+        for r in _collect_refs(lambda v: lib.gc_get_referrers(a, v, None),
+                               "gc_get_referrers")[1]:
+            if r.address in addresses:
+                r.close()
+            else:
+                addresses.add(r.address)
+                out.append(r)
+    return out
+
+
+def why_alive(obj):
+    """The shortest chain of references from an object held from outside
+    to ``obj`` (held one first, ``obj`` last) as Refs; [] when ``obj`` is
+    cyclic garbage awaiting collection."""
+    a = _address(obj)
+    return _collect_refs(lambda v: lib.gc_why_alive(a, v, None),
+                         "gc_why_alive")[1]
+
+
+def type_stats():
+    """One dict per group of live objects (name, objects, bytes), largest
+    bytes first: types, "(object)", "(weakref)", "(untracked)"."""
+    out = []
+
+    def visit(stats_p, _ctx):
+        s = stats_p.contents
+        out.append({"name": s.name.decode("utf-8", "replace"),
+                    "objects": s.objects, "bytes": s.bytes})
+        return 0
+
+    _check(lib.gc_visit_type_stats(GcTypeStatsFn(visit), None),
+           "gc_visit_type_stats")
+    return out
+
+
+def dump_heap(path, format="heapsnapshot"):
+    """Writes the heap to ``path``: ``format`` "heapsnapshot" (V8 heap
+    snapshot, for Chrome DevTools and memlab) or "dot" (Graphviz)."""
+    formats = {"heapsnapshot": GC_DUMP_HEAPSNAPSHOT, "dot": GC_DUMP_DOT}
+    if format not in formats:
+        raise ValueError(f"dump_heap: format must be one of {sorted(formats)}")
+    _check(lib.gc_dump_heap(os.fsencode(path), formats[format]), "gc_dump_heap")
+
+
+def set_debug(flags):
+    """gc.set_debug(flags): DEBUG_STATS, DEBUG_COLLECTABLE,
+    DEBUG_UNCOLLECTABLE, DEBUG_SAVEALL, DEBUG_LEAK (lines on stderr)."""
+    lib.gc_set_debug(flags)
+
+
+def get_debug():
+    return lib.gc_get_debug()
+
+
+class _Garbage:
+    """``rcgc.garbage``: like ``gc.garbage``, the objects a collection
+    found unreachable while DEBUG_SAVEALL was set (finalized, weakrefs
+    cleared, kept intact). Iterating, indexing and ``list(garbage)`` give
+    new Refs; ``del garbage[:]`` or ``garbage.clear()`` releases the list's
+    references (the objects then die or are collected as usual)."""
+
+    def _refs(self):
+        return _collect_refs(lambda v: lib.gc_visit_garbage(v, None),
+                             "gc_visit_garbage")[1]
+
+    def __iter__(self):
+        return iter(self._refs())
+
+    def __len__(self):
+        refs = self._refs()
+        for r in refs:
+            r.close()
+        return len(refs)
+
+    def __getitem__(self, i):
+        refs = self._refs()
+        picked = refs[i]
+        keep = {id(r) for r in (picked if isinstance(picked, list) else [picked])}
+        for r in refs:
+            if id(r) not in keep:
+                r.close()
+        return picked
+
+    def __delitem__(self, i):
+        if i != slice(None):
+            raise TypeError("rcgc.garbage supports only del garbage[:]")
+        self.clear()
+
+    def clear(self):
+        """Releases the list's references; returns how many it held."""
+        return lib.gc_clear_garbage()
+
+    def __repr__(self):
+        return f"<rcgc.garbage: {len(self)} objects>"
+
+
+garbage = _Garbage()

@@ -162,7 +162,7 @@ def test_structs_match_the_header():
     ours = {"GcType": rcgc.GcType, "GcCounts": rcgc.GcCounts,
             "GcThresholds": rcgc.GcThresholds, "GcGenStats": rcgc.GcGenStats,
             "GcCallbackInfo": rcgc.GcCallbackInfo,
-            "GcMemStats": rcgc.GcMemStats}
+            "GcMemStats": rcgc.GcMemStats, "GcTypeStats": rcgc.GcTypeStats}
     assert set(structs) == set(ours)
     for name, cls in ours.items():
         assert [f[0] for f in cls._fields_] == structs[name], name
@@ -817,3 +817,156 @@ def test_payload_is_zeroed_and_aligned():
         buf = o.payload()
         assert bytes(buf) == bytes(40)
         assert ctypes.addressof(buf) % 16 == 0
+
+
+# ==========================================================================
+# Introspection and finding what keeps memory alive (API.md v2)
+
+def addresses(refs):
+    """The addresses of a list of Refs, which are then released."""
+    out = [r.address for r in refs]
+    for r in refs:
+        r.close()
+    return out
+
+
+@pytest.fixture
+def no_auto_collect():
+    rcgc.disable()
+    yield
+    rcgc.set_debug(0)
+    del rcgc.garbage[:]
+    rcgc.enable()
+
+
+def test_get_objects_by_generation_includes_garbage(no_auto_collect):
+    a, b = rcgc.new(1), rcgc.new(1)
+    a[0] = b
+    b[0] = a
+    leaf = rcgc.new(0, 8)                 # untracked: never listed
+    assert rcgc.collect(0) == 0           # a, b: generation 1
+    c = rcgc.new(1)
+    assert addresses(rcgc.get_objects(0)) == [c.address]
+    assert addresses(rcgc.get_objects(1)) == [a.address, b.address]
+    a_addr, b_addr = a.address, b.address
+    a.close()
+    b.close()                             # cyclic garbage: still listed
+    everything = addresses(rcgc.get_objects())
+    assert everything == [c.address, a_addr, b_addr]
+    assert leaf.address not in everything
+    with pytest.raises(rcgc.RcgcError) as err:
+        rcgc.get_objects(3)
+    assert err.value.code == rcgc.GC_ERR_INVALID
+    assert rcgc.collect() == 2
+    c.close()
+    leaf.close()
+
+
+def test_get_referents_and_get_referrers():
+    t = rcgc.new(0)
+    a, b = rcgc.new(2), rcgc.new(1)
+    a[0] = t
+    a[1] = t
+    b[0] = t
+    w = rcgc.WeakRef(t)
+    assert addresses(rcgc.get_referents(a)) == [t.address, t.address]
+    assert addresses(rcgc.get_referents(a, b)) == [t.address] * 3
+    assert addresses(rcgc.get_referents(w)) == []           # weak: no edge
+    assert addresses(rcgc.get_referrers(t)) == [a.address, b.address]
+    assert addresses(rcgc.get_referrers(t, a)) == [a.address, b.address]
+    for o in (w, a, b, t):
+        o.close()
+
+
+def test_why_alive_shortest_chain_and_garbage(no_auto_collect):
+    root = rcgc.new(1)
+    mid = rcgc.new(1)
+    end = rcgc.new(1)
+    root[0] = mid
+    mid[0] = end
+    mid_addr, end_addr = mid.address, end.address
+    mid.close()
+    assert addresses(rcgc.why_alive(end)) == [end.address]  # we hold it
+    end.close()
+    with rcgc.Borrowed(end_addr).new_ref() as e:
+        e_chain = addresses(rcgc.why_alive(e))
+    assert e_chain == [end_addr]                             # held by `e`
+    got = rcgc.Borrowed(mid_addr)
+    assert addresses(rcgc.why_alive(got)) == [root.address, mid_addr]
+    # A cycle nobody holds: no chain.
+    g = rcgc.new(1)
+    g[0] = g
+    g_addr = g.address
+    g.close()
+    assert rcgc.why_alive(rcgc.Borrowed(g_addr)) == []
+    assert rcgc.collect() == 1
+    root.close()
+
+
+def test_type_stats_groups():
+    t = rcgc.HostType("StatsNode")
+    nodes = [t.new(1) for _ in range(3)]
+    plain = rcgc.new(0, 16)
+    stats = {s["name"]: s for s in rcgc.type_stats()}
+    assert stats["StatsNode"]["objects"] == 3
+    assert stats["StatsNode"]["bytes"] == 3 * 48     # 40, as allocated
+    assert sum(s["bytes"] for s in rcgc.type_stats()) == rcgc.lib.gc_get_memory().bytes_in_use
+    assert stats["(untracked)"]["objects"] >= 1
+    order = [s["bytes"] for s in rcgc.type_stats()]
+    assert order == sorted(order, reverse=True)
+    for o in nodes + [plain]:
+        o.close()
+
+
+def test_dump_heap_snapshot_and_dot(tmp_path):
+    import json
+    held = rcgc.new(1)
+    held[0] = rcgc.new(0, 8)              # an untracked leaf, held through a field
+    path = tmp_path / "heap.heapsnapshot"
+    rcgc.dump_heap(path)
+    snap = json.loads(path.read_text())
+    meta = snap["snapshot"]
+    assert len(snap["nodes"]) == 7 * meta["node_count"]
+    assert len(snap["edges"]) == 3 * meta["edge_count"]
+    assert "(held from outside)" in snap["strings"]
+    dot = tmp_path / "heap.dot"
+    rcgc.dump_heap(dot, format="dot")
+    assert dot.read_text().startswith("digraph rcgc {")
+    with pytest.raises(ValueError):
+        rcgc.dump_heap(dot, format="svg")
+    with pytest.raises(rcgc.RcgcError) as err:
+        rcgc.dump_heap(tmp_path / "no-such-dir" / "x")
+    assert err.value.code == rcgc.GC_ERR_IO
+    held.close()
+
+
+def test_set_debug_saveall_and_garbage(no_auto_collect):
+    log = Log()
+    t = node_type(log, name="SavedNode")
+    assert rcgc.DEBUG_LEAK == rcgc.DEBUG_COLLECTABLE | rcgc.DEBUG_UNCOLLECTABLE | rcgc.DEBUG_SAVEALL
+    rcgc.set_debug(rcgc.DEBUG_SAVEALL)
+    assert rcgc.get_debug() == rcgc.DEBUG_SAVEALL
+    a, b = make_node(t, 1), make_node(t, 2)
+    a[0] = b
+    b[0] = a
+    fired = []
+    w = rcgc.WeakRef(a, lambda wr: fired.append(wr() is None))
+    a_addr, b_addr = a.address, b.address
+    a.close()
+    b.close()
+    assert rcgc.collect() == 2            # counted, as CPython does
+    assert sorted(log.finalized) == sorted([a_addr, b_addr])
+    assert fired == [True]                # callbacks ran, weakref cleared
+    assert log.destroyed == []            # but the objects are kept
+    assert len(rcgc.garbage) == 2
+    assert addresses(list(rcgc.garbage)) == [a_addr, b_addr]
+    first = rcgc.garbage[0]
+    assert first.address == a_addr and first.get(0).address == b_addr
+    first.close()
+    rcgc.set_debug(0)
+    del rcgc.garbage[:]
+    assert len(rcgc.garbage) == 0
+    assert rcgc.collect() == 2            # now they go, not finalized again
+    assert sorted(v for _, v in log.destroyed) == [1, 2]
+    assert len(log.finalized) == 2
+    w.close()

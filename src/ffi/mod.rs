@@ -19,12 +19,23 @@
 #![allow(clippy::not_unsafe_ptr_arg_deref)]
 
 pub use crate::error::{
-    GC_ERR_INDEX, GC_ERR_INVALID, GC_ERR_NOMEM, GC_ERR_NULL, GC_ERR_TYPE, GC_OK,
+    GC_ERR_INDEX, GC_ERR_INVALID, GC_ERR_IO, GC_ERR_NOMEM, GC_ERR_NULL, GC_ERR_TYPE, GC_OK,
 };
 pub use crate::heap::{GcCallbackFn, GcCallbackInfo, GcCounts, GcGenStats, GcPhase, GcThresholds};
 pub use crate::memory::GcMemStats;
 pub use crate::object::{GcObject, GcType, GcVisitFn};
 pub use crate::weakref::GcWeakCallback;
+
+mod introspect;
+pub use introspect::*;
+
+/// Reads `RCGC_DEBUG` and `RCGC_LEAK_REPORT` when the library is loaded.
+/// The entry is here, not beside the function, because a program linked with
+/// librcgc.a takes only the object files it references: this module's is in
+/// every program that calls the API, a module of its own might not be.
+#[used]
+#[unsafe(link_section = ".init_array")]
+static READ_ENVIRONMENT: extern "C" fn() = crate::introspect::report::init;
 
 use crate::checks;
 use crate::error::{self, fail};

@@ -53,6 +53,7 @@
 //! clear/destroy hooks) runs with it held and may re-enter: `collecting`
 //! makes a nested `gc_collect` return 0, and `draining` queues deaths.
 
+pub(crate) mod debug;
 mod validate;
 
 use crate::alloc::{sys_alloc, sys_free};
@@ -228,7 +229,9 @@ fn collect(g: &Locked, generation: usize) -> usize {
         };
         invoke_callbacks(g, GcPhase::GC_PHASE_START, &info);
         let start = Instant::now();
+        debug::collection_start(g, generation);
         let (found, uncollectable) = collect_main(g, generation);
+        debug::collection_done(found, uncollectable, start.elapsed());
         let st = &mut *g.st();
         if generation == NUM_GENERATIONS - 1 && memory::worth_trimming(st.pool.empty_bytes()) {
             st.pool.trim();
@@ -679,6 +682,10 @@ unsafe fn delete_garbage(
     }
     // SAFETY: lock held; pending came from clear_target.
     let freed_weakrefs = unsafe { run_weak_callbacks(pending) };
+    // SAFETY: lock held; the garbage is live and marked.
+    if unsafe { debug::save_garbage(g, garbage, old) } {
+        return (0, freed_weakrefs);
+    }
     // Step 10. Releases only decrement counts of garbage (DYING stops their
     // deaths) and queue deaths of other objects, so the list stays as it is.
     for_each(garbage, |h| {
@@ -695,11 +702,13 @@ unsafe fn delete_garbage(
         // other object (API contract), so the list is only changed here.
         unsafe {
             if (*h).count() > 0 {
+                debug::uncollectable(h);
                 (*h).unset(DYING | COLLECTED | MARK);
                 list::move_to(h, old);
                 uncollectable += 1;
                 continue;
             }
+            debug::collectable(h);
             list::remove(h);
             destroy(h);
             free(g.st(), h);
