@@ -6,18 +6,7 @@
  * heap; tests/heapsnapshot/check.sh loads a snapshot with memlab. */
 #include "introspect.h"
 
-typedef struct { GcObject *ref; } Payload;
-static void traverse(GcObject *self, GcVisitFn visit, void *ctx) {
-  Payload *p = obj_payload(self);
-  if (p->ref) visit(p->ref, ctx);
-}
-static void clear(GcObject *self) {
-  Payload *p = obj_payload(self);
-  GcObject *r = p->ref;
-  p->ref = NULL;
-  obj_decref(r);
-}
-static const GcType Graph = {"Graph", traverse, clear, NULL, NULL};
+static const GcType Graph = {"Graph", one_ref_traverse, one_ref_clear, NULL, NULL};
 static const GcType Node = {"Node", NULL, NULL, NULL, NULL};
 
 static void check_has(const char *text, const char *part) {
@@ -36,7 +25,7 @@ static void temp_path(char *path, size_t size, const char *suffix) {
 
 int main(void) {
   gc_disable();
-  GcObject *g = obj_new_typed(&Graph, 2, sizeof(Payload)); /* 72 -> 80 bytes */
+  GcObject *g = obj_new_typed(&Graph, 2, sizeof(OneRef)); /* 72 -> 80 bytes */
   GcObject *n1 = obj_new_typed(&Node, 1, 0), *n2 = obj_new_typed(&Node, 1, 0);
   GcObject *n3 = obj_new_typed(&Node, 1, 0);
   GcObject *wr = weakref_new(n2, NULL, NULL);
@@ -46,7 +35,7 @@ int main(void) {
   obj_set_field(g, 1, leaf);
   obj_set_field(n1, 0, n2);
   obj_set_field(n2, 0, n1);
-  ((Payload *)obj_payload(g))->ref = n3; /* our reference moves there */
+  ((OneRef *)obj_payload(g))->ref = n3; /* our reference moves there */
   obj_decref(n1);
   obj_decref(n2);
   obj_decref(leaf);

@@ -4,18 +4,7 @@
  * Weakrefs to the target are not referrers. */
 #include "introspect.h"
 
-typedef struct { GcObject *ref; } Payload;
-static void traverse(GcObject *self, GcVisitFn visit, void *ctx) {
-  Payload *p = obj_payload(self);
-  if (p->ref) visit(p->ref, ctx);
-}
-static void clear(GcObject *self) {
-  Payload *p = obj_payload(self);
-  GcObject *r = p->ref;
-  p->ref = NULL;
-  obj_decref(r);
-}
-static const GcType Holder = {"Holder", traverse, clear, NULL, NULL};
+static const GcType Holder = {"Holder", one_ref_traverse, one_ref_clear, NULL, NULL};
 
 int main(void) {
   gc_disable();
@@ -27,9 +16,9 @@ int main(void) {
   obj_set_field(a, 0, t);
   obj_set_field(a, 2, t); /* twice: one visit */
   GcObject *other = obj_new(1, 0);
-  GcObject *b = obj_new_typed(&Holder, 0, sizeof(Payload));
+  GcObject *b = obj_new_typed(&Holder, 0, sizeof(OneRef));
   obj_incref(t);
-  ((Payload *)obj_payload(b))->ref = t; /* through the payload */
+  ((OneRef *)obj_payload(b))->ref = t; /* through the payload */
   GcObject *w = weakref_new(t, NULL, NULL);
   GcObject *c = obj_new(2, 0);
   obj_set_field(c, 1, t);

@@ -4,18 +4,7 @@
  * itself; 0 for cyclic garbage awaiting collection (fn not called). */
 #include "introspect.h"
 
-typedef struct { GcObject *ref; } Payload;
-static void traverse(GcObject *self, GcVisitFn visit, void *ctx) {
-  Payload *p = obj_payload(self);
-  if (p->ref) visit(p->ref, ctx);
-}
-static void clear(GcObject *self) {
-  Payload *p = obj_payload(self);
-  GcObject *r = p->ref;
-  p->ref = NULL;
-  obj_decref(r);
-}
-static const GcType Holder = {"Holder", traverse, clear, NULL, NULL};
+static const GcType Holder = {"Holder", one_ref_traverse, one_ref_clear, NULL, NULL};
 
 static int count_calls(GcObject *o, void *ctx) {
   (void)o;
@@ -49,9 +38,9 @@ int main(void) {
   CHECK_SEEN(s, root, m1, m2, o);
 
   /* A shorter way in, through a payload reference: holder => o. */
-  GcObject *holder = obj_new_typed(&Holder, 0, sizeof(Payload));
+  GcObject *holder = obj_new_typed(&Holder, 0, sizeof(OneRef));
   obj_incref(o);
-  ((Payload *)obj_payload(holder))->ref = o;
+  ((OneRef *)obj_payload(holder))->ref = o;
   s = seen_none();
   CHECK_EQ(gc_why_alive(o, record, &s), 2);
   CHECK_SEEN(s, holder, o);

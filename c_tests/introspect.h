@@ -1,4 +1,5 @@
-/* Shared by the introspection scenarios: a visit function that records the
+/* Shared by the introspection scenarios: a payload holding one reference
+ * (with its traverse and clear hooks), a visit function that records the
  * objects it is given, and a way to run this program again as a child with
  * extra environment and read what it wrote on stderr. */
 #ifndef RCGC_INTROSPECT_H
@@ -9,6 +10,20 @@
 #include <string.h>
 #include <unistd.h>
 #include "check.h"
+
+/* A payload that holds one strong reference, reported by `traverse` and
+ * released by `clear`. */
+typedef struct { GcObject *ref; } OneRef;
+static inline void one_ref_traverse(GcObject *self, GcVisitFn visit, void *ctx) {
+  OneRef *p = obj_payload(self);
+  if (p->ref) visit(p->ref, ctx);
+}
+static inline void one_ref_clear(GcObject *self) {
+  OneRef *p = obj_payload(self);
+  GcObject *r = p->ref;
+  p->ref = NULL;
+  obj_decref(r);
+}
 
 typedef struct {
   GcObject *o[64];
