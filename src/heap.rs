@@ -204,15 +204,17 @@ pub fn lock() -> Locked {
             crate::list::init(head);
         }
         st.initialized = true;
-        // SAFETY: registering plain functions with no preconditions (a
-        // failure only means the exit-time tidy-up, or fork support, is
-        // missing). atexit, unlike an ELF `.fini_array` entry, is portable
-        // POSIX. (Miri runs no foreign functions: the model test under Miri
-        // needs neither.)
-        #[cfg(not(miri))]
-        unsafe {
-            libc::atexit(release_at_exit);
-            libc::pthread_atfork(Some(fork_prepare), Some(fork_parent), Some(fork_child));
+        // (Miri runs no foreign functions; the model test under Miri needs
+        // neither registration.)
+        if !cfg!(miri) {
+            // SAFETY: registering plain functions with no preconditions (a
+            // failure only means the exit-time tidy-up, or fork support, is
+            // missing). atexit, unlike an ELF `.fini_array` entry, is
+            // portable POSIX.
+            unsafe {
+                libc::atexit(release_at_exit);
+                libc::pthread_atfork(Some(fork_prepare), Some(fork_parent), Some(fork_child));
+            }
         }
     }
     g
