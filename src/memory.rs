@@ -14,8 +14,8 @@
 //!   death, the pool's pages), with a relaxed load and store; read by anyone.
 //!   Its byte and object counts are wrapping sums that go "negative" when
 //!   untracked objects die, since those were counted in `UNLOCKED`.
-//! - `UNLOCKED`: untracked allocations, made without the heap lock, with
-//!   `fetch_add`; it only grows.
+//! - `UNLOCKED`: untracked allocations, and deaths of plain untracked
+//!   objects, made without the heap lock, with `fetch_add`/`fetch_sub`.
 //! - `PEAK`: the most `bytes_in_use` has been, checked after every
 //!   allocation (a locked `fetch_max` only when a new peak is reached).
 //!
@@ -118,6 +118,14 @@ pub fn on_alloc_unlocked(bytes: usize) {
     UNLOCKED_OBJECTS.fetch_add(1, Relaxed);
     UNLOCKED_BYTES.fetch_add(bytes, Relaxed);
     note_peak();
+}
+
+/// Counts the death of an untracked object freed without the heap lock
+/// (refcount.rs `die_untracked_plain`).
+#[inline]
+pub fn on_free_unlocked(bytes: usize) {
+    UNLOCKED_OBJECTS.fetch_sub(1, Relaxed);
+    UNLOCKED_BYTES.fetch_sub(bytes, Relaxed);
 }
 
 /// Counts a death (under the heap lock).

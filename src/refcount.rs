@@ -200,9 +200,49 @@ pub unsafe fn set_field(slot: &AtomicPtr<Header>, value: *mut Header, holder: *c
 
 #[cold]
 unsafe fn decref_slow(h: *mut Header) {
+    // SAFETY: caller's contract.
+    if unsafe { die_untracked_plain(h) } {
+        return;
+    }
     let g = lock();
     // SAFETY: caller's contract; the lock is held.
     unsafe { decref_locked(&g, h) }
+}
+
+/// The death of an untracked object with no type that never had weakrefs,
+/// when the caller drops its last reference: no hook, no weakref, no field,
+/// no list, so no lock either; only the count's last step, the figures and
+/// the memory. False (nothing done) for any other object, or when the count
+/// is not 1 any more, or in checked mode: the locked path decides then.
+///
+/// # Safety
+/// `h` is a live object and the caller owns the reference it drops.
+unsafe fn die_untracked_plain(h: *mut Header) -> bool {
+    // SAFETY: caller's contract: h is live.
+    unsafe {
+        if (*h).is_tracked() || !(*h).ty().is_null() || (*h).is_weakref() || checks::enabled() {
+            return false;
+        }
+        let rc = &(*h).rc;
+        let mut cur = rc.load(Relaxed);
+        loop {
+            // WEAKREFED is set only by a holder of a reference: with ours
+            // the last one, it cannot appear meanwhile.
+            if cur & COUNT_MASK != 1 || cur & (WEAKREFED | DYING) != 0 {
+                return false;
+            }
+            // AcqRel: acquires every other thread's releasing decrement
+            // before the memory is freed.
+            match rc.compare_exchange_weak(cur, (cur - 1) | DYING, AcqRel, Relaxed) {
+                Ok(_) => break,
+                Err(seen) => cur = seen,
+            }
+        }
+        let (base, size) = allocation_of(h);
+        crate::memory::on_free_unlocked(crate::memory::charge(size));
+        sys_free(base, size);
+        true
+    }
 }
 
 /// `decref` for a caller that already holds the lock (the death path and
