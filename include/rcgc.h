@@ -297,8 +297,9 @@ void obj_incref(struct GcObject *o);
  * in constant stack.
  *
  * Arguments: `o`: the caller's reference, given up.
- * Thread-safe; lock-free unless the count reaches zero; may run finalizers,
- * weakref callbacks and hooks.
+ * Thread-safe; lock-free unless the count reaches zero (and then too for an
+ * untracked object with no type that never had weakrefs); may run
+ * finalizers, weakref callbacks and hooks.
  */
 void obj_decref(struct GcObject *o);
 

@@ -137,8 +137,9 @@ pub extern "C" fn obj_incref(o: *mut GcObject) {
 /// in constant stack.
 ///
 /// Arguments: `o`: the caller's reference, given up.
-/// Thread-safe; lock-free unless the count reaches zero; may run finalizers,
-/// weakref callbacks and hooks.
+/// Thread-safe; lock-free unless the count reaches zero (and then too for an
+/// untracked object with no type that never had weakrefs); may run
+/// finalizers, weakref callbacks and hooks.
 #[unsafe(no_mangle)]
 pub extern "C" fn obj_decref(o: *mut GcObject) {
     if !o.is_null() {
