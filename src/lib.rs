@@ -3,7 +3,11 @@
 //! collector with the `gc` module's controls, PEP 442 finalizers, and weak
 //! references with callbacks. The C contract is `include/rcgc.h`.
 //!
-//! Modules, each using only those listed before it:
+//! Modules, bottom up: each uses those listed before it, except that
+//! `alloc` reports its mapped pages to `memory`, and `memory` takes the
+//! heap lock's guard type as proof that its caller holds the lock.
+//! - `bias`: biased ownership of the heap lock and the counts by one thread
+//!   (plain loads and stores while one thread uses the library);
 //! - `alloc`: the size-class pool and the system allocator (and the test
 //!   hook that injects allocation failures);
 //! - `error`: status codes, the per-thread last error, `fatal`;
@@ -12,7 +16,6 @@
 //! - `object`: the header and the allocation of header, fields and payload;
 //! - `list`: intrusive lists of headers (the generations);
 //! - `memory`: the memory figures, the memory limit, when to trim;
-//! - `bias`: biased ownership of the heap lock and the counts by one thread;
 //! - `sync`: the heap lock (re-entrant, on a POSIX mutex) and its holder's
 //!   state (library or host code), for fork;
 //! - `heap`: the global heap: its lock, counts, thresholds, stats,
