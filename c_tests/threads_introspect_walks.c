@@ -21,6 +21,10 @@ static void *mutator(void *arg) {
     obj_decref(a);
     obj_decref(b);
     obj_decref(w);
+    /* Churn, but leave the walkers some of the machine: under valgrind (one
+     * thread at a time, long slices) unpaced mutators made the test take
+     * minutes. */
+    usleep(50);
   }
   return NULL;
 }
