@@ -1,18 +1,23 @@
 /* Death tests for checked mode: expect_abort() runs a scenario in a forked
- * child with checked mode on and checks that it died of SIGABRT after
- * printing exactly one line
+ * child with checked mode on (expect_abort_exec() instead re-executes the
+ * program with an argument and RCGC_CHECKS=1 in the environment) and checks
+ * that it died of SIGABRT after printing exactly one line
  *   rcgc: <fn>(<address>): <what>...
- * where <address> is the one the child published with death_publish(). */
+ * where <address> is the one the child published with death_publish() (a
+ * re-executed child publishes on DEATH_EXEC_FD). */
 #ifndef RCGC_DEATH_TEST_H
 #define RCGC_DEATH_TEST_H
 #define _GNU_SOURCE
 #include <signal.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/wait.h>
 #include <unistd.h>
 #include "check.h"
 
+/* The descriptor a re-executed child publishes on. */
+#define DEATH_EXEC_FD 3
 static int death_publish_fd = -1;
 /* Set when a case failed: every case runs, main returns this. */
 static int death_failed;
@@ -24,8 +29,10 @@ static inline void death_publish(const void *p) {
   if (death_publish_fd >= 0) CHECK(write(death_publish_fd, addr, strlen(addr)) > 0);
 }
 
-static inline void expect_abort(const char *name, void (*run)(void), const char *fn,
-                                const char *what) {
+/* Runs `run`, or (when `run` is NULL) executes `argv0 arg` with
+ * RCGC_CHECKS=1, in a child, and checks how it died. */
+static inline void death_run(const char *name, void (*run)(void), char *argv0, char *arg,
+                             const char *fn, const char *what) {
   int err[2], pub[2];
   CHECK_EQ(pipe(err), 0);
   CHECK_EQ(pipe(pub), 0);
@@ -36,6 +43,13 @@ static inline void expect_abort(const char *name, void (*run)(void), const char 
     dup2(err[1], 2);
     close(err[0]);
     close(pub[0]);
+    if (!run) {
+      char *args[] = {argv0, arg, NULL};
+      dup2(pub[1], DEATH_EXEC_FD);
+      setenv("RCGC_CHECKS", "1", 1);
+      execv(argv0, args);
+      _exit(3);
+    }
     gc_set_checks(true);
     death_publish_fd = pub[1];
     run();
@@ -73,5 +87,15 @@ static inline void expect_abort(const char *name, void (*run)(void), const char 
     return;
   }
   printf("  %-44s -> %.*s", name, (int)(strcspn(line, "\n") + 1), line);
+}
+
+static inline void expect_abort(const char *name, void (*run)(void), const char *fn,
+                                const char *what) {
+  death_run(name, run, NULL, NULL, fn, what);
+}
+
+static inline void expect_abort_exec(const char *name, char *argv0, char *arg, const char *fn,
+                                     const char *what) {
+  death_run(name, NULL, argv0, arg, fn, what);
 }
 #endif

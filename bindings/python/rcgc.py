@@ -218,16 +218,22 @@ def _missing(name):
     return call
 
 
-for _name, (_res, _args) in FUNCTIONS.items():
-    try:
-        _f = getattr(lib, _name)
-    except AttributeError:
-        MISSING_FUNCTIONS.append(_name)
-        setattr(lib, _name, _missing(_name))
-        continue
-    _f.restype = _res
-    _f.argtypes = _args
-del _name, _res, _args
+def _declare(functions):
+    """Sets restype/argtypes of each function in `lib`; a function the
+    library does not export becomes a stub raising NotImplementedError and
+    is listed in MISSING_FUNCTIONS."""
+    for name, (res, args) in functions.items():
+        try:
+            f = getattr(lib, name)
+        except AttributeError:
+            MISSING_FUNCTIONS.append(name)
+            setattr(lib, name, _missing(name))
+            continue
+        f.restype = res
+        f.argtypes = args
+
+
+_declare(FUNCTIONS)
 
 
 # --------------------------------------------------------------------------
@@ -890,16 +896,7 @@ INTROSPECTION_FUNCTIONS = {
     "gc_dump_heap": (_int, [ctypes.c_char_p, _int]),
 }
 FUNCTIONS.update(INTROSPECTION_FUNCTIONS)
-for _name, (_res, _args) in INTROSPECTION_FUNCTIONS.items():
-    try:
-        _f = getattr(lib, _name)
-    except AttributeError:
-        MISSING_FUNCTIONS.append(_name)
-        setattr(lib, _name, _missing(_name))
-        continue
-    _f.restype = _res
-    _f.argtypes = _args
-del _name, _res, _args
+_declare(INTROSPECTION_FUNCTIONS)
 
 __all__ += [
     "GC_ERR_IO", "GC_DEBUG_STATS", "GC_DEBUG_COLLECTABLE",
