@@ -395,9 +395,7 @@ extern "C" fn fork_child() {
         let st = &mut *g.st();
         if !st.finalizing.is_null() {
             // The collection's reference for the finalizer (never below 1).
-            (*st.finalizing)
-                .rc
-                .fetch_sub(1, std::sync::atomic::Ordering::Relaxed);
+            (*st.finalizing).rc.decrement_nonzero();
             st.finalizing = std::ptr::null_mut();
         }
         for list in st.abandon {

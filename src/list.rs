@@ -104,9 +104,9 @@ pub fn len(head: *const Header) -> usize {
 /// A fresh sentinel, not yet initialized (call `init` once it has its final
 /// address).
 pub const fn sentinel() -> Header {
-    use std::sync::atomic::{AtomicU64, AtomicUsize};
+    use std::sync::atomic::AtomicUsize;
     Header {
-        rc: AtomicU64::new(0),
+        rc: crate::object::CountWord::sentinel(),
         next: AtomicUsize::new(0),
         prev: AtomicUsize::new(0),
         meta: 0,

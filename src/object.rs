@@ -9,18 +9,23 @@
 //! ```
 //!
 //! A plain 2-field object is 48 bytes, the size of CPython's 2-slot object.
-//! Sizes that do not fit the header (a payload, or 65535 fields or more) live
+//! Sizes that do not fit the header (a payload, or 255 fields or more) live
 //! in a 16-byte prefix before the header, flagged by `EXT`, so the fields are
 //! always at `header + 32`.
 //!
-//! The `rc` word (bit diagram):
+//! The `rc` word belongs to one type, `CountWord` (values: `Counts`); no
+//! other module touches its bits. Bit diagram:
 //! ```text
-//!  63            48 47    38 37         36        35    34        33        32   31       0
-//! [ nfields (small)][ unused ][PROMOTED][COLLECTED][DYING][FINALIZED][WEAKREFED][MARK][count]
+//!  63                                     16 15          8 7   6 5        4         3     2         1         0
+//! [ count (48 bits)                          ][ nfields    ][ -- ][PROMOTED][COLLECTED][DYING][FINALIZED][WEAKREFED][MARK]
 //! ```
-//! - count: the reference count. Changed lock-free by incref/decref except the
-//!   transition to zero, which happens under the heap lock (see refcount.rs).
-//!   An increment past `MAX_COUNT` aborts (as `Arc` does) instead of wrapping.
+//! - count: the reference count, in the top bits so that "above one" and
+//!   "zero" are single comparisons of the whole word. Changed by
+//!   incref/decref (plain accesses under the counts bias, bias.rs; atomic
+//!   RMW otherwise) except the transition to zero, which happens under the
+//!   heap lock (see refcount.rs). An increment from `MAX_COUNT` (2^47 - 1)
+//!   aborts (as `Arc` does) instead of carrying out of the word; 2^47
+//!   more increments of headroom absorb threads racing past the check.
 //! - MARK: set by a collection's scan on the objects with weakrefs it
 //!   examines (kept only on the garbage), so that the lock-free
 //!   `weakref_get` falls back to the locked path while their fate is open.
@@ -35,14 +40,20 @@
 //!   since the last full collection: it counts in `long_lived_pending`
 //!   until it dies or a full collection clears the bit (API v2 long-lived
 //!   rule).
-//! - nfields (small): the field count when EXT is clear. Never changes.
+//! - nfields: the field count when EXT is clear (fewer than 255 fields).
+//!   Never changes.
 //!
 //! The flag bits change only under the heap lock, with atomic RMW operations
-//! because the count shares the word with lock-free updates.
+//! because the count shares the word with lock-free updates (or with plain
+//! accesses where no other thread can touch the word: `set_exclusive`).
 //!
-//! `next`/`prev` link the object into a generation list (list.rs), or `next`
-//! links it into the death queue. During a collection `prev` holds gc_refs
-//! (see gc/mod.rs). Untracked objects keep both at 0.
+//! `next`/`prev` link the object into a generation list (list.rs). Each
+//! other use of them belongs to one module, while the object is out of
+//! every generation list: during a collection `prev` holds gc_refs and the
+//! scan's state (gc/mod.rs); on the death stack `next` links it and `prev`
+//! holds the step it is at (refcount.rs); once retired `next` links it and
+//! `prev` holds its epoch tag (epoch.rs). Untracked objects keep both at 0
+//! until they die.
 //!
 //! `meta` is the `GcType` pointer (8-aligned) with three immutable flags in its
 //! low bits: EXT, WEAKREF (a weak reference object), TRACKED.
@@ -52,7 +63,7 @@
 
 use std::ffi::{c_char, c_void};
 use std::ptr;
-use std::sync::atomic::{AtomicPtr, AtomicU64, AtomicUsize, Ordering::Relaxed};
+use std::sync::atomic::{AtomicPtr, AtomicU64, AtomicUsize, Ordering, Ordering::Relaxed};
 
 /// Opaque handle to an rcgc object.
 pub struct GcObject {
@@ -91,7 +102,7 @@ unsafe impl Sync for GcType {}
 
 #[repr(C, align(16))]
 pub struct Header {
-    pub rc: AtomicU64,
+    pub rc: CountWord,
     pub next: AtomicUsize,
     pub prev: AtomicUsize,
     pub meta: usize,
@@ -101,18 +112,147 @@ pub(crate) const HEADER_SIZE: usize = std::mem::size_of::<Header>();
 const PREFIX_SIZE: usize = 16;
 use crate::alloc::ALIGN;
 
-pub(crate) const COUNT_MASK: u64 = 0xFFFF_FFFF;
-/// Increments beyond this abort: the count must never carry into the flags.
-pub(crate) const MAX_COUNT: u64 = 0x7FFF_FFFF;
-pub(crate) const MARK: u64 = 1 << 32;
-pub(crate) const WEAKREFED: u64 = 1 << 33;
-pub(crate) const FINALIZED: u64 = 1 << 34;
-pub(crate) const DYING: u64 = 1 << 35;
-pub(crate) const COLLECTED: u64 = 1 << 36;
-pub(crate) const PROMOTED: u64 = 1 << 37;
-const NFIELDS_SHIFT: u32 = 48;
+/// The largest reference count: an increment from it aborts.
+pub(crate) const MAX_COUNT: u64 = (1 << 47) - 1;
+pub(crate) const MARK: u64 = 1 << 0;
+pub(crate) const WEAKREFED: u64 = 1 << 1;
+pub(crate) const FINALIZED: u64 = 1 << 2;
+pub(crate) const DYING: u64 = 1 << 3;
+pub(crate) const COLLECTED: u64 = 1 << 4;
+pub(crate) const PROMOTED: u64 = 1 << 5;
+const NFIELDS_SHIFT: u32 = 8;
+const COUNT_SHIFT: u32 = 16;
+/// One reference, as a difference of count words.
+const ONE: u64 = 1 << COUNT_SHIFT;
 /// Field counts at or above this are kept in the prefix.
-const SMALL_NFIELDS_LIMIT: usize = 0xFFFF;
+const SMALL_NFIELDS_LIMIT: usize = 0xFF;
+
+/// A value of the count word: the reference count, the flag bits and the
+/// small field count (bit diagram in the module docs).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Counts(u64);
+
+impl Counts {
+    /// The reference count.
+    #[inline(always)]
+    pub fn count(self) -> u64 {
+        self.0 >> COUNT_SHIFT
+    }
+    /// Whether any of the bits of `flags` is set.
+    #[inline(always)]
+    pub fn has(self, flags: u64) -> bool {
+        self.0 & flags != 0
+    }
+    /// Whether one more reference would pass `MAX_COUNT`.
+    #[inline(always)]
+    pub fn is_full(self) -> bool {
+        self.0 >= MAX_COUNT << COUNT_SHIFT
+    }
+    /// The same word with one more reference. The caller has checked
+    /// `is_full` (or will abort on it before the count can carry out).
+    #[inline(always)]
+    pub fn plus_one(self) -> Counts {
+        Counts(self.0 + ONE)
+    }
+    /// The same word with one reference fewer; the count is above zero.
+    #[inline(always)]
+    pub fn minus_one(self) -> Counts {
+        debug_assert!(self.count() > 0);
+        Counts(self.0 - ONE)
+    }
+    /// The same word with `flags` set.
+    #[inline(always)]
+    pub fn with(self, flags: u64) -> Counts {
+        Counts(self.0 | flags)
+    }
+    /// The same word with `flags` cleared.
+    #[inline(always)]
+    pub fn without(self, flags: u64) -> Counts {
+        Counts(self.0 & !flags)
+    }
+    #[inline(always)]
+    fn small_nfields(self) -> usize {
+        ((self.0 >> NFIELDS_SHIFT) & SMALL_NFIELDS_LIMIT as u64) as usize
+    }
+}
+
+/// The count word of a header (module docs). Every access is Relaxed
+/// unless the caller passes an ordering (`compare_exchange_weak`): the
+/// orderings that matter belong to the death path (refcount.rs) and
+/// `weakref_get` (weakref.rs), which say what they pair with.
+#[repr(transparent)]
+pub struct CountWord(AtomicU64);
+
+impl CountWord {
+    /// Count 1, no flags, `small_nfields` (0 when the prefix holds it).
+    fn new(small_nfields: usize) -> CountWord {
+        debug_assert!(small_nfields < SMALL_NFIELDS_LIMIT);
+        CountWord(AtomicU64::new(
+            ONE | (small_nfields as u64) << NFIELDS_SHIFT,
+        ))
+    }
+    /// The count word of a list sentinel (never an object: count 0).
+    pub const fn sentinel() -> CountWord {
+        CountWord(AtomicU64::new(0))
+    }
+    #[inline(always)]
+    pub fn load(&self) -> Counts {
+        Counts(self.0.load(Relaxed))
+    }
+    /// A plain store of a value computed from `load`: only for a writer no
+    /// other thread can race with (the owner of the counts bias, bias.rs;
+    /// the collector on its garbage).
+    #[inline(always)]
+    pub fn store_exclusive(&self, v: Counts) {
+        self.0.store(v.0, Relaxed)
+    }
+    /// One more reference with a plain load and store (the writer is
+    /// exclusive, as `store_exclusive`). Returns the old value.
+    #[inline(always)]
+    pub fn increment_exclusive(&self) -> Counts {
+        let v = self.load();
+        self.store_exclusive(v.plus_one());
+        v
+    }
+    /// One more reference, atomically. Returns the old value.
+    #[inline(always)]
+    pub fn increment(&self) -> Counts {
+        // Relaxed: a new reference can only be made from an existing one,
+        // which already orders the object's creation before this point (as
+        // Arc::clone).
+        Counts(self.0.fetch_add(ONE, Relaxed))
+    }
+    /// One reference fewer, atomically, where the count cannot reach zero
+    /// (the caller knows of another reference).
+    pub fn decrement_nonzero(&self) {
+        let old = self.0.fetch_sub(ONE, Relaxed);
+        debug_assert!(Counts(old).count() > 1);
+    }
+    /// Compare-and-swap of the whole word; `success` is the caller's
+    /// ordering (it says what it pairs with), failure is Relaxed.
+    #[inline(always)]
+    pub fn compare_exchange_weak(
+        &self,
+        cur: Counts,
+        new: Counts,
+        success: Ordering,
+    ) -> Result<Counts, Counts> {
+        self.0
+            .compare_exchange_weak(cur.0, new.0, success, Relaxed)
+            .map(Counts)
+            .map_err(Counts)
+    }
+    /// Sets `flags` atomically; returns the old value.
+    #[inline(always)]
+    pub fn fetch_set(&self, flags: u64) -> Counts {
+        Counts(self.0.fetch_or(flags, Relaxed))
+    }
+    /// Clears `flags` atomically; returns the old value.
+    #[inline(always)]
+    pub fn fetch_unset(&self, flags: u64) -> Counts {
+        Counts(self.0.fetch_and(!flags, Relaxed))
+    }
+}
 
 pub(crate) const META_EXT: usize = 1;
 pub(crate) const META_WEAKREF: usize = 2;
@@ -221,11 +361,7 @@ pub unsafe fn init_object(
             0,
             shape.total - prefix - HEADER_SIZE,
         );
-        let small = if shape.ext {
-            0
-        } else {
-            (shape.nfields as u64) << NFIELDS_SHIFT
-        };
+        let small = if shape.ext { 0 } else { shape.nfields };
         let mut meta = ty as usize;
         debug_assert_eq!(meta & META_FLAGS, 0, "GcType must be 8-aligned");
         if shape.ext {
@@ -238,7 +374,7 @@ pub unsafe fn init_object(
             meta |= META_TRACKED;
         }
         h.write(Header {
-            rc: AtomicU64::new(1 | small),
+            rc: CountWord::new(small),
             next: AtomicUsize::new(0),
             prev: AtomicUsize::new(0),
             meta,
@@ -277,16 +413,16 @@ pub unsafe fn shape_of(h: *const Header) -> Shape {
 impl Header {
     #[inline]
     pub fn count(&self) -> u64 {
-        self.rc.load(Relaxed) & COUNT_MASK
+        self.rc.load().count()
     }
     #[inline]
     pub fn has(&self, flag: u64) -> bool {
-        self.rc.load(Relaxed) & flag != 0
+        self.rc.load().has(flag)
     }
     /// Sets a flag bit. Caller holds the heap lock.
     #[inline]
     pub fn set(&self, flag: u64) {
-        self.rc.fetch_or(flag, Relaxed);
+        self.rc.fetch_set(flag);
     }
     /// Sets a flag bit with a plain load and store, for an object no other
     /// thread can change: collector garbage (no thread holds a reference, and
@@ -294,17 +430,17 @@ impl Header {
     /// `weakref_get` CAS fail). Caller holds the heap lock.
     #[inline]
     pub fn set_exclusive(&self, flag: u64) {
-        self.rc.store(self.rc.load(Relaxed) | flag, Relaxed);
+        self.rc.store_exclusive(self.rc.load().with(flag));
     }
     /// The inverse of `set_exclusive`, under the same conditions.
     #[inline]
     pub fn unset_exclusive(&self, flag: u64) {
-        self.rc.store(self.rc.load(Relaxed) & !flag, Relaxed);
+        self.rc.store_exclusive(self.rc.load().without(flag));
     }
     /// Clears a flag bit. Caller holds the heap lock.
     #[inline]
     pub fn unset(&self, flag: u64) {
-        self.rc.fetch_and(!flag, Relaxed);
+        self.rc.fetch_unset(flag);
     }
     #[inline]
     pub fn ty(&self) -> *const GcType {
@@ -339,22 +475,16 @@ impl Header {
 /// or holds the heap lock while the object is in the death path).
 #[inline]
 pub unsafe fn incref_raw(h: *mut Header) {
-    // Relaxed: a new reference can only be made from an existing one, which
-    // already orders the object's creation before this point (as Arc::clone).
     // SAFETY: caller's contract.
     let rc = unsafe { &(*h).rc };
-    let old = match crate::bias::with_owned_counts(|| {
-        let v = rc.load(Relaxed);
-        rc.store(v + 1, Relaxed);
-        v
-    }) {
+    let old = match crate::bias::with_owned_counts(|| rc.increment_exclusive()) {
         Some(v) => v,
         None => {
             crate::bias::before_shared_count_change();
-            rc.fetch_add(1, Relaxed)
+            rc.increment()
         }
     };
-    if old & COUNT_MASK >= MAX_COUNT {
+    if old.is_full() {
         overflow(h);
     }
 }
@@ -383,7 +513,7 @@ pub unsafe fn nfields(h: *const Header) -> usize {
         if (*h).meta & META_EXT != 0 {
             *(h as *const usize).sub(2)
         } else {
-            ((*h).rc.load(Relaxed) >> NFIELDS_SHIFT) as usize
+            (*h).rc.load().small_nfields()
         }
     }
 }
@@ -484,6 +614,34 @@ mod tests {
     }
 
     #[test]
+    fn count_word_fields_do_not_disturb_each_other() {
+        let w = CountWord::new(SMALL_NFIELDS_LIMIT - 1);
+        let all = MARK | WEAKREFED | FINALIZED | DYING | COLLECTED | PROMOTED;
+        w.fetch_set(all);
+        let v = w.load();
+        assert_eq!((v.count(), v.small_nfields()), (1, 254));
+        // The count goes to its limit and back without touching the rest.
+        let top = Counts(MAX_COUNT << COUNT_SHIFT | v.0 & (ONE - 1));
+        assert!(!top.minus_one().is_full() && top.is_full());
+        assert_eq!(top.count(), MAX_COUNT);
+        assert_eq!(top.small_nfields(), 254);
+        assert!(top.has(all) && top.without(all).with(MARK).0 & all == MARK);
+        assert_eq!(top.minus_one().plus_one(), top);
+        w.store_exclusive(top.minus_one());
+        assert!(!w.increment().is_full());
+        assert!(w.increment_exclusive().is_full());
+        w.fetch_unset(DYING);
+        assert!(!w.load().has(DYING) && w.load().has(COLLECTED));
+        assert_eq!(w.load().count(), MAX_COUNT + 1);
+    }
+
+    #[test]
+    fn objects_of_255_fields_keep_them_in_the_prefix() {
+        assert!(!Shape::new(254, 0).unwrap().ext);
+        assert!(Shape::new(255, 0).unwrap().ext);
+    }
+
+    #[test]
     fn payload_is_16_aligned_after_a_prefix() {
         let s = Shape::new(3, 5).unwrap();
         assert!(s.ext);
@@ -505,7 +663,15 @@ mod tests {
 
     #[test]
     fn alloc_reads_back_its_shape() {
-        for (n, p) in [(0, 0), (2, 0), (0, 24), (70000, 0), (5, 100)] {
+        for (n, p) in [
+            (0, 0),
+            (2, 0),
+            (254, 0),
+            (255, 0),
+            (0, 24),
+            (70000, 0),
+            (5, 100),
+        ] {
             let s = Shape::new(n, p).unwrap();
             // SAFETY: test-local object, freed below.
             unsafe {

@@ -50,7 +50,7 @@ use crate::error::{GC_ERR_INVALID, fail};
 use crate::heap::{Locked, State, lock};
 use crate::list;
 use crate::object::{
-    COLLECTED, COUNT_MASK, DYING, FINALIZED, GcObject, Header, PROMOTED, WEAKREFED, allocation_of,
+    COLLECTED, Counts, DYING, FINALIZED, GcObject, Header, PROMOTED, WEAKREFED, allocation_of,
     fields,
 };
 use crate::weakref::{self, Pending};
@@ -70,9 +70,9 @@ pub unsafe fn decref(h: *mut Header) {
     // The counts are this thread's (bias.rs): a plain decrement unless it
     // would reach zero.
     if let Some(done) = crate::bias::with_owned_counts(|| {
-        let v = rc.load(Relaxed);
-        if v & COUNT_MASK > 1 {
-            rc.store(v - 1, Relaxed);
+        let v = rc.load();
+        if v.count() > 1 {
+            rc.store_exclusive(v.minus_one());
             return true;
         }
         false
@@ -84,15 +84,15 @@ pub unsafe fn decref(h: *mut Header) {
         return;
     }
     crate::bias::before_shared_count_change();
-    let mut cur = rc.load(Relaxed);
+    let mut cur = rc.load();
     loop {
-        if cur & COUNT_MASK <= 1 {
+        if cur.count() <= 1 {
             // SAFETY: caller's contract.
             return unsafe { decref_slow(h) };
         }
         // Release: this thread's writes to the object happen before its death
         // (the death path's AcqRel decrement synchronizes with it).
-        match rc.compare_exchange_weak(cur, cur - 1, Release, Relaxed) {
+        match rc.compare_exchange_weak(cur, cur.minus_one(), Release) {
             Ok(_) => return,
             Err(seen) => cur = seen,
         }
@@ -114,16 +114,13 @@ pub unsafe fn get_field(slot: &AtomicPtr<Header>, holder: *const Header) -> *mut
         let owned = crate::bias::with_owned_counts(|| {
             let v = slot.load(Relaxed);
             if v.is_null() {
-                return (v, 0);
+                return (v, false);
             }
             // SAFETY: the field holds a reference, so v is live.
-            let rc = unsafe { &(*v).rc };
-            let c = rc.load(Relaxed);
-            rc.store(c + 1, Relaxed);
-            (v, c)
+            (v, unsafe { (*v).rc.increment_exclusive() }.is_full())
         });
-        if let Some((v, c)) = owned {
-            if c & COUNT_MASK >= crate::object::MAX_COUNT {
+        if let Some((v, full)) = owned {
+            if full {
                 crate::object::overflow(v);
             }
             return v;
@@ -157,21 +154,19 @@ pub unsafe fn set_field(slot: &AtomicPtr<Header>, value: *mut Header, holder: *c
         None
     } else {
         crate::bias::with_owned_counts(|| {
-            let mut c = 0;
+            let mut full = false;
             if !value.is_null() {
                 // SAFETY: the caller holds a reference to value.
-                let rc = unsafe { &(*value).rc };
-                c = rc.load(Relaxed);
-                rc.store(c + 1, Relaxed);
+                full = unsafe { (*value).rc.increment_exclusive() }.is_full();
             }
             let old = slot.load(Relaxed);
             slot.store(value, Release);
-            (old, c)
+            (old, full)
         })
     };
     let old = match owned {
-        Some((old, c)) => {
-            if c & COUNT_MASK >= crate::object::MAX_COUNT {
+        Some((old, full)) => {
+            if full {
                 crate::object::overflow(value);
             }
             old
@@ -224,16 +219,16 @@ unsafe fn die_untracked_plain(h: *mut Header) -> bool {
             return false;
         }
         let rc = &(*h).rc;
-        let mut cur = rc.load(Relaxed);
+        let mut cur = rc.load();
         loop {
             // WEAKREFED is set only by a holder of a reference: with ours
             // the last one, it cannot appear meanwhile.
-            if cur & COUNT_MASK != 1 || cur & (WEAKREFED | DYING) != 0 {
+            if cur.count() != 1 || cur.has(WEAKREFED | DYING) {
                 return false;
             }
             // AcqRel: acquires every other thread's releasing decrement
             // before the memory is freed.
-            match rc.compare_exchange_weak(cur, (cur - 1) | DYING, AcqRel, Relaxed) {
+            match rc.compare_exchange_weak(cur, cur.minus_one().with(DYING), AcqRel) {
                 Ok(_) => break,
                 Err(seen) => cur = seen,
             }
@@ -256,16 +251,16 @@ pub unsafe fn decref_locked(g: &Locked, h: *mut Header) {
     let rc = unsafe { &(*h).rc };
     // The new count word for the old one `v`, None when the count is 0; the
     // transition to zero sets DYING in the same step.
-    let next = |v: u64| match v & COUNT_MASK {
+    let next = |v: Counts| match v.count() {
         0 => None,
-        1 => Some((v - 1) | DYING),
-        _ => Some(v - 1),
+        1 => Some(v.minus_one().with(DYING)),
+        _ => Some(v.minus_one()),
     };
     // The counts are this thread's (bias.rs): plain accesses, same result.
     let owned = crate::bias::with_owned_counts(|| {
-        let v = rc.load(Relaxed);
+        let v = rc.load();
         if let Some(n) = next(v) {
-            rc.store(n, Relaxed);
+            rc.store_exclusive(n);
         }
         v
     });
@@ -273,11 +268,11 @@ pub unsafe fn decref_locked(g: &Locked, h: *mut Header) {
         Some(v) => v,
         None => {
             crate::bias::before_shared_count_change();
-            let mut cur = rc.load(Relaxed);
+            let mut cur = rc.load();
             while let Some(new) = next(cur) {
                 // AcqRel: acquire every other thread's releasing decrement
                 // before the object may die.
-                match rc.compare_exchange_weak(cur, new, AcqRel, Relaxed) {
+                match rc.compare_exchange_weak(cur, new, AcqRel) {
                     Ok(_) => break,
                     Err(seen) => cur = seen,
                 }
@@ -285,14 +280,14 @@ pub unsafe fn decref_locked(g: &Locked, h: *mut Header) {
             cur
         }
     };
-    if cur & COUNT_MASK == 0 {
+    if cur.count() == 0 {
         if crate::checks::enabled() {
             crate::checks::underflow(c"obj_decref", h);
         }
         fail(GC_ERR_INVALID, c"obj_decref: reference count is already 0");
         return;
     }
-    if cur & COUNT_MASK == 1 && cur & DYING == 0 {
+    if cur.count() == 1 && !cur.has(DYING) {
         // SAFETY: the count just reached zero under the lock.
         unsafe { start_death(g, h) };
     }

@@ -17,7 +17,7 @@
 //!   handed to the epoch.
 
 use crate::heap::State;
-use crate::object::{COLLECTED, COUNT_MASK, DYING, GcObject, Header, MARK, MAX_COUNT, WEAKREFED};
+use crate::object::{COLLECTED, DYING, GcObject, Header, MARK, WEAKREFED};
 use std::ffi::c_void;
 use std::ptr;
 use std::sync::atomic::{
@@ -245,12 +245,12 @@ pub unsafe fn get(wr: *mut Header) -> *mut Header {
             }
             let rc = &(*t).rc;
             crate::bias::before_shared_count_change();
-            let mut cur = rc.load(Relaxed);
-            while cur & COUNT_MASK != 0 && cur & (MARK | DYING) == 0 {
-                if cur & COUNT_MASK >= MAX_COUNT {
+            let mut cur = rc.load();
+            while cur.count() != 0 && !cur.has(MARK | DYING) {
+                if cur.is_full() {
                     break; // let incref report the overflow
                 }
-                match rc.compare_exchange_weak(cur, cur + 1, Acquire, Relaxed) {
+                match rc.compare_exchange_weak(cur, cur.plus_one(), Acquire) {
                     Ok(_) => return t,
                     Err(seen) => cur = seen,
                 }

@@ -458,14 +458,14 @@ fn update_refs(head: *const Header, reset: bool) {
     for_each(head, |h| {
         // SAFETY: members are live.
         let rc = unsafe { &(*h).rc };
-        let mut v = rc.load(Relaxed);
-        if v & WEAKREFED != 0 {
-            v = rc.fetch_or(MARK, Relaxed);
+        let mut v = rc.load();
+        if v.has(WEAKREFED) {
+            v = rc.fetch_set(MARK);
         }
-        if reset && v & PROMOTED != 0 {
-            v = rc.fetch_and(!PROMOTED, Relaxed);
+        if reset && v.has(PROMOTED) {
+            v = rc.fetch_unset(PROMOTED);
         }
-        let refs = (v & crate::object::COUNT_MASK) as usize;
+        let refs = v.count() as usize;
         set_raw_prev(h, refs << REFS_SHIFT | COLLECTING);
     });
 }

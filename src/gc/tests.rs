@@ -43,7 +43,7 @@ impl Graph {
         for (i, &o) in objs.iter().enumerate() {
             // SAFETY: as above. Every object starts with count 1; drop it
             // unless it is held from outside.
-            unsafe { (*o).rc.fetch_sub(1, Relaxed) };
+            unsafe { (*o).rc.store_exclusive((*o).rc.load().minus_one()) };
             for _ in 0..external.iter().filter(|&&e| e == i).count() {
                 // SAFETY: as above.
                 unsafe { incref_raw(o) };
