@@ -71,9 +71,12 @@ pub fn me() -> usize {
         let id: usize;
         // SAFETY: on x86-64 glibc, %fs:0x10 is the TCB's self pointer, the
         // value pthread_self() returns; reading it has no side effects.
+        // `nomem`: the word never changes while the thread lives, so the
+        // compiler may reuse one read across stores (it is this thread's
+        // constant, like a register).
         unsafe {
             std::arch::asm!("mov {}, qword ptr fs:[0x10]", out(reg) id,
-                options(nostack, readonly, preserves_flags, pure))
+                options(nostack, nomem, preserves_flags, pure))
         };
         id
     }

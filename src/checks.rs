@@ -120,18 +120,28 @@ pub fn set(on: bool) -> bool {
 }
 
 /// Notes that memory for objects is about to be handed out: fixes the mode.
+/// Returns whether checked mode is on (what `enabled` says from now on).
 #[inline]
-pub fn on_first_allocation() {
+pub fn on_first_allocation() -> bool {
     if !MAYBE_ON.load(Relaxed) {
-        return; // fixed OFF
+        return false; // fixed OFF
     }
+    fix_mode()
+}
+
+/// Fixes the mode (if not yet) and returns whether it is ON.
+fn fix_mode() -> bool {
     let mut m = mode();
     while m == OFF || m == ON {
         match MODE.compare_exchange_weak(m, m + 2, Relaxed, Relaxed) {
-            Ok(_) => break,
+            Ok(_) => m += 2,
             Err(seen) => m = seen,
         }
     }
+    if m == OFF_FIXED {
+        MAYBE_ON.store(false, Relaxed);
+    }
+    m == ON_FIXED
 }
 
 fn registry<R>(f: impl FnOnce(&mut Registry) -> R) -> R {

@@ -190,6 +190,7 @@ pub struct Locked {
 }
 
 /// Takes the heap lock (re-entrant).
+#[inline]
 pub fn lock() -> Locked {
     let from_host = HEAP.lock.lock();
     let g = Locked {
@@ -198,26 +199,35 @@ pub fn lock() -> Locked {
     };
     // SAFETY: we hold the lock and no other borrow of the state is live here
     // (this borrow ends before we return).
-    let st = unsafe { &mut *g.st() };
-    if !st.initialized {
-        for head in st.gens.iter().chain(std::iter::once(&st.permanent)) {
-            crate::list::init(head);
-        }
-        st.initialized = true;
-        // (Miri runs no foreign functions; the model test under Miri needs
-        // neither registration.)
-        if !cfg!(miri) {
-            // SAFETY: registering plain functions with no preconditions (a
-            // failure only means the exit-time tidy-up, or fork support, is
-            // missing). atexit, unlike an ELF `.fini_array` entry, is
-            // portable POSIX.
-            unsafe {
-                libc::atexit(release_at_exit);
-                libc::pthread_atfork(Some(fork_prepare), Some(fork_parent), Some(fork_child));
-            }
-        }
+    if !unsafe { (*g.st()).initialized } {
+        initialize(&g);
     }
     g
+}
+
+/// The first holder of the lock sets up the generation lists and the
+/// process hooks.
+#[cold]
+fn initialize(g: &Locked) {
+    // SAFETY: we hold the lock and no other borrow of the state is live here
+    // (this borrow ends before we return).
+    let st = unsafe { &mut *g.st() };
+    for head in st.gens.iter().chain(std::iter::once(&st.permanent)) {
+        crate::list::init(head);
+    }
+    st.initialized = true;
+    // (Miri runs no foreign functions; the model test under Miri needs
+    // neither registration.)
+    if !cfg!(miri) {
+        // SAFETY: registering plain functions with no preconditions (a
+        // failure only means the exit-time tidy-up, or fork support, is
+        // missing). atexit, unlike an ELF `.fini_array` entry, is
+        // portable POSIX.
+        unsafe {
+            libc::atexit(release_at_exit);
+            libc::pthread_atfork(Some(fork_prepare), Some(fork_parent), Some(fork_child));
+        }
+    }
 }
 
 /// Takes the heap lock if no other thread holds it (re-entrant), for work

@@ -475,6 +475,7 @@ pub unsafe fn run_weak_callbacks(pending: Pending) -> usize {
 ///
 /// # Safety
 /// Lock held; `h` is dying and certain not to be resurrected.
+#[inline]
 pub unsafe fn release_references(g: &Locked, h: *mut Header) {
     // SAFETY: lock held; h is live; field values are strong references.
     unsafe {
@@ -519,6 +520,7 @@ pub unsafe fn destroy(h: *mut Header) {
 ///
 /// # Safety
 /// Lock held (`st` is the heap state); `h` is unlinked and never used again.
+#[inline]
 pub unsafe fn free(st: *mut State, h: *mut Header) {
     // SAFETY: lock held; h is live until its memory is released.
     unsafe {
@@ -528,12 +530,10 @@ pub unsafe fn free(st: *mut State, h: *mut Header) {
             st.count[0] = st.count[0].saturating_sub(1);
         }
         let (base, size) = allocation_of(h);
-        crate::memory::on_free(
-            crate::memory::charge(size),
-            tracked,
-            from_pool(tracked, size),
-        );
-        if checks::enabled() {
+        let checked = checks::enabled();
+        let pooled = from_pool(tracked, size, checked);
+        crate::memory::on_free(crate::memory::charge(size), tracked, pooled);
+        if checked {
             checks::on_death(h);
         }
         if (*h).has(WEAKREFED) {
@@ -541,7 +541,7 @@ pub unsafe fn free(st: *mut State, h: *mut Header) {
             // memory goes back once no reader can (epoch.rs).
             crate::epoch::retire(st, h);
         } else {
-            release_memory(st, h, base, size);
+            release_memory(st, h, base, size, checked, pooled);
         }
         if !(*st).retired.is_null() {
             release_retired(st);
@@ -558,26 +558,36 @@ pub unsafe fn release_retired(st: *mut State) {
     unsafe {
         crate::epoch::release_safe(st, |h| {
             let (base, size) = allocation_of(h);
-            release_memory(st, h, base, size)
+            let checked = checks::enabled();
+            let pooled = from_pool((*h).is_tracked(), size, checked);
+            release_memory(st, h, base, size, checked, pooled)
         })
     }
 }
 
-/// Returns the memory of `h` to the pool or the system, where it came from.
+/// Returns the memory of `h` to the pool or the system, where it came from
+/// (`pooled` is `from_pool` of it; `checked`, whether checked mode is on).
 ///
 /// # Safety
 /// Lock held (`st` is the heap state); `h` is dead and never used again;
 /// `(base, size)` is its `allocation_of`.
-unsafe fn release_memory(st: *mut State, h: *mut Header, base: *mut u8, size: usize) {
+#[inline(always)]
+unsafe fn release_memory(
+    st: *mut State,
+    h: *mut Header,
+    base: *mut u8,
+    size: usize,
+    checked: bool,
+    pooled: bool,
+) {
     // SAFETY: h's header is still readable; the block goes back to the
-    // allocator that made it (tracked + small = pool, see gc::new_object).
+    // allocator that made it (gc::new_object decided by `from_pool` too).
     unsafe {
-        if checks::enabled() {
+        if checked {
             for (b, s) in checks::quarantine(h, base, size) {
                 sys_free(b as *mut u8, s);
             }
-        } else if (*h).is_tracked() && Pool::serves(size) {
-            // (from_pool, minus the checked-mode test just made)
+        } else if pooled {
             (*st).pool.free(base, size);
         } else {
             sys_free(base, size);
@@ -587,8 +597,9 @@ unsafe fn release_memory(st: *mut State, h: *mut Header, base: *mut u8, size: us
 
 /// Whether an object's memory comes from the pool: tracked objects (which
 /// are allocated and freed under the heap lock) that are small, outside
-/// checked mode. gc::new_object and release_memory both decide by this.
+/// checked mode (`checked`: the mode, fixed at the first allocation).
+/// gc::new_object and release_memory both decide by this.
 #[inline]
-pub fn from_pool(tracked: bool, size: usize) -> bool {
-    tracked && Pool::serves(size) && !checks::enabled()
+pub fn from_pool(tracked: bool, size: usize, checked: bool) -> bool {
+    tracked && Pool::serves(size) && !checked
 }

@@ -58,6 +58,7 @@ fn live(function: &CStr, o: *const GcObject) -> *mut Header {
 }
 
 /// The field slot `i` of `o`, or the error code (with gc_last_error set).
+#[inline]
 fn slot<'a>(
     function: &CStr,
     o: *const GcObject,

@@ -103,9 +103,9 @@ pub unsafe fn new_object(
     let size = shape.size();
     crate::bias::before_create();
     let nomem = || Err(fail(GC_ERR_NOMEM, c"obj_new: out of memory"));
-    checks::on_first_allocation();
+    let checked = checks::on_first_allocation();
     let register = |h: *mut Header, base: *mut u8| {
-        if checks::enabled() && !checks::on_alloc(h, ty) {
+        if checked && !checks::on_alloc(h, ty) {
             // SAFETY: the object was never published; checked-mode memory
             // comes from sys_alloc.
             unsafe { sys_free(base, size) };
@@ -149,7 +149,7 @@ pub unsafe fn new_object(
             return over_limit();
         }
         let st = &mut *g.st();
-        let pooled = from_pool(true, size);
+        let pooled = from_pool(true, size, checked);
         let base = if pooled {
             st.pool.alloc(size)
         } else {
