@@ -141,6 +141,30 @@ impl Bias {
         false
     }
 
+    /// `enter` for a use that never nests (the counts bias): `holds` goes
+    /// 0 -> 1 with a plain store, so consecutive count changes do not wait
+    /// on each other's update of `holds` (no load of it, no dependency
+    /// chain through memory).
+    #[inline(always)]
+    fn enter_once(&self) -> bool {
+        debug_assert_eq!(self.holds.load(Relaxed), 0, "nested use of the counts bias");
+        self.holds.store(1, Relaxed);
+        // As in `enter`.
+        compiler_fence(SeqCst);
+        if self.state.load(Relaxed) == me() {
+            return true;
+        }
+        self.holds.store(0, Release);
+        false
+    }
+
+    /// Ends an `enter_once`.
+    #[inline(always)]
+    fn exit_once(&self) {
+        // Pairs with the revoker's Acquire load (as in `exit`).
+        self.holds.store(0, Release);
+    }
+
     /// The owner's `holds - 1`.
     #[inline(always)]
     fn exit(&self) {
@@ -221,11 +245,11 @@ fn settle_for_lock() {
 /// if the counts are this thread's; `None` (nothing run) otherwise.
 #[inline(always)]
 pub fn with_owned_counts<R>(f: impl FnOnce() -> R) -> Option<R> {
-    if !COUNTS.is_mine() || !COUNTS.enter() {
+    if !COUNTS.is_mine() || !COUNTS.enter_once() {
         return None;
     }
     let r = f();
-    COUNTS.exit();
+    COUNTS.exit_once();
     Some(r)
 }
 

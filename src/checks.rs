@@ -195,9 +195,14 @@ pub unsafe fn quarantine(h: *mut Header, base: *mut u8, size: usize) -> Vec<(usi
 /// not a live object. NULL is left to the caller's NULL policy.
 #[inline]
 pub fn object(function: &CStr, o: *const Header) {
-    if o.is_null() || !enabled() {
-        return;
+    if !o.is_null() && enabled() {
+        object_checked(function, o);
     }
+}
+
+#[cold]
+#[inline(never)]
+fn object_checked(function: &CStr, o: *const Header) {
     let problem = registry(|r| match r.objects.get(&(o as usize)) {
         None => Some("is not an object allocated by rcgc (or was freed long ago)".to_owned()),
         Some(e) if e.freed => Some(format!(
