@@ -621,7 +621,10 @@ size_t weakref_count(const struct GcObject *target);
  * allocation), the most that has been, the bytes obtained from the system
  * and not returned (pool pages plus those own allocations), and the limit.
  * Exact whenever no other thread is allocating or freeing; otherwise each
- * figure is a recent value. Does not wait for any lock.
+ * figure is a recent value. The peak is exact while one thread uses the
+ * library; once several do, it may miss up to 64 KiB per thread of
+ * untracked objects (counted per thread, see memory.rs) that lived only
+ * between two reads of the figures. Does not wait for any lock.
  * Thread-safe.
  */
 struct GcMemStats gc_get_memory(void);

@@ -279,6 +279,13 @@ pub fn settle_lock() {
     }
 }
 
+/// Whether the heap lock's bias is this thread's (taking the lock is then a
+/// plain store, unless it is revoked meanwhile).
+#[inline(always)]
+pub fn lock_is_mine() -> bool {
+    LOCK.is_mine()
+}
+
 /// Whether the heap lock is biased to nobody (the real lock is the lock).
 #[inline]
 pub fn is_unbiased() -> bool {

@@ -14,17 +14,32 @@
 //!   death, the pool's pages), with a relaxed load and store; read by anyone.
 //!   Its byte and object counts are wrapping sums that go "negative" when
 //!   untracked objects die, since those were counted in `UNLOCKED`.
-//! - `UNLOCKED`: untracked allocations, and deaths of plain untracked
-//!   objects, made without the heap lock, with `fetch_add`/`fetch_sub`.
-//! - `PEAK`: the most `bytes_in_use` has been, checked after every
-//!   allocation (a locked `fetch_max` only when a new peak is reached).
+//! - a thread's `Share`: untracked allocations, and deaths of plain
+//!   untracked objects, made without the heap lock (the heap lock's bias
+//!   is another thread's or nobody's; the bias owner counts them in
+//!   `LOCKED`). Written with a relaxed load and store by the one thread
+//!   that holds the share, read by anyone; once its bytes move `FLUSH` or
+//!   more away from zero the thread adds the share to `UNLOCKED` (one
+//!   `fetch_add` per figure) and zeroes it, and it does the same when it
+//!   exits. Shares are never freed: an exited thread's share is taken by
+//!   the next thread that needs one.
+//! - `UNLOCKED`: the flushed shares, with `fetch_add`.
+//! - `PEAK`: the most `bytes_in_use` has been, checked after every locked
+//!   allocation and every flush (a locked `fetch_max` only when a new peak
+//!   is reached), and by `figures`. Those checks see the flushed shares
+//!   only, so the peak can miss up to `FLUSH` bytes per thread of untracked
+//!   objects allocated while several threads use the library.
 //!
-//! Invariants: bytes_in_use = LOCKED.bytes + UNLOCKED.bytes (wrapping), and
-//! the same for objects; every figure is exact whenever no other thread is
-//! allocating or freeing; `bytes_reserved >= bytes_in_use`.
+//! Invariants: bytes_in_use = LOCKED.bytes + UNLOCKED.bytes + the sum of
+//! the shares (wrapping), and the same for objects; every figure is exact
+//! whenever no other thread is allocating or freeing; `bytes_reserved >=
+//! bytes_in_use`.
 
 use crate::heap::Locked;
-use std::sync::atomic::{AtomicUsize, Ordering::Relaxed};
+use std::sync::atomic::{
+    AtomicBool, AtomicPtr, AtomicUsize,
+    Ordering::{Acquire, Relaxed, Release},
+};
 
 /// The figures `gc_get_memory` returns.
 #[repr(C)]
@@ -62,9 +77,127 @@ static LOCKED: LockedCounters = LockedCounters {
     unpooled: AtomicUsize::new(0),
     pool_mapped: AtomicUsize::new(0),
 };
-/// Untracked allocations (made without the heap lock): objects and bytes.
+/// Untracked allocations made without the heap lock, flushed from the
+/// threads' shares: objects and bytes.
 static UNLOCKED_OBJECTS: AtomicUsize = AtomicUsize::new(0);
 static UNLOCKED_BYTES: AtomicUsize = AtomicUsize::new(0);
+
+/// A thread's unflushed part of `UNLOCKED` (module docs).
+struct Share {
+    objects: AtomicUsize,
+    bytes: AtomicUsize,
+    taken: AtomicBool,
+    /// The next share of `SHARES` (set once, before it is published).
+    next: *const Share,
+}
+
+// SAFETY: `next` is written before the share is published and never again;
+// the rest are atomics.
+unsafe impl Sync for Share {}
+
+/// Every share ever made (a push-only list; shares are leaked on purpose).
+static SHARES: AtomicPtr<Share> = AtomicPtr::new(std::ptr::null_mut());
+
+/// A share moves to `UNLOCKED` once its bytes are this far from zero.
+const FLUSH: usize = 64 << 10;
+
+/// The share this thread holds; its destructor flushes it and lets it go.
+struct Held(&'static Share);
+
+thread_local! {
+    static HELD: Held = Held::take();
+}
+
+impl Held {
+    /// Takes a share no live thread holds, or makes one.
+    fn take() -> Held {
+        let mut s = SHARES.load(Acquire) as *const Share;
+        while !s.is_null() {
+            // SAFETY: shares are never freed.
+            let share = unsafe { &*s };
+            // Acquire: pairs with the Release in `drop`, so the last
+            // holder's flush happens before this thread writes.
+            if share
+                .taken
+                .compare_exchange(false, true, Acquire, Relaxed)
+                .is_ok()
+            {
+                return Held(share);
+            }
+            s = share.next;
+        }
+        let mut head = SHARES.load(Relaxed);
+        let share = Box::leak(Box::new(Share {
+            objects: AtomicUsize::new(0),
+            bytes: AtomicUsize::new(0),
+            taken: AtomicBool::new(true),
+            next: head,
+        }));
+        // Release: publishes the share's fields (and `next`) to the
+        // Acquire loads of SHARES in `take` and `shares`.
+        while let Err(seen) = SHARES.compare_exchange_weak(head, share, Release, Relaxed) {
+            head = seen;
+            share.next = head;
+        }
+        Held(share)
+    }
+
+    /// Adds `objects` and `bytes` (wrapping) to the share.
+    #[inline]
+    fn add(&self, objects: usize, bytes: usize) {
+        let s = self.0;
+        s.objects
+            .store(s.objects.load(Relaxed).wrapping_add(objects), Relaxed);
+        let b = s.bytes.load(Relaxed).wrapping_add(bytes);
+        s.bytes.store(b, Relaxed);
+        if b.wrapping_add(FLUSH) >= 2 * FLUSH {
+            self.flush();
+        }
+    }
+
+    /// Moves the share into `UNLOCKED`.
+    #[cold]
+    fn flush(&self) {
+        let s = self.0;
+        UNLOCKED_OBJECTS.fetch_add(s.objects.swap(0, Relaxed), Relaxed);
+        UNLOCKED_BYTES.fetch_add(s.bytes.swap(0, Relaxed), Relaxed);
+        note_peak();
+    }
+}
+
+impl Drop for Held {
+    fn drop(&mut self) {
+        self.flush();
+        // Pairs with the Acquire in `take`.
+        self.0.taken.store(false, Release);
+    }
+}
+
+/// The untracked figures made without the heap lock, exactly: objects and
+/// bytes (wrapping sums).
+fn unlocked() -> (usize, usize) {
+    let (mut objects, mut bytes) = (UNLOCKED_OBJECTS.load(Relaxed), UNLOCKED_BYTES.load(Relaxed));
+    // Acquire: pairs with the Release push in `Held::take`.
+    let mut s = SHARES.load(Acquire) as *const Share;
+    while !s.is_null() {
+        // SAFETY: shares are never freed.
+        let share = unsafe { &*s };
+        objects = objects.wrapping_add(share.objects.load(Relaxed));
+        bytes = bytes.wrapping_add(share.bytes.load(Relaxed));
+        s = share.next;
+    }
+    (objects, bytes)
+}
+
+/// Adds to this thread's share, or (while the thread is exiting and its
+/// share is gone) to `UNLOCKED` directly.
+#[inline]
+fn add_unlocked(objects: usize, bytes: usize) {
+    if HELD.try_with(|h| h.add(objects, bytes)).is_err() {
+        UNLOCKED_OBJECTS.fetch_add(objects, Relaxed);
+        UNLOCKED_BYTES.fetch_add(bytes, Relaxed);
+    }
+}
 static PEAK: AtomicUsize = AtomicUsize::new(0);
 /// The limit; `UNREAD` until `RCGC_MEMORY_LIMIT` has been looked at.
 static LIMIT: AtomicUsize = AtomicUsize::new(UNREAD);
@@ -82,18 +215,23 @@ pub fn charge(size: usize) -> usize {
     crate::alloc::Pool::block_size(size)
 }
 
-/// Live bytes now.
+/// Live bytes now, but for the threads' unflushed shares.
 #[inline]
-fn in_use() -> usize {
+fn in_use_flushed() -> usize {
     LOCKED
         .bytes
         .load(Relaxed)
         .wrapping_add(UNLOCKED_BYTES.load(Relaxed))
 }
 
+/// Live bytes now (exact when no other thread allocates or frees).
+fn in_use() -> usize {
+    LOCKED.bytes.load(Relaxed).wrapping_add(unlocked().1)
+}
+
 #[inline]
 fn note_peak() {
-    let now = in_use();
+    let now = in_use_flushed();
     if now > PEAK.load(Relaxed) {
         PEAK.fetch_max(now, Relaxed);
     }
@@ -112,20 +250,17 @@ pub fn on_alloc_locked(_g: &Locked, bytes: usize, tracked: bool, pooled: bool) {
 }
 
 /// Counts a new untracked object allocated without the heap lock (its own
-/// system allocation).
+/// system allocation), in this thread's share.
 #[inline]
 pub fn on_alloc_unlocked(bytes: usize) {
-    UNLOCKED_OBJECTS.fetch_add(1, Relaxed);
-    UNLOCKED_BYTES.fetch_add(bytes, Relaxed);
-    note_peak();
+    add_unlocked(1, bytes);
 }
 
 /// Counts the death of an untracked object freed without the heap lock
-/// (refcount.rs `die_untracked_plain`).
+/// (refcount.rs `die_untracked_plain`), in this thread's share.
 #[inline]
 pub fn on_free_unlocked(bytes: usize) {
-    UNLOCKED_OBJECTS.fetch_sub(1, Relaxed);
-    UNLOCKED_BYTES.fetch_sub(bytes, Relaxed);
+    add_unlocked(1usize.wrapping_neg(), bytes.wrapping_neg());
 }
 
 /// Counts a death (under the heap lock).
@@ -147,15 +282,10 @@ pub fn set_pool_mapped(bytes: usize) {
 
 /// `gc_get_memory`.
 pub fn figures() -> GcMemStats {
-    let objects = LOCKED
-        .objects
-        .load(Relaxed)
-        .wrapping_add(UNLOCKED_OBJECTS.load(Relaxed));
-    let bytes_in_use = in_use();
-    let unpooled = LOCKED
-        .unpooled
-        .load(Relaxed)
-        .wrapping_add(UNLOCKED_BYTES.load(Relaxed));
+    let (unlocked_objects, unlocked_bytes) = unlocked();
+    let objects = LOCKED.objects.load(Relaxed).wrapping_add(unlocked_objects);
+    let bytes_in_use = LOCKED.bytes.load(Relaxed).wrapping_add(unlocked_bytes);
+    let unpooled = LOCKED.unpooled.load(Relaxed).wrapping_add(unlocked_bytes);
     let reserved = unpooled.wrapping_add(LOCKED.pool_mapped.load(Relaxed));
     GcMemStats {
         objects,

@@ -63,7 +63,10 @@
 
 use std::ffi::{c_char, c_void};
 use std::ptr;
-use std::sync::atomic::{AtomicPtr, AtomicU64, AtomicUsize, Ordering, Ordering::Relaxed};
+use std::sync::atomic::{
+    AtomicPtr, AtomicU64, AtomicUsize, Ordering,
+    Ordering::{Acquire, Relaxed},
+};
 
 /// Opaque handle to an rcgc object.
 pub struct GcObject {
@@ -198,6 +201,11 @@ impl CountWord {
     #[inline(always)]
     pub fn load(&self) -> Counts {
         Counts(self.0.load(Relaxed))
+    }
+    /// `load` with Acquire ordering: the caller says what it pairs with.
+    #[inline(always)]
+    pub fn load_acquire(&self) -> Counts {
+        Counts(self.0.load(Acquire))
     }
     /// A plain store of a value computed from `load`: only for a writer no
     /// other thread can race with (the owner of the counts bias, bias.rs;

@@ -219,22 +219,29 @@ unsafe fn die_untracked_plain(h: *mut Header) -> bool {
             return false;
         }
         let rc = &(*h).rc;
-        let mut cur = rc.load();
-        loop {
-            // WEAKREFED is set only by a holder of a reference: with ours
-            // the last one, it cannot appear meanwhile.
-            if cur.count() != 1 || cur.has(WEAKREFED | DYING) {
-                return false;
-            }
-            // AcqRel: acquires every other thread's releasing decrement
-            // before the memory is freed.
-            match rc.compare_exchange_weak(cur, cur.minus_one().with(DYING), AcqRel) {
-                Ok(_) => break,
-                Err(seen) => cur = seen,
-            }
+        // With a count of 1, ours is the only reference: no other thread
+        // can change the count (it would need a reference to incref from;
+        // a field holding the object would count; `weakref_get` needs
+        // WEAKREFED, which only a holder of a reference can set). So a
+        // plain load and store, with or without the counts bias.
+        let last = |cur: Counts| cur.count() == 1 && !cur.has(WEAKREFED | DYING);
+        // Acquire: pairs with the Release decrements of the threads that
+        // held the other references, so their writes happen before the free.
+        let cur = rc.load_acquire();
+        if !last(cur) {
+            return false;
         }
+        rc.store_exclusive(cur.minus_one().with(DYING));
         let (base, size) = allocation_of(h);
-        crate::memory::on_free_unlocked(crate::memory::charge(size));
+        let bytes = crate::memory::charge(size);
+        // Counted under the heap lock while its bias is this thread's (plain
+        // accesses, no locked instruction), with atomics otherwise.
+        if crate::bias::lock_is_mine() {
+            let _g = lock();
+            crate::memory::on_free(bytes, false, false);
+        } else {
+            crate::memory::on_free_unlocked(bytes);
+        }
         sys_free(base, size);
         true
     }

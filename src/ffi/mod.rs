@@ -654,7 +654,10 @@ pub extern "C" fn weakref_count(target: *const GcObject) -> usize {
 /// allocation), the most that has been, the bytes obtained from the system
 /// and not returned (pool pages plus those own allocations), and the limit.
 /// Exact whenever no other thread is allocating or freeing; otherwise each
-/// figure is a recent value. Does not wait for any lock.
+/// figure is a recent value. The peak is exact while one thread uses the
+/// library; once several do, it may miss up to 64 KiB per thread of
+/// untracked objects (counted per thread, see memory.rs) that lived only
+/// between two reads of the figures. Does not wait for any lock.
 /// Thread-safe.
 #[unsafe(no_mangle)]
 pub extern "C" fn gc_get_memory() -> GcMemStats {

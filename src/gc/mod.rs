@@ -137,7 +137,13 @@ pub unsafe fn new_object(
         if !register(h, base) {
             return nomem();
         }
-        memory::on_alloc_unlocked(bytes);
+        // Counted under the heap lock while its bias is this thread's (plain
+        // accesses, no locked instruction), with atomics otherwise.
+        if crate::bias::lock_is_mine() {
+            memory::on_alloc_locked(&lock(), bytes, false, false);
+        } else {
+            memory::on_alloc_unlocked(bytes);
+        }
         return Ok(h);
     }
     // SAFETY: lock held for the state borrows, which end before
