@@ -482,7 +482,7 @@ pub unsafe fn run_weak_callbacks(pending: Pending) -> usize {
 ///
 /// # Safety
 /// Lock held; `h` is dying and certain not to be resurrected.
-#[inline]
+#[inline(always)]
 pub unsafe fn release_references(g: &Locked, h: *mut Header) {
     // SAFETY: lock held; h is live; field values are strong references.
     unsafe {
@@ -527,7 +527,7 @@ pub unsafe fn destroy(h: *mut Header) {
 ///
 /// # Safety
 /// Lock held (`st` is the heap state); `h` is unlinked and never used again.
-#[inline]
+#[inline(always)]
 pub unsafe fn free(st: *mut State, h: *mut Header) {
     // SAFETY: lock held; h is live until its memory is released.
     unsafe {
