@@ -16,8 +16,8 @@
 //! The `rc` word belongs to one type, `CountWord` (values: `Counts`); no
 //! other module touches its bits. Bit diagram:
 //! ```text
-//!  63                                     16 15          8 7   6 5        4         3     2         1         0
-//! [ count (48 bits)                          ][ nfields    ][ -- ][PROMOTED][COLLECTED][DYING][FINALIZED][WEAKREFED][MARK]
+//!  63                           16 15        8 7  6          5          4           3       2           1           0
+//! [ count (48 bits)                ][ nfields  ][-][RELEASED][PROMOTED][COLLECTED][DYING][FINALIZED][WEAKREFED][MARK]
 //! ```
 //! - count: the reference count, in the top bits so that "above one" and
 //!   "zero" are single comparisons of the whole word. Changed by
@@ -40,6 +40,9 @@
 //!   since the last full collection: it counts in `long_lived_pending`
 //!   until it dies or a full collection clears the bit (API v2 long-lived
 //!   rule).
+//! - RELEASED: (with COLLECTED) the collector has released this garbage
+//!   object's references; it is freed as soon as its count reaches zero
+//!   (gc/mod.rs `delete_garbage`).
 //! - nfields: the field count when EXT is clear (fewer than 255 fields).
 //!   Never changes.
 //!
@@ -123,6 +126,7 @@ pub(crate) const FINALIZED: u64 = 1 << 2;
 pub(crate) const DYING: u64 = 1 << 3;
 pub(crate) const COLLECTED: u64 = 1 << 4;
 pub(crate) const PROMOTED: u64 = 1 << 5;
+pub(crate) const RELEASED: u64 = 1 << 6;
 const NFIELDS_SHIFT: u32 = 8;
 const COUNT_SHIFT: u32 = 16;
 /// One reference, as a difference of count words.

@@ -31,10 +31,13 @@
 //!    and all they reach survive intact;
 //! 9. what is left really dies: clear the weakrefs of all of it, then run
 //!    the callbacks (weakrefs that are themselves garbage get none);
-//! 10. release every field and run the `clear` hooks; then, object by
-//!     object, the `destroy` hook and free. Deaths of non-garbage objects
-//!     these releases cause are queued and drained before the collection
-//!     ends.
+//! 10. release every field and run the `clear` hooks (in list order); then,
+//!     object by object, the `destroy` hook and free. Deaths of non-garbage
+//!     objects these releases cause are queued and drained before the
+//!     collection ends. Garbage without a type (no hooks, so nothing can
+//!     tell when it goes) is freed as soon as its references are released
+//!     (`RELEASED`) and its count is zero, while its header is still in
+//!     cache, as CPython frees garbage whose count drops during `tp_clear`.
 //!
 //! # The header during a collection
 //! - `prev` of a member of the set being scanned: `gc_refs << 2 | COLLECTING`
@@ -63,8 +66,8 @@ use crate::heap::{GcCallbackInfo, GcPhase, Locked, NUM_GENERATIONS, lock};
 use crate::list;
 use crate::memory;
 use crate::object::{
-    COLLECTED, DYING, FINALIZED, GcObject, GcType, Header, Kind, MARK, PROMOTED, Shape, WEAKREFED,
-    for_each_child, init_object,
+    COLLECTED, DYING, FINALIZED, GcObject, GcType, Header, Kind, MARK, PROMOTED, RELEASED, Shape,
+    WEAKREFED, for_each_child, init_object,
 };
 use crate::refcount::{destroy, drain, free, from_pool, release_references, run_weak_callbacks};
 use crate::weakref::{self, Pending};
@@ -693,11 +696,25 @@ unsafe fn delete_garbage(
         return (0, freed_weakrefs);
     }
     // Step 10. Releases only decrement counts of garbage (DYING stops their
-    // deaths) and queue deaths of other objects, so the list stays as it is.
-    for_each(garbage, |h| {
-        // SAFETY: lock held; h is DYING garbage.
-        unsafe { release_references(g, h) }
-    });
+    // deaths) and queue deaths of other objects. Garbage with no type whose
+    // references are released (`RELEASED`: it is behind the cursor) is freed
+    // once its count is zero; everything else waits for the loop below.
+    let mut h = list::next(garbage);
+    while !std::ptr::eq(h, garbage) {
+        let next = list::next(h);
+        // SAFETY: lock held; h is DYING garbage, live until freed here; the
+        // objects freed here are `h` and released ones, all behind `next`.
+        unsafe {
+            if (*h).ty().is_null() {
+                release_fields(g, h);
+                (*h).set_exclusive(RELEASED);
+                free_released(g, h);
+            } else {
+                release_references(g, h);
+            }
+        }
+        h = next;
+    }
     // A hook that kept a reference (or leaked one) makes its object
     // uncollectable rather than freed under a holder's feet; the rest is
     // destroyed and freed.
@@ -709,7 +726,7 @@ unsafe fn delete_garbage(
         unsafe {
             if (*h).count() > 0 {
                 debug::uncollectable(h);
-                (*h).unset(DYING | COLLECTED | MARK);
+                (*h).unset(DYING | COLLECTED | MARK | RELEASED);
                 list::move_to(h, old);
                 uncollectable += 1;
                 continue;
@@ -721,6 +738,49 @@ unsafe fn delete_garbage(
         }
     }
     (uncollectable, freed_weakrefs)
+}
+
+/// Step 4 for garbage with no type (no `clear` hook): releases its fields,
+/// and frees each child that this leaves released garbage with count zero.
+///
+/// # Safety
+/// Lock held; `h` is DYING garbage of `delete_garbage` with no type.
+unsafe fn release_fields(g: &Locked, h: *mut Header) {
+    // SAFETY: lock held; fields hold strong references to live objects.
+    unsafe {
+        if (*h).is_weakref() {
+            weakref::detach(&mut *g.st(), h);
+        }
+        let checked = checks::enabled();
+        for slot in crate::object::fields(h) {
+            let child = slot.load(Relaxed);
+            if !child.is_null() {
+                if checked {
+                    checks::referenced(c"gc_collect", child, h);
+                }
+                slot.store(std::ptr::null_mut(), Relaxed);
+                crate::refcount::decref_locked(g, child);
+                free_released(g, child);
+            }
+        }
+    }
+}
+
+/// Frees `h` if it is released garbage with no type and count zero: no
+/// reference to it is left and no hook of its can run.
+///
+/// # Safety
+/// Lock held; `h` is live.
+#[inline]
+unsafe fn free_released(g: &Locked, h: *mut Header) {
+    // SAFETY: lock held; released garbage is in the garbage list and ours.
+    unsafe {
+        if (*h).has(RELEASED) && (*h).count() == 0 {
+            debug::collectable(h);
+            list::remove(h);
+            free(g.st(), h);
+        }
+    }
 }
 
 /// `gc_freeze`: every tracked object moves to the permanent generation.
