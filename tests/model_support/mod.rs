@@ -729,6 +729,8 @@ pub struct Runner {
     dying: Option<Id>,
     /// How often each interesting situation occurred (coverage).
     pub cov: BTreeMap<&'static str, usize>,
+    /// gc_get_memory's (objects, tracked) when the run started.
+    mem_base: (usize, usize),
 }
 
 fn fail_msg(label: &str, ops: &[Op], msg: &str) -> String {
@@ -770,6 +772,7 @@ impl Runner {
             *s = (st.collections, st.collected, st.uncollectable);
         }
         let c = gc_get_count();
+        let m = gc_get_memory();
         let r = Runner {
             label: label.into(),
             objs: Vec::new(),
@@ -790,6 +793,7 @@ impl Runner {
             armed: false,
             dying: None,
             cov: BTreeMap::new(),
+            mem_base: (m.objects, m.tracked),
         };
         check!(
             r,
@@ -2189,6 +2193,19 @@ impl Runner {
                 }
             }
         }
+        let live = self.objs.iter().filter(|o| o.alive);
+        let (objects, tracked) = (live.clone().count(), live.filter(|o| o.tracked).count());
+        let m = gc_get_memory();
+        check!(
+            self,
+            (m.objects, m.tracked) == (self.mem_base.0 + objects, self.mem_base.1 + tracked),
+            "gc_get_memory objects/tracked {}/{}, model {}/{} (+{:?} at the start)",
+            m.objects,
+            m.tracked,
+            objects,
+            tracked,
+            self.mem_base
+        );
         check!(
             self,
             gc_get_freeze_count() == frozen,
