@@ -236,7 +236,7 @@ static void mem(double scale) {
 }
 
 static const Workload WORKLOADS[] = {
-  {"W1", NULL /* no reference counts in a tracing collector */}, {"W2", w2}, {"W3", w3}, {"W4", w4}, {"W4c", w4c}, {"W4s", w4s},
+  {"W1", NULL /* no reference counts in a tracing collector */}, {"W2", w2}, {"W2u", NULL /* no untracked kind */}, {"W3", w3}, {"W4", w4}, {"W4c", w4c}, {"W4s", w4s},
   {"W5", w5},  {"W6", w6}, {"MEM", mem},
 };
 

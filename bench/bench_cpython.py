@@ -142,6 +142,20 @@ def w2(scale):
     emit("raw_ns_per_op", t / n)
 
 
+def w2u(scale):
+    # object(): CPython's untracked object (no GC header), made and freed.
+    n = scaled(N_W2_OBJECTS, scale)
+    for _ in range(n // 10):
+        object()
+    t0 = now()
+    for _ in range(n):
+        object()
+    t = now() - t0
+    base = empty_loop(n)
+    emit("ns_per_op", (t - base) / n)
+    emit("raw_ns_per_op", t / n)
+
+
 def w3(scale):
     n = scaled(N_W3_CYCLES, scale)
     gc.collect()
@@ -281,10 +295,10 @@ def mem(scale):
 def main():
     global WORKLOAD
     if len(sys.argv) < 2:
-        sys.exit("usage: bench_cpython.py W1|W2|W3|W4|W4c|W4s|W5|W6|MEM [scale]")
+        sys.exit("usage: bench_cpython.py W1|W2|W2u|W3|W4|W4c|W4s|W5|W6|MEM [scale]")
     WORKLOAD = sys.argv[1]
     scale = float(sys.argv[2]) if len(sys.argv) > 2 else 1.0
-    fn = {"W1": w1, "W2": w2, "W3": w3, "W4": w4, "W4c": w4c, "W4s": w4s, "W5": w5, "W6": w6, "MEM": mem}.get(WORKLOAD)
+    fn = {"W1": w1, "W2": w2, "W2u": w2u, "W3": w3, "W4": w4, "W4c": w4c, "W4s": w4s, "W5": w5, "W6": w6, "MEM": mem}.get(WORKLOAD)
     if fn is None:
         sys.exit(f"unknown workload {WORKLOAD}")
     fn(scale)

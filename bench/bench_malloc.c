@@ -133,6 +133,30 @@ static void w2(double scale) {
   emit("ns_per_op", (double)(t1 - t0) / (double)n);
 }
 
+/* W2u: a count and 16 bytes of data (what an untracked rcgc object holds),
+ * zeroed, then freed. */
+typedef struct { size_t rc; unsigned char data[16]; } Leaf;
+static void w2u(double scale) {
+  size_t n = scaled(N_W2_OBJECTS, scale);
+  for (size_t r = 0; r < 2; r++) {
+    size_t m = r ? n : n / 10;
+    uint64_t t0 = now_ns();
+    for (size_t i = 0; i < m; i++) {
+      Leaf *l = malloc(sizeof *l);
+      if (!l) {
+        perror("malloc");
+        exit(1);
+      }
+      l->rc = 1;
+      memset(l->data, 0, sizeof l->data);
+      g_sink = l;
+      free(l);
+    }
+    uint64_t t1 = now_ns();
+    if (r) emit("ns_per_op", (double)(t1 - t0) / (double)n);
+  }
+}
+
 static void w3(double scale) {
   size_t n = scaled(N_W3_CYCLES, scale);
   Node *head = NULL;
@@ -283,7 +307,7 @@ static void mem(double scale) {
 }
 
 static const Workload WORKLOADS[] = {
-  {"W1", w1}, {"W2", w2}, {"W3", w3}, {"W4", w4}, {"W4c", w4c}, {"W4s", w4s},
+  {"W1", w1}, {"W2", w2}, {"W2u", w2u}, {"W3", w3}, {"W4", w4}, {"W4c", w4c}, {"W4s", w4s},
   {"W5", w5},  {"W6", w6}, {"MEM", mem},
 };
 

@@ -118,6 +118,16 @@ static void w2(double scale) {
   emit("ns_per_op", (double)(t1 - t0) / (double)n);
 }
 
+/* W2u: an untracked object (no fields, a 16-byte payload), new + release. */
+static void w2u(double scale) {
+  size_t n = scaled(N_W2_OBJECTS, scale);
+  for (size_t i = 0; i < n / 10; i++) obj_decref(obj_new(0, 16));
+  uint64_t t0 = now_ns();
+  for (size_t i = 0; i < n; i++) obj_decref(obj_new(0, 16));
+  uint64_t t1 = now_ns();
+  emit("ns_per_op", (double)(t1 - t0) / (double)n);
+}
+
 static void w3(double scale) {
   size_t n = scaled(N_W3_CYCLES, scale);
   gc_collect();
@@ -252,7 +262,7 @@ static void mem(double scale) {
 }
 
 static const Workload WORKLOADS[] = {
-  {"W1", w1}, {"W2", w2}, {"W3", w3}, {"W4", w4}, {"W4c", w4c}, {"W4s", w4s},
+  {"W1", w1}, {"W2", w2}, {"W2u", w2u}, {"W3", w3}, {"W4", w4}, {"W4c", w4c}, {"W4s", w4s},
   {"W5", w5},  {"W6", w6}, {"MEM", mem},
 };
 

@@ -37,7 +37,7 @@ RELEASE = os.path.join(ROOT, "target", "release")
 
 SYSTEMS = ["rcgc", "malloc", "boehm", "cpython", "nim"]
 PEERS = ["malloc", "boehm", "cpython", "nim"]
-WORKLOADS = ["W1", "W2", "W3", "W4", "W4c", "W4s", "W5", "W6", "MEM"]
+WORKLOADS = ["W1", "W2", "W2u", "W3", "W4", "W4c", "W4s", "W5", "W6", "MEM"]
 CLIENTS = ["BT", "BTC", "GCB"]
 THREADS = ["T2", "T2u", "TSF", "TRC", "TSH", "THO", "TEX"]
 MEMORY = ["RSS"]
@@ -56,6 +56,7 @@ ROWS = [
     ("W1 vs floor: plain inc + dec in 2 non-inlined calls (malloc column)", "W1", "plain_calls_ns_per_op", "ns_per_op"),
     ("W1 vs floor: atomic inc + dec in 2 non-inlined calls (malloc column)", "W1", "atomic_calls_ns_per_op", "ns_per_op"),
     ("W2 new 2-field object + release, ns/op", "W2", "ns_per_op"),
+    ("W2u new untracked object (16-byte payload) + release, ns/op", "W2u", "ns_per_op"),
     ("W3 collect {w3} two-node cycles, ms", "W3", "ms"),
     ("W3 ns per object freed", "W3", "ns_per_obj"),
     ("W4 full collection, {w4}-node live tree, ms", "W4", "ms"),
