@@ -298,8 +298,10 @@ void obj_incref(struct GcObject *o);
  *
  * Arguments: `o`: the caller's reference, given up.
  * Thread-safe; lock-free unless the count reaches zero (and then too for an
- * untracked object with no type that never had weakrefs); may run
- * finalizers, weakref callbacks and hooks.
+ * untracked object with no type that never had weakrefs, made while
+ * several threads used the library: one made while a single thread did
+ * came from the library's pool and goes back to it under the heap lock);
+ * may run finalizers, weakref callbacks and hooks.
  */
 void obj_decref(struct GcObject *o);
 

@@ -16,8 +16,8 @@
 //! The `rc` word belongs to one type, `CountWord` (values: `Counts`); no
 //! other module touches its bits. Bit diagram:
 //! ```text
-//!  63                           16 15        8 7  6          5          4           3       2           1           0
-//! [ count (48 bits)                ][ nfields  ][-][RELEASED][PROMOTED][COLLECTED][DYING][FINALIZED][WEAKREFED][MARK]
+//!  63                       16 15       8 7        6          5          4           3       2           1           0
+//! [ count (48 bits)            ][ nfields ][POOLED][RELEASED][PROMOTED][COLLECTED][DYING][FINALIZED][WEAKREFED][MARK]
 //! ```
 //! - count: the reference count, in the top bits so that "above one" and
 //!   "zero" are single comparisons of the whole word. Changed by
@@ -43,10 +43,13 @@
 //! - RELEASED: (with COLLECTED) the collector has released this garbage
 //!   object's references; it is freed as soon as its count reaches zero
 //!   (gc/mod.rs `delete_garbage`).
+//! - POOLED: the object's memory is a block of the pool (alloc.rs), not a
+//!   system allocation. Set at creation, never changed: every path that
+//!   frees the object reads it.
 //! - nfields: the field count when EXT is clear (fewer than 255 fields).
 //!   Never changes.
 //!
-//! The flag bits change only under the heap lock, with atomic RMW operations
+//! The flag bits (but POOLED) change only under the heap lock, with atomic RMW operations
 //! because the count shares the word with lock-free updates (or with plain
 //! accesses where no other thread can touch the word: `set_exclusive`).
 //!
@@ -127,6 +130,7 @@ pub(crate) const DYING: u64 = 1 << 3;
 pub(crate) const COLLECTED: u64 = 1 << 4;
 pub(crate) const PROMOTED: u64 = 1 << 5;
 pub(crate) const RELEASED: u64 = 1 << 6;
+pub(crate) const POOLED: u64 = 1 << 7;
 const NFIELDS_SHIFT: u32 = 8;
 const COUNT_SHIFT: u32 = 16;
 /// One reference, as a difference of count words.

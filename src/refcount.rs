@@ -44,14 +44,14 @@
 //! and every later `free` under the lock releases what has become safe.
 //! Nothing on that path waits for the heap lock or for a reader.
 
-use crate::alloc::{Pool, sys_free};
+use crate::alloc::sys_free;
 use crate::checks;
 use crate::error::{GC_ERR_INVALID, fail};
 use crate::heap::{Locked, State, lock};
 use crate::list;
 use crate::object::{
-    COLLECTED, Counts, DYING, FINALIZED, GcObject, Header, PROMOTED, WEAKREFED, allocation_of,
-    fields,
+    COLLECTED, Counts, DYING, FINALIZED, GcObject, Header, POOLED, PROMOTED, WEAKREFED,
+    allocation_of, fields,
 };
 use crate::weakref::{self, Pending};
 use std::sync::atomic::AtomicPtr;
@@ -234,11 +234,19 @@ unsafe fn die_untracked_plain(h: *mut Header) -> bool {
         rc.store_exclusive(cur.minus_one().with(DYING));
         let (base, size) = allocation_of(h);
         let bytes = crate::memory::charge(size);
-        // Counted under the heap lock while its bias is this thread's (plain
-        // accesses, no locked instruction), with atomics otherwise.
-        if crate::bias::lock_is_mine() {
-            let _g = lock();
-            crate::memory::on_free(bytes, false, false);
+        let pooled = cur.has(POOLED);
+        // A pool block goes back under the heap lock (one made while the
+        // lock was biased to its creator, usually this thread); a system
+        // allocation needs no lock, and is counted under the lock while its
+        // bias is this thread's (plain accesses), in this thread's share
+        // otherwise.
+        if pooled || crate::bias::lock_is_mine() {
+            let g = lock();
+            crate::memory::on_free(bytes, false, pooled);
+            if pooled {
+                (*g.st()).pool.free(base, size);
+                return true;
+            }
         } else {
             crate::memory::on_free_unlocked(bytes);
         }
@@ -538,7 +546,7 @@ pub unsafe fn free(st: *mut State, h: *mut Header) {
         }
         let (base, size) = allocation_of(h);
         let checked = checks::enabled();
-        let pooled = from_pool(tracked, size, checked);
+        let pooled = (*h).has(POOLED);
         crate::memory::on_free(crate::memory::charge(size), tracked, pooled);
         if checked {
             checks::on_death(h);
@@ -565,15 +573,13 @@ pub unsafe fn release_retired(st: *mut State) {
     unsafe {
         crate::epoch::release_safe(st, |h| {
             let (base, size) = allocation_of(h);
-            let checked = checks::enabled();
-            let pooled = from_pool((*h).is_tracked(), size, checked);
-            release_memory(st, h, base, size, checked, pooled)
+            release_memory(st, h, base, size, checks::enabled(), (*h).has(POOLED))
         })
     }
 }
 
 /// Returns the memory of `h` to the pool or the system, where it came from
-/// (`pooled` is `from_pool` of it; `checked`, whether checked mode is on).
+/// (`pooled`: it has `POOLED`; `checked`, whether checked mode is on).
 ///
 /// # Safety
 /// Lock held (`st` is the heap state); `h` is dead and never used again;
@@ -588,7 +594,7 @@ unsafe fn release_memory(
     pooled: bool,
 ) {
     // SAFETY: h's header is still readable; the block goes back to the
-    // allocator that made it (gc::new_object decided by `from_pool` too).
+    // allocator that made it (POOLED says which).
     unsafe {
         if checked {
             for (b, s) in checks::quarantine(h, base, size) {
@@ -600,13 +606,4 @@ unsafe fn release_memory(
             sys_free(base, size);
         }
     }
-}
-
-/// Whether an object's memory comes from the pool: tracked objects (which
-/// are allocated and freed under the heap lock) that are small, outside
-/// checked mode (`checked`: the mode, fixed at the first allocation).
-/// gc::new_object and release_memory both decide by this.
-#[inline]
-pub fn from_pool(tracked: bool, size: usize, checked: bool) -> bool {
-    tracked && Pool::serves(size) && !checked
 }

@@ -139,8 +139,10 @@ pub extern "C" fn obj_incref(o: *mut GcObject) {
 ///
 /// Arguments: `o`: the caller's reference, given up.
 /// Thread-safe; lock-free unless the count reaches zero (and then too for an
-/// untracked object with no type that never had weakrefs); may run
-/// finalizers, weakref callbacks and hooks.
+/// untracked object with no type that never had weakrefs, made while
+/// several threads used the library: one made while a single thread did
+/// came from the library's pool and goes back to it under the heap lock);
+/// may run finalizers, weakref callbacks and hooks.
 #[unsafe(no_mangle)]
 pub extern "C" fn obj_decref(o: *mut GcObject) {
     if !o.is_null() {

@@ -59,17 +59,17 @@
 pub(crate) mod debug;
 mod validate;
 
-use crate::alloc::{sys_alloc, sys_free};
+use crate::alloc::{Pool, sys_alloc, sys_free};
 use crate::checks;
 use crate::error::{GC_ERR_INVALID, GC_ERR_NOMEM, fail};
 use crate::heap::{GcCallbackInfo, GcPhase, Locked, NUM_GENERATIONS, lock};
 use crate::list;
 use crate::memory;
 use crate::object::{
-    COLLECTED, DYING, FINALIZED, GcObject, GcType, Header, Kind, MARK, PROMOTED, RELEASED, Shape,
-    WEAKREFED, for_each_child, init_object,
+    COLLECTED, DYING, FINALIZED, GcObject, GcType, Header, Kind, MARK, POOLED, PROMOTED, RELEASED,
+    Shape, WEAKREFED, for_each_child, init_object,
 };
-use crate::refcount::{destroy, drain, free, from_pool, release_references, run_weak_callbacks};
+use crate::refcount::{destroy, drain, free, release_references, run_weak_callbacks};
 use crate::weakref::{self, Pending};
 use std::ptr;
 use std::sync::atomic::Ordering::{Acquire, Relaxed};
@@ -127,7 +127,10 @@ pub unsafe fn new_object(
             },
         ))
     };
-    if !shape.tracked(ty, kind) {
+    let tracked = shape.tracked(ty, kind);
+    if !tracked && !crate::bias::lock_is_mine() {
+        // Untracked, with other threads about: no lock, a system
+        // allocation, counted in this thread's share.
         if !memory::fits(bytes) && !room_under_limit(&lock(), bytes) {
             return over_limit();
         }
@@ -140,15 +143,12 @@ pub unsafe fn new_object(
         if !register(h, base) {
             return nomem();
         }
-        // Counted under the heap lock while its bias is this thread's (plain
-        // accesses, no locked instruction), with atomics otherwise.
-        if crate::bias::lock_is_mine() {
-            memory::on_alloc_locked(&lock(), bytes, false, false);
-        } else {
-            memory::on_alloc_unlocked(bytes);
-        }
+        memory::on_alloc_unlocked(bytes);
         return Ok(h);
     }
+    // Tracked objects, and untracked ones while the lock is biased to this
+    // thread (taking it is then a plain store): under the lock, from the
+    // pool when it serves the size.
     // SAFETY: lock held for the state borrows, which end before
     // collect_automatic (or the limit's collection) runs user code; the
     // memory is fresh.
@@ -158,7 +158,7 @@ pub unsafe fn new_object(
             return over_limit();
         }
         let st = &mut *g.st();
-        let pooled = from_pool(true, size, checked);
+        let pooled = Pool::serves(size) && !checked;
         let base = if pooled {
             st.pool.alloc(size)
         } else {
@@ -168,10 +168,17 @@ pub unsafe fn new_object(
             return nomem();
         }
         let h = init_object(base, ty, &shape, kind);
+        if pooled {
+            // (a fresh object: nobody else can see it yet)
+            (*h).set_exclusive(POOLED);
+        }
         if !register(h, base) {
             return nomem();
         }
-        memory::on_alloc_locked(&g, bytes, true, pooled);
+        memory::on_alloc_locked(&g, bytes, tracked, pooled);
+        if !tracked {
+            return Ok(h);
+        }
         st.count[0] += 1;
         if st.enabled && st.threshold[0] > 0 && st.count[0] > st.threshold[0] && !st.collecting {
             collect_automatic(&g);
