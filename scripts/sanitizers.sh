@@ -8,19 +8,27 @@
 #     library and the test built with -Zsanitizer=thread. (gcc's TSan runtime
 #     is older than the LLVM instrumentation, so the C programs cannot link a
 #     TSan build of the library; the Rust test drives the same races.)
+# Both builds share one target dir, target/sanitizers: with --target, RUSTFLAGS
+# reach only the target's crates, so the build script and its dependencies
+# (cbindgen, syn, serde, ...) are compiled once for the two; the library is
+# rebuilt for each sanitizer.
 # Usage: scripts/sanitizers.sh [asan|tsan]   (default: both)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 target=x86_64-unknown-linux-gnu
+target_dir=target/sanitizers
 what=${1:-all}
 
 if [ "$what" = all ] || [ "$what" = asan ]; then
   echo "== ASan + UBSan"
   RUSTFLAGS="-Zsanitizer=address" cargo +nightly build -q --features system-alloc \
-    --target $target --target-dir target/asan
-  lib=$PWD/target/asan/$target/debug
-  out=target/asan/c
-  mkdir -p "$out"
+    --target $target --target-dir $target_dir
+  out=$target_dir/asan-c
+  # The programs load their own copy: the TSan build below replaces the
+  # library in the target dir.
+  lib=$PWD/$out/lib
+  mkdir -p "$lib"
+  cp "$target_dir/$target/debug/librcgc.so" "$lib/"
   fails=0
   for src in c_tests/*.c examples/*.c; do
     name=$(basename "$src" .c)
@@ -42,5 +50,5 @@ if [ "$what" = all ] || [ "$what" = tsan ]; then
   echo "== TSan"
   RUSTFLAGS="-Zsanitizer=thread -Cunsafe-allow-abi-mismatch=sanitizer" \
   TSAN_OPTIONS=halt_on_error=1 \
-    cargo +nightly test -q --test threads --target $target --target-dir target/tsan
+    cargo +nightly test -q --test threads --target $target --target-dir $target_dir
 fi
