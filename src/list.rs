@@ -5,9 +5,9 @@
 //! A list is a sentinel `Header` whose `next`/`prev` point to itself when
 //! empty. Invariants outside a collection: for every node `n` in a list,
 //! `n.next.prev == n` and `n.prev.next == n`, and the low 4 bits of both
-//! links are 0 (headers are 16-aligned). During a collection gc/mod.rs
-//! borrows `prev` for gc_refs and the low bit of `next` for a flag; it
-//! restores this invariant before any other code sees the lists.
+//! links are 0 (headers are 16-aligned). During a collection gc/scan.rs
+//! borrows `prev` for gc_refs and the scan's state bits; it restores this
+//! invariant before any other code sees the lists.
 //! All functions require the heap lock.
 
 use crate::object::Header;

@@ -4,16 +4,26 @@
 //! # One collection
 //! `collect_main` reads like the algorithm:
 //! 1. merge the younger generations into the collected one (`young`);
-//! 2. `update_refs`: each object's `prev` word becomes
-//!    `gc_refs << 2 | COLLECTING`, with gc_refs = its reference count; an
+//! 2. gc_refs: each member's `prev` word becomes
+//!    `gc_refs << 3 | COLLECTING`, with gc_refs = its reference count; an
 //!    object with weakrefs gets `MARK` in the same atomic step, so from then
 //!    on a lock-free `weakref_get` on it takes the lock instead;
-//! 3. `subtract_refs`: every reference from one member of `young` to another
-//!    is subtracted, so gc_refs counts only references from outside;
+//! 3. every reference from one member of `young` to another is subtracted,
+//!    so gc_refs counts only references from outside. In a full collection
+//!    with nothing frozen and no death under way, every tracked object is a
+//!    member (heap.rs), so steps 2 and 3 are one pass (`count_refs`): a
+//!    member gets its gc_refs when first met, as a child or in its own
+//!    turn. Otherwise `update_refs` marks every member first (the
+//!    `COLLECTING` bit is what tells members apart) and `subtract_refs`
+//!    follows;
 //! 4. `move_unreachable`: objects with gc_refs > 0 are roots; everything they
-//!    reach is marked reachable (and loses its `MARK`) by a depth-first walk;
-//!    then one pass in list order moves the rest to `unreachable`, marked
-//!    `DYING | COLLECTED` and counted (saving passes later);
+//!    reach is marked reachable (and loses its `MARK`) by one walk in list
+//!    order that scans each reachable object once (depth first from a
+//!    stack for those it had already passed), leaving each reachable
+//!    object's `prev` the plain back link it was. Only if something stayed
+//!    unreachable does a second pass move it to `unreachable`, marked
+//!    `DYING | COLLECTED` and counted (saving passes later), and mend the
+//!    links around it.
 //! 5. survivors are promoted (merged into the next older generation); those
 //!    of a generation-1 collection are marked `PROMOTED` and counted in
 //!    `long_lived_pending`, which a death of a `PROMOTED` object decrements
@@ -39,13 +49,22 @@
 //!     (`RELEASED`) and its count is zero, while its header is still in
 //!     cache, as CPython frees garbage whose count drops during `tp_clear`.
 //!
+//! Every pass of steps 2-4 except `update_refs` reads the fields of the
+//! members a few ahead in list order and prefetches the headers of their
+//! children (gc/scan.rs): in a layout that does not follow the object
+//! graph, those are cache misses, and the prefetches let them overlap.
+//!
 //! # The header during a collection
-//! - `prev` of a member of the set being scanned: `gc_refs << 2 | COLLECTING`
-//!   (steps 2-4). Objects outside the set have a plain pointer (or 0) there,
-//!   so `COLLECTING` tells membership. Once step 4 finds a member reachable,
-//!   its `prev` holds `REACHABLE` and the link of the marking stack; the
-//!   final pass of step 4 restores the back links. `next` links stay intact
-//!   throughout, so the list order of the survivors never changes.
+//! - `prev` of a member of the set being scanned: `gc_refs << 3 |
+//!   COLLECTING` once counted (steps 2-3). Objects outside the set have a
+//!   plain pointer (or 0) there (so, in the one-pass case, do members not
+//!   counted yet: that pass tells members by `TRACKED` instead). Step 4's
+//!   walk then leaves, in the low three bits: `AHEAD` (reached before the
+//!   walk got there), `PASSED` (passed with gc_refs 0; the back link above
+//!   it), `PENDING` (reached after the walk passed it while the marking
+//!   stack could not grow; back link above it) or nothing (reachable; the
+//!   back link itself). `next` links stay intact throughout, so the list
+//!   order of the survivors never changes.
 //! - After `move_unreachable` both lists are plain doubly linked lists again;
 //!   the debug-only validator checks this between phases.
 //! - `MARK` (rc word) is set at step 2 on objects with weakrefs, cleared when
@@ -57,6 +76,7 @@
 //! makes a nested `gc_collect` return 0, and `draining` queues deaths.
 
 pub(crate) mod debug;
+mod scan;
 mod validate;
 
 use crate::alloc::{Pool, sys_alloc, sys_free};
@@ -67,23 +87,14 @@ use crate::list;
 use crate::memory;
 use crate::object::{
     COLLECTED, DYING, FINALIZED, GcObject, GcType, Header, Kind, MARK, POOLED, PROMOTED, RELEASED,
-    Shape, WEAKREFED, for_each_child, init_object,
+    Shape, WEAKREFED, init_object,
 };
 use crate::refcount::{destroy, drain, free, release_references, run_weak_callbacks};
 use crate::weakref::{self, Pending};
-use std::ptr;
+use scan::{Members, Promote, Scan, deduce_unreachable};
 use std::sync::atomic::Ordering::{Acquire, Relaxed};
 use std::sync::atomic::fence;
 use std::time::Instant;
-
-/// `prev` of a scanned member whose fate is open: `gc_refs << 2 | COLLECTING`.
-const COLLECTING: usize = 1;
-/// `prev` of a member found reachable: a stack link (or 0) `| REACHABLE`.
-const REACHABLE: usize = 2;
-/// `prev` of a member step 4's walk passed while it seemed unreachable.
-const PASSED: usize = 3;
-const FLAGS: usize = 3;
-const REFS_SHIFT: u32 = 2;
 
 /// Creates an object (refcount 1). A tracked object is counted in count0,
 /// may trigger an automatic collection first (it is never part of it), and
@@ -327,7 +338,18 @@ unsafe fn collect_main(g: &Locked, generation: usize) -> (usize, usize) {
             1 => Promote::IntoOldest,
             _ => Promote::ResetAll,
         };
-        let scan = deduce_unreachable(young, &unreachable, promote);
+        // A full collection with nothing frozen and no death under way sees
+        // every tracked object (heap.rs): one pass computes gc_refs.
+        let members = if young == old
+            && list::is_empty(&raw const (*st).permanent)
+            && (*st).deaths.is_null()
+            && (*st).fresh.is_null()
+        {
+            Members::Closed
+        } else {
+            Members::Open
+        };
+        let scan = deduce_unreachable(young, &unreachable, promote, members);
         if scan.unreachable > 0 {
             // The scan read counts with Relaxed loads; the garbage's last
             // decrements by other threads were Release (refcount::decref).
@@ -391,44 +413,11 @@ unsafe fn collect_main(g: &Locked, generation: usize) -> (usize, usize) {
     }
 }
 
-/// What a reachability pass found.
-struct Scan {
-    /// Reachable objects left in `young`.
-    survivors: usize,
-    /// Objects moved to `unreachable` (and marked `DYING | COLLECTED`).
-    unreachable: usize,
-    /// Whether an unreachable object has a finalizer that has not run.
-    finalizers_due: bool,
-    /// Whether an unreachable object has weakrefs.
-    weakrefs_due: bool,
-}
-
-/// Steps 2-4 on the list `young`: what nothing outside it references moves to
-/// `unreachable`, marked `DYING | COLLECTED` (see move_unreachable).
-fn deduce_unreachable(young: *const Header, unreachable: *const Header, promote: Promote) -> Scan {
-    update_refs(young, promote == Promote::ResetAll);
-    subtract_refs(young);
-    move_unreachable(young, unreachable, promote == Promote::IntoOldest)
-}
-
-/// What a reachability pass does to the long-lived bookkeeping (`PROMOTED`).
-#[derive(Clone, Copy, PartialEq, Eq)]
-enum Promote {
-    /// A generation-0 collection, or the resurrection check: nothing.
-    No,
-    /// A generation-1 collection: survivors move into generation 2 and are
-    /// marked `PROMOTED`.
-    IntoOldest,
-    /// A full collection: `long_lived_pending` restarts from 0, so every
-    /// scanned object loses `PROMOTED`.
-    ResetAll,
-}
-
 /// Moves from `set` to `dead` every object nothing outside `set` references
 /// (now), and merges the rest, unmarked (no `MARK`, no `COLLECTED`), into
 /// `old`.
 fn rescue(set: *const Header, dead: *const Header, old: *const Header) -> Scan {
-    let scan = deduce_unreachable(set, dead, Promote::No);
+    let scan = deduce_unreachable(set, dead, Promote::No, Members::Open);
     for_each(set, |h| {
         // SAFETY: members of set are live.
         unsafe { (*h).unset(MARK | COLLECTED) }
@@ -444,196 +433,6 @@ fn for_each(head: *const Header, mut f: impl FnMut(*mut Header)) {
         f(h);
         h = list::next(h);
     }
-}
-
-#[inline]
-fn raw_prev(h: *const Header) -> usize {
-    // SAFETY: h is a live member of a list being scanned (or a sentinel).
-    unsafe { (*h).prev.load(Relaxed) }
-}
-#[inline]
-fn set_raw_prev(h: *const Header, v: usize) {
-    // SAFETY: as raw_prev.
-    unsafe { (*h).prev.store(v, Relaxed) }
-}
-#[inline]
-fn raw_next(h: *const Header) -> usize {
-    // SAFETY: as raw_prev.
-    unsafe { (*h).next.load(Relaxed) }
-}
-#[inline]
-fn set_raw_next(h: *const Header, v: usize) {
-    // SAFETY: as raw_prev.
-    unsafe { (*h).next.store(v, Relaxed) }
-}
-
-/// gc_refs = reference count, for every member; marks members with weakrefs
-/// (the read and the mark are one atomic step, see step 6); with `reset`,
-/// clears `PROMOTED`.
-fn update_refs(head: *const Header, reset: bool) {
-    for_each(head, |h| {
-        // SAFETY: members are live.
-        let rc = unsafe { &(*h).rc };
-        let mut v = rc.load();
-        if v.has(WEAKREFED) {
-            v = rc.fetch_set(MARK);
-        }
-        if reset && v.has(PROMOTED) {
-            v = rc.fetch_unset(PROMOTED);
-        }
-        let refs = v.count() as usize;
-        set_raw_prev(h, refs << REFS_SHIFT | COLLECTING);
-    });
-}
-
-/// Subtracts every reference between members of the set. In checked mode,
-/// first validates every reference (this is the scan's first look at the
-/// children).
-fn subtract_refs(head: *const Header) {
-    let checked = checks::enabled();
-    for_each(head, |h| {
-        // SAFETY: lock held; h is live.
-        unsafe {
-            for_each_child(h, |c| {
-                if checked {
-                    checks::referenced(c"gc_collect", c, h);
-                }
-                let p = raw_prev(c);
-                if p & COLLECTING != 0 {
-                    debug_assert!(
-                        p >> REFS_SHIFT > 0,
-                        "gc_refs below zero: a count is too low"
-                    );
-                    set_raw_prev(c, p - (1 << REFS_SHIFT));
-                }
-            })
-        }
-    });
-}
-
-/// Step 4, without moving objects back and forth as CPython's
-/// move_unreachable does. One walk in list order decides each member's
-/// state in `prev` (low two bits):
-/// - `COLLECTING` (01): not reached by the walk yet; gc_refs above it.
-/// - `PASSED` (11): the walk passed it with gc_refs == 0: unreachable so
-///   far.
-/// - `REACHABLE` (10): reachable; above it, the link of the marking stack
-///   (or 0).
-///
-/// The walk scans every root (gc_refs > 0) and every object it finds already
-/// `REACHABLE`: each child still `COLLECTING` becomes `REACHABLE`, to be
-/// scanned when the walk gets there; each child already `PASSED` is pushed
-/// on an intrusive stack (linked through `prev`, no memory allocated) and
-/// scanned depth first at once, with its own passed descendants. So every
-/// reachable object is scanned exactly once, in list order where the
-/// program allocated parents first, depth first where it allocated children
-/// first. A final pass in list order rebuilds the back links of the
-/// reachable, which keep their order in `young`, and moves the rest to
-/// `unreachable`, marked `DYING | COLLECTED` (plain stores: no other thread
-/// can change garbage, see set_exclusive), counted, with a note of whether
-/// steps 7 and 9 have work.
-///
-/// (CPython's one-pass algorithm moves a child met before its parent to
-/// `unreachable` and back to the tail of `young`, which reorders the list:
-/// with children allocated first, as most programs do, every object moved
-/// twice and later passes walked memory out of order: 5x the time of the
-/// parent-first order, measured on a 2M-node tree.)
-fn move_unreachable(young: *const Header, unreachable: *const Header, promote: bool) -> Scan {
-    let mut reachable = 0;
-    let mut scan = |x: *const Header| {
-        let mut top: *const Header = ptr::null();
-        let mut x = x;
-        loop {
-            // SAFETY: lock held; x is a live member of the set.
-            unsafe {
-                let below = top;
-                for_each_child(x as *mut Header, |c| {
-                    let p = raw_prev(c);
-                    if p & FLAGS == PASSED {
-                        set_raw_prev(c, top as usize | REACHABLE);
-                        top = c;
-                    } else if p & FLAGS == COLLECTING {
-                        set_raw_prev(c, REACHABLE);
-                    }
-                });
-                // The first child on top, so a subtree is walked in the
-                // order a parent-first program allocated it.
-                top = reverse_stack_segment(top, below);
-                if (*x).has(MARK) {
-                    (*x).unset(MARK);
-                }
-                if promote {
-                    (*x).set(PROMOTED);
-                }
-            }
-            reachable += 1;
-            if top.is_null() {
-                return;
-            }
-            x = top;
-            top = (raw_prev(x) & !FLAGS) as *const Header;
-            set_raw_prev(x, REACHABLE);
-        }
-    };
-    let mut gc = list::next(young) as *const Header;
-    while gc != young {
-        let p = raw_prev(gc);
-        if p & FLAGS == REACHABLE || p >> REFS_SHIFT > 0 {
-            set_raw_prev(gc, REACHABLE);
-            scan(gc);
-        } else {
-            set_raw_prev(gc, PASSED);
-        }
-        gc = list::next(gc);
-    }
-    let (mut count, mut finalizers_due, mut weakrefs_due) = (0, false, false);
-    let mut kept = young;
-    let mut gc = list::next(young) as *const Header;
-    while gc != young {
-        let next = raw_next(gc) as *const Header;
-        if raw_prev(gc) & FLAGS == REACHABLE {
-            set_raw_prev(gc, kept as usize);
-            set_raw_next(kept, gc as usize);
-            kept = gc;
-        } else {
-            let last = list::prev(unreachable);
-            set_raw_next(last, gc as usize);
-            set_raw_prev(gc, last as usize);
-            set_raw_next(gc, unreachable as usize);
-            set_raw_prev(unreachable, gc as usize);
-            // SAFETY: lock held; gc is live garbage.
-            unsafe {
-                (*gc).set_exclusive(DYING | COLLECTED);
-                finalizers_due |= !(*gc).has(FINALIZED) && (*gc).hook(|t| t.finalize).is_some();
-                weakrefs_due |= (*gc).has(WEAKREFED);
-            }
-            count += 1;
-        }
-        gc = next;
-    }
-    set_raw_next(kept, young as usize);
-    set_raw_prev(young, kept as usize);
-    Scan {
-        survivors: reachable,
-        unreachable: count,
-        finalizers_due,
-        weakrefs_due,
-    }
-}
-
-/// Reverses the part of the marking stack above `below` (the children just
-/// pushed); returns the new top.
-#[inline]
-fn reverse_stack_segment(top: *const Header, below: *const Header) -> *const Header {
-    let mut rest = top;
-    let mut done = below;
-    while rest != below {
-        let next = (raw_prev(rest) & !FLAGS) as *const Header;
-        set_raw_prev(rest, done as usize | REACHABLE);
-        done = rest;
-        rest = next;
-    }
-    done
 }
 
 /// Step 7: runs the finalize hook of every garbage object not finalized
