@@ -4,7 +4,7 @@
 //! # One collection
 //! `collect_main` reads like the algorithm:
 //! 1. merge the younger generations into the collected one (`young`);
-//! 2. gc_refs: each member's `prev` word becomes
+//! 2. gc_refs: each member's state word (below) becomes
 //!    `gc_refs << 3 | COLLECTING`, with gc_refs = its reference count; an
 //!    object with weakrefs gets `MARK` in the same atomic step, so from then
 //!    on a lock-free `weakref_get` on it takes the lock instead;
@@ -20,10 +20,10 @@
 //!    reach is marked reachable (and loses its `MARK`) by one walk in list
 //!    order that scans each reachable object once (depth first from a
 //!    stack for those it had already passed), leaving each reachable
-//!    object's `prev` the plain back link it was. Only if something stayed
+//!    object's state word the plain link it was. Only if something stayed
 //!    unreachable does a second pass move it to `unreachable`, marked
 //!    `DYING | COLLECTED` and counted (saving passes later), and mend the
-//!    links around it.
+//!    links around it;
 //! 5. survivors are promoted (merged into the next older generation); those
 //!    of a generation-1 collection are marked `PROMOTED` and counted in
 //!    `long_lived_pending`, which a death of a `PROMOTED` object decrements
@@ -49,22 +49,29 @@
 //!     (`RELEASED`) and its count is zero, while its header is still in
 //!     cache, as CPython frees garbage whose count drops during `tp_clear`.
 //!
-//! Every pass of steps 2-4 except `update_refs` reads the fields of the
-//! members a few ahead in list order and prefetches the headers of their
+//! Steps 2-4 walk the list forward (by `next`) or backward (by `prev`),
+//! the same way throughout; the word not walked by is the state word.
+//! Each generation walks the way that suited it last time (scan::learn):
+//! the marking walk is cheapest where it meets parents before children
+//! (forward where the program allocated parents first, backward where it
+//! allocated children first). Every pass except `update_refs` reads the
+//! fields of the members a few ahead and prefetches the headers of their
 //! children (gc/scan.rs): in a layout that does not follow the object
-//! graph, those are cache misses, and the prefetches let them overlap.
+//! graph, those are cache misses, and the prefetches let them overlap. The
+//! result (which objects, in which list order) does not depend on the way.
 //!
 //! # The header during a collection
-//! - `prev` of a member of the set being scanned: `gc_refs << 3 |
-//!   COLLECTING` once counted (steps 2-3). Objects outside the set have a
-//!   plain pointer (or 0) there (so, in the one-pass case, do members not
-//!   counted yet: that pass tells members by `TRACKED` instead). Step 4's
-//!   walk then leaves, in the low three bits: `AHEAD` (reached before the
-//!   walk got there), `PASSED` (passed with gc_refs 0; the back link above
-//!   it), `PENDING` (reached after the walk passed it while the marking
-//!   stack could not grow; back link above it) or nothing (reachable; the
-//!   back link itself). `next` links stay intact throughout, so the list
-//!   order of the survivors never changes.
+//! - The state word (`prev` walking forward, `next` backward) of a member
+//!   of the set being scanned: `gc_refs << 3 | COLLECTING` once counted
+//!   (steps 2-3). Objects outside the set have a plain pointer (or 0) there
+//!   (so, in the one-pass case, do members not counted yet: that pass tells
+//!   members by `TRACKED` instead). Step 4's walk then leaves, in the low
+//!   three bits: `AHEAD` (reached before the walk got there), `PASSED`
+//!   (passed with gc_refs 0; the link above it), `PENDING` (reached after
+//!   the walk passed it while the marking stack could not grow; the link
+//!   above it) or nothing (reachable; the link itself). The links walked by
+//!   stay intact throughout, so the list order of the survivors never
+//!   changes.
 //! - After `move_unreachable` both lists are plain doubly linked lists again;
 //!   the debug-only validator checks this between phases.
 //! - `MARK` (rc word) is set at step 2 on objects with weakrefs, cleared when
@@ -91,7 +98,7 @@ use crate::object::{
 };
 use crate::refcount::{destroy, drain, free, release_references, run_weak_callbacks};
 use crate::weakref::{self, Pending};
-use scan::{Members, Promote, Scan, deduce_unreachable};
+use scan::{Members, Promote, Scan, Way, deduce_unreachable};
 use std::sync::atomic::Ordering::{Acquire, Relaxed};
 use std::sync::atomic::fence;
 use std::time::Instant;
@@ -349,7 +356,9 @@ unsafe fn collect_main(g: &Locked, generation: usize) -> (usize, usize) {
         } else {
             Members::Open
         };
-        let scan = deduce_unreachable(young, &unreachable, promote, members);
+        let way = scan::way_for(generation);
+        let scan = deduce_unreachable(young, &unreachable, promote, members, way);
+        scan::learn(generation, way, &scan);
         if scan.unreachable > 0 {
             // The scan read counts with Relaxed loads; the garbage's last
             // decrements by other threads were Release (refcount::decref).
@@ -417,7 +426,7 @@ unsafe fn collect_main(g: &Locked, generation: usize) -> (usize, usize) {
 /// (now), and merges the rest, unmarked (no `MARK`, no `COLLECTED`), into
 /// `old`.
 fn rescue(set: *const Header, dead: *const Header, old: *const Header) -> Scan {
-    let scan = deduce_unreachable(set, dead, Promote::No, Members::Open);
+    let scan = deduce_unreachable(set, dead, Promote::No, Members::Open, Way::Forward);
     for_each(set, |h| {
         // SAFETY: members of set are live.
         unsafe { (*h).unset(MARK | COLLECTED) }

@@ -1,19 +1,27 @@
 //! Steps 2-4 of a collection: which members of a list nothing outside it
-//! references (see the module docs of gc/mod.rs for the states in `prev`).
+//! references (gc/mod.rs describes the steps and the states of the state
+//! word).
 //!
-//! Every pass walks its list in list order through `walk`, which keeps a
-//! window of the next `WINDOW` members and, as a member enters the window,
-//! reads its fields and prefetches the headers of the objects they name: by
-//! the time the pass reaches the member, its children's `prev` words are on
-//! their way to the cache. Where the list follows allocation order (most
-//! programs), the members themselves are streamed by the hardware; the
-//! children, in any layout, are where the time went.
+//! Every pass walks its list through `walk`, forward or backward (`Way`),
+//! which keeps a window of the next `WINDOW` members and, as a member enters
+//! the window, reads its first fields and prefetches the headers of the
+//! objects they name: by the time the pass reaches the member, its
+//! children's state words are on their way to the cache. Where the list
+//! follows allocation order (most programs), the members themselves are
+//! streamed by the hardware; the children, in any layout, are where the
+//! time went.
+//!
+//! Invariants: a pass changes only state words (the link it walks by stays
+//! intact, so does the list order); when `deduce_unreachable` returns, both
+//! lists are plain doubly linked lists again.
 
 use crate::checks;
+use crate::heap::NUM_GENERATIONS;
 use crate::list;
 use crate::object::{
     COLLECTED, DYING, FINALIZED, Header, MARK, PROMOTED, WEAKREFED, fields, for_each_child,
 };
+use std::sync::atomic::AtomicBool;
 use std::sync::atomic::Ordering::Relaxed;
 
 /// Low bits of `prev` during a scan (headers are 16-aligned, so a pointer
@@ -46,6 +54,8 @@ pub(super) struct Scan {
     pub finalizers_due: bool,
     /// Whether an unreachable object has weakrefs.
     pub weakrefs_due: bool,
+    /// Reachable objects the marking walk found only after passing them.
+    pub revived: usize,
 }
 
 /// What a reachability pass does to the long-lived bookkeeping (`PROMOTED`).
@@ -75,6 +85,43 @@ pub(super) enum Members {
     Open,
 }
 
+/// Which way the passes walk the list. The marking walk scans in its own
+/// order the members reached from members it scanned before (cheap: the
+/// hardware streams them), but must come back to those it had already
+/// passed (depth first: each is touched twice). So it should meet parents
+/// before their children: forward where the program allocated parents
+/// first, backward where it allocated children first (most do).
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub(super) enum Way {
+    Forward,
+    Backward,
+}
+
+/// Per generation, whether its collections walk backward (`Way`). Read and
+/// written only under the heap lock, which orders the accesses (Relaxed).
+static BACKWARD: [AtomicBool; NUM_GENERATIONS] =
+    [const { AtomicBool::new(false) }; NUM_GENERATIONS];
+
+/// The way to walk in a collection of `generation`: the way that met most
+/// reachable members after their referrers in its last collection (the
+/// layout of a heap changes slowly).
+pub(super) fn way_for(generation: usize) -> Way {
+    if BACKWARD[generation].load(Relaxed) {
+        Way::Backward
+    } else {
+        Way::Forward
+    }
+}
+
+/// Learns from a collection of `generation` walked `way`: if most reachable
+/// members were found only after the walk had passed them, the next one
+/// walks the other way.
+pub(super) fn learn(generation: usize, way: Way, scan: &Scan) {
+    if scan.revived > scan.survivors / 2 {
+        BACKWARD[generation].store(way == Way::Forward, Relaxed);
+    }
+}
+
 /// Steps 2-4 on the list `young`: what nothing outside it references moves to
 /// `unreachable`, marked `DYING | COLLECTED` (see move_unreachable).
 pub(super) fn deduce_unreachable(
@@ -82,33 +129,57 @@ pub(super) fn deduce_unreachable(
     unreachable: *const Header,
     promote: Promote,
     members: Members,
+    way: Way,
 ) -> Scan {
     let reset = promote == Promote::ResetAll;
-    match members {
-        Members::Closed => count_refs(young, reset),
-        Members::Open => {
-            update_refs(young, reset);
-            subtract_refs(young);
-        }
+    let promote = promote == Promote::IntoOldest;
+    if way == Way::Backward {
+        refs::<true>(young, reset, members);
+        move_unreachable::<true>(young, unreachable, promote)
+    } else {
+        refs::<false>(young, reset, members);
+        move_unreachable::<false>(young, unreachable, promote)
     }
-    move_unreachable(young, unreachable, promote == Promote::IntoOldest)
 }
 
-#[inline]
-fn raw_prev(h: *const Header) -> usize {
+/// The word a pass of direction `BACK` walks by: `next` forward, `prev`
+/// backward.
+#[inline(always)]
+fn step<const BACK: bool>(h: *const Header) -> *const Header {
+    if BACK { list::prev(h) } else { list::next(h) }
+}
+#[inline(always)]
+fn set_step<const BACK: bool>(h: *const Header, v: *const Header) {
+    if BACK {
+        list::set_prev(h, v)
+    } else {
+        list::set_next(h, v)
+    }
+}
+/// The other word, which holds the scan's state: `prev` forward, `next`
+/// backward.
+#[inline(always)]
+fn state<const BACK: bool>(h: *const Header) -> usize {
     // SAFETY: h is a live member of a list being scanned, a live object one
     // references, or a sentinel.
-    unsafe { (*h).prev.load(Relaxed) }
+    unsafe {
+        if BACK {
+            (*h).next.load(Relaxed)
+        } else {
+            (*h).prev.load(Relaxed)
+        }
+    }
 }
-#[inline]
-fn set_raw_prev(h: *const Header, v: usize) {
-    // SAFETY: as raw_prev.
-    unsafe { (*h).prev.store(v, Relaxed) }
-}
-#[inline]
-fn set_raw_next(h: *const Header, v: usize) {
-    // SAFETY: as raw_prev.
-    unsafe { (*h).next.store(v, Relaxed) }
+#[inline(always)]
+fn set_state<const BACK: bool>(h: *const Header, v: usize) {
+    // SAFETY: as state.
+    unsafe {
+        if BACK {
+            (*h).next.store(v, Relaxed)
+        } else {
+            (*h).prev.store(v, Relaxed)
+        }
+    }
 }
 
 /// Asks the CPU to bring the cache line holding `p` closer. A hint only.
@@ -147,16 +218,16 @@ fn look(h: *const Header) {
     }
 }
 
-/// Calls `f` on each member of the list `head` in list order, after
-/// `look` has seen it `WINDOW` members earlier. Neither may change a
-/// `next` link or remove a member.
+/// Calls `f` on each member of the list `head` in list order (reversed if
+/// `BACK`), after `look` has seen it `WINDOW` members earlier. Neither may
+/// change a link the walk follows or remove a member.
 #[inline(always)]
-fn walk(head: *const Header, mut f: impl FnMut(*const Header)) {
+fn walk<const BACK: bool>(head: *const Header, mut f: impl FnMut(*const Header)) {
     let mut ring = [head; WINDOW];
     // The last member entered into the window (head once all have).
     let mut tip = head;
     for slot in ring.iter_mut() {
-        tip = list::next(tip);
+        tip = step::<BACK>(tip);
         if tip == head {
             break;
         }
@@ -172,7 +243,7 @@ fn walk(head: *const Header, mut f: impl FnMut(*const Header)) {
             return;
         }
         if tip != head {
-            tip = list::next(tip);
+            tip = step::<BACK>(tip);
             if tip != head {
                 look(tip);
             }
@@ -202,12 +273,24 @@ fn read_count(h: *const Header, reset: bool) -> usize {
 
 /// Takes one reference from the gc_refs of `c`, a member already counted.
 #[inline]
-fn subtract_one(c: *const Header, p: usize) {
+fn subtract_one<const BACK: bool>(c: *const Header, p: usize) {
     debug_assert!(
         p >> REFS_SHIFT > 0,
         "gc_refs below zero: a count is too low"
     );
-    set_raw_prev(c, p.wrapping_sub(1 << REFS_SHIFT));
+    set_state::<BACK>(c, p.wrapping_sub(1 << REFS_SHIFT));
+}
+
+/// Steps 2 and 3: every member's gc_refs in its state word.
+#[inline(always)]
+fn refs<const BACK: bool>(head: *const Header, reset: bool, members: Members) {
+    match members {
+        Members::Closed => count_refs::<BACK>(head, reset),
+        Members::Open => {
+            update_refs::<BACK>(head, reset);
+            subtract_refs::<BACK>(head);
+        }
+    }
 }
 
 /// `update_refs` and `subtract_refs` in one pass, for `Members::Closed`:
@@ -215,11 +298,11 @@ fn subtract_one(c: *const Header, p: usize) {
 /// (count less one) or in its own turn (its count); references from later
 /// members are subtracted as they come. Until then its `prev` is a plain
 /// link, with no `COLLECTING` bit.
-fn count_refs(head: *const Header, reset: bool) {
+fn count_refs<const BACK: bool>(head: *const Header, reset: bool) {
     let checked = checks::enabled();
-    walk(head, |h| {
-        if raw_prev(h) & FLAGS != COLLECTING {
-            set_raw_prev(h, read_count(h, reset) << REFS_SHIFT | COLLECTING);
+    walk::<BACK>(head, |h| {
+        if state::<BACK>(h) & FLAGS != COLLECTING {
+            set_state::<BACK>(h, read_count(h, reset) << REFS_SHIFT | COLLECTING);
         }
         // SAFETY: lock held; h is live.
         unsafe {
@@ -227,13 +310,13 @@ fn count_refs(head: *const Header, reset: bool) {
                 if checked {
                     checks::referenced(c"gc_collect", c, h as *mut Header);
                 }
-                let p = raw_prev(c);
+                let p = state::<BACK>(c);
                 if p & FLAGS == COLLECTING {
-                    subtract_one(c, p);
+                    subtract_one::<BACK>(c, p);
                 } else if (*c).is_tracked() {
                     let refs = read_count(c, reset);
                     debug_assert!(refs > 0, "gc_refs below zero: a count is too low");
-                    set_raw_prev(c, refs.wrapping_sub(1) << REFS_SHIFT | COLLECTING);
+                    set_state::<BACK>(c, refs.wrapping_sub(1) << REFS_SHIFT | COLLECTING);
                 }
             })
         }
@@ -241,29 +324,29 @@ fn count_refs(head: *const Header, reset: bool) {
 }
 
 /// gc_refs = reference count, for every member (see `read_count`).
-fn update_refs(head: *const Header, reset: bool) {
-    let mut h = list::next(head) as *const Header;
+fn update_refs<const BACK: bool>(head: *const Header, reset: bool) {
+    let mut h = step::<BACK>(head);
     while h != head {
-        set_raw_prev(h, read_count(h, reset) << REFS_SHIFT | COLLECTING);
-        h = list::next(h);
+        set_state::<BACK>(h, read_count(h, reset) << REFS_SHIFT | COLLECTING);
+        h = step::<BACK>(h);
     }
 }
 
 /// Subtracts every reference between members of the set. In checked mode,
 /// first validates every reference (this is the scan's first look at the
 /// children).
-fn subtract_refs(head: *const Header) {
+fn subtract_refs<const BACK: bool>(head: *const Header) {
     let checked = checks::enabled();
-    walk(head, |h| {
+    walk::<BACK>(head, |h| {
         // SAFETY: lock held; h is live.
         unsafe {
             for_each_child(h as *mut Header, |c| {
                 if checked {
                     checks::referenced(c"gc_collect", c, h as *mut Header);
                 }
-                let p = raw_prev(c);
+                let p = state::<BACK>(c);
                 if p & FLAGS == COLLECTING {
-                    subtract_one(c, p);
+                    subtract_one::<BACK>(c, p);
                 }
             })
         }
@@ -288,7 +371,7 @@ fn stack_limit() -> usize {
 
 /// The marking of step 4: which members are reachable from the roots
 /// (gc_refs > 0).
-struct Marker {
+struct Marker<const BACK: bool> {
     /// Members found reachable after the walk passed them, to scan.
     stack: Vec<*const Header>,
     /// Whether a member was left `PENDING` (the stack could not grow).
@@ -300,7 +383,7 @@ struct Marker {
     promote: bool,
 }
 
-impl Marker {
+impl<const BACK: bool> Marker<BACK> {
     /// Scans `x`, a member found reachable (its `prev` already holds its
     /// final link): children not reached yet become `AHEAD`, passed ones
     /// are pushed (or left `PENDING`) with their link restored.
@@ -309,9 +392,9 @@ impl Marker {
         // SAFETY: lock held; x is a live member, its children live objects.
         unsafe {
             for_each_child(x as *mut Header, |c| {
-                let p = raw_prev(c);
+                let p = state::<BACK>(c);
                 match p & FLAGS {
-                    COLLECTING => set_raw_prev(c, AHEAD),
+                    COLLECTING => set_state::<BACK>(c, AHEAD),
                     PASSED => self.revive(c, p),
                     _ => {}
                 }
@@ -333,11 +416,11 @@ impl Marker {
         if self.stack.len() == self.stack.capacity()
             && (self.stack.len() >= stack_limit() || self.stack.try_reserve(1).is_err())
         {
-            set_raw_prev(c, p & !FLAGS | PENDING);
+            set_state::<BACK>(c, p & !FLAGS | PENDING);
             self.pending = true;
             return;
         }
-        set_raw_prev(c, p & !FLAGS);
+        set_state::<BACK>(c, p & !FLAGS);
         // Its header line is in the cache now; the fields often share it.
         // Start the loads of its children before its turn on the stack.
         look(c);
@@ -385,8 +468,12 @@ impl Marker {
 /// with children allocated first, as most programs do, every object moved
 /// twice and later passes walked memory out of order: 5x the time of the
 /// parent-first order, measured on a 2M-node tree.)
-fn move_unreachable(young: *const Header, unreachable: *const Header, promote: bool) -> Scan {
-    let mut m = Marker {
+fn move_unreachable<const BACK: bool>(
+    young: *const Header,
+    unreachable: *const Header,
+    promote: bool,
+) -> Scan {
+    let mut m = Marker::<BACK> {
         stack: Vec::new(),
         pending: false,
         reachable: 0,
@@ -395,30 +482,30 @@ fn move_unreachable(young: *const Header, unreachable: *const Header, promote: b
     };
     let mut passed = 0;
     let mut pred = young;
-    walk(young, |x| {
+    walk::<BACK>(young, |x| {
         // The walk has not passed x: it is COLLECTING or AHEAD.
-        let p = raw_prev(x);
+        let p = state::<BACK>(x);
         if p == AHEAD || p >> REFS_SHIFT > 0 {
-            set_raw_prev(x, pred as usize);
+            set_state::<BACK>(x, pred as usize);
             m.scan(x);
             m.drain();
         } else {
-            set_raw_prev(x, pred as usize | PASSED);
+            set_state::<BACK>(x, pred as usize | PASSED);
             passed += 1;
         }
         pred = x;
     });
     while m.pending {
         m.pending = false;
-        let mut x = list::next(young) as *const Header;
+        let mut x = step::<BACK>(young);
         while x != young {
-            let p = raw_prev(x);
+            let p = state::<BACK>(x);
             if p & FLAGS == PENDING {
-                set_raw_prev(x, p & !FLAGS);
+                set_state::<BACK>(x, p & !FLAGS);
                 m.scan(x);
                 m.drain();
             }
-            x = list::next(x);
+            x = step::<BACK>(x);
         }
     }
     let mut scan = Scan {
@@ -426,9 +513,10 @@ fn move_unreachable(young: *const Header, unreachable: *const Header, promote: b
         unreachable: passed - m.revived,
         finalizers_due: false,
         weakrefs_due: false,
+        revived: m.revived,
     };
     if scan.unreachable > 0 {
-        move_passed(young, unreachable, &mut scan);
+        move_passed::<BACK>(young, unreachable, &mut scan);
     }
     scan
 }
@@ -436,16 +524,20 @@ fn move_unreachable(young: *const Header, unreachable: *const Header, promote: b
 /// Moves the members still `PASSED` from `young` to the tail of
 /// `unreachable`, marked `DYING | COLLECTED`, and mends the links of the
 /// rest (whose `prev` may name a moved member).
-fn move_passed(young: *const Header, unreachable: *const Header, scan: &mut Scan) {
-    let mut last = list::prev(unreachable) as *const Header;
+fn move_passed<const BACK: bool>(
+    young: *const Header,
+    unreachable: *const Header,
+    scan: &mut Scan,
+) {
+    let mut last = state::<BACK>(unreachable) as *const Header;
     let mut kept = young;
     let mut gap = false;
-    let mut x = list::next(young) as *const Header;
+    let mut x = step::<BACK>(young);
     while x != young {
-        let next = list::next(x) as *const Header;
-        if raw_prev(x) & FLAGS == PASSED {
-            set_raw_next(last, x as usize);
-            set_raw_prev(x, last as usize);
+        let next = step::<BACK>(x);
+        if state::<BACK>(x) & FLAGS == PASSED {
+            set_step::<BACK>(last, x);
+            set_state::<BACK>(x, last as usize);
             last = x;
             // SAFETY: lock held; x is live garbage.
             unsafe {
@@ -456,16 +548,16 @@ fn move_passed(young: *const Header, unreachable: *const Header, scan: &mut Scan
             gap = true;
         } else {
             if gap {
-                set_raw_prev(x, kept as usize);
-                set_raw_next(kept, x as usize);
+                set_state::<BACK>(x, kept as usize);
+                set_step::<BACK>(kept, x);
                 gap = false;
             }
             kept = x;
         }
         x = next;
     }
-    set_raw_next(last, unreachable as usize);
-    set_raw_prev(unreachable, last as usize);
-    set_raw_next(kept, young as usize);
-    set_raw_prev(young, kept as usize);
+    set_step::<BACK>(last, unreachable);
+    set_state::<BACK>(unreachable, last as usize);
+    set_step::<BACK>(kept, young);
+    set_state::<BACK>(young, kept as usize);
 }

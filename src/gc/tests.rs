@@ -59,11 +59,17 @@ impl Graph {
         }
     }
 
-    fn members(&self, head: &Header) -> Vec<usize> {
+    /// The members of `head`, in list order.
+    fn order(&self, head: &Header) -> Vec<usize> {
         let mut v = Vec::new();
         for_each(head, |h| {
             v.push(self.objs.iter().position(|&o| o == h).unwrap())
         });
+        v
+    }
+
+    fn members(&self, head: &Header) -> Vec<usize> {
+        let mut v = self.order(head);
         v.sort();
         v
     }
@@ -82,14 +88,17 @@ impl Drop for Graph {
 }
 
 /// Runs `t` with gc_refs counted both ways (every test graph is closed:
-/// no member references a tracked object outside the list) and with the
-/// marking stack unlimited, empty and one deep (so that members found
-/// reachable after the walk passed them are left `PENDING`).
-fn each_way(t: impl Fn(Members)) {
+/// no member references a tracked object outside the list), walking the
+/// list both ways, and with the marking stack unlimited, empty and one deep
+/// (so that members found reachable after the walk passed them are left
+/// `PENDING`).
+fn each_way(t: impl Fn(Members, Way)) {
     for members in [Members::Closed, Members::Open] {
-        for limit in [usize::MAX, 0, 1] {
-            STACK_LIMIT.with(|l| l.set(limit));
-            t(members);
+        for way in [Way::Forward, Way::Backward] {
+            for limit in [usize::MAX, 0, 1] {
+                STACK_LIMIT.with(|l| l.set(limit));
+                t(members, way);
+            }
         }
     }
     STACK_LIMIT.with(|l| l.set(usize::MAX));
@@ -97,11 +106,11 @@ fn each_way(t: impl Fn(Members)) {
 
 #[test]
 fn cycle_without_outside_reference_is_unreachable() {
-    each_way(|members| {
+    each_way(|members, way| {
         // 0 <-> 1 garbage; 2 -> 3 held from outside.
         let g = Graph::new(4, &[(0, 1), (1, 0), (2, 3)], &[2]);
         let survivors =
-            deduce_unreachable(&*g.young, &*g.unreachable, Promote::No, members).survivors;
+            deduce_unreachable(&*g.young, &*g.unreachable, Promote::No, members, way).survivors;
         validate::lists(&[&*g.young, &*g.unreachable]);
         validate::closed(&*g.young, &*g.unreachable);
         assert_eq!(survivors, 2);
@@ -112,12 +121,12 @@ fn cycle_without_outside_reference_is_unreachable() {
 
 #[test]
 fn object_moved_to_unreachable_comes_back_when_reached_later() {
-    each_way(|members| {
+    each_way(|members, way| {
         // List order 0,1,2: 0 and 1 look unreachable when met (gc_refs 0),
         // then 2 (held from outside) reaches 0, which reaches 1.
         let g = Graph::new(3, &[(0, 1), (2, 0)], &[2]);
         let survivors =
-            deduce_unreachable(&*g.young, &*g.unreachable, Promote::No, members).survivors;
+            deduce_unreachable(&*g.young, &*g.unreachable, Promote::No, members, way).survivors;
         validate::lists(&[&*g.young, &*g.unreachable]);
         assert_eq!(survivors, 3);
         assert!(list::is_empty(&*g.unreachable));
@@ -126,7 +135,7 @@ fn object_moved_to_unreachable_comes_back_when_reached_later() {
 
 #[test]
 fn children_first_tree_with_garbage_between_keeps_list_order() {
-    each_way(|members| {
+    each_way(|members, way| {
         // List order = allocation order, children before parents: 0,1
         // leaves of 2; 3 <-> 4 garbage; 5,6 leaves of 7; 8 the root (held),
         // over 2 and 7.
@@ -142,24 +151,20 @@ fn children_first_tree_with_garbage_between_keeps_list_order() {
         ];
         let g = Graph::new(9, &edges, &[8]);
         let survivors =
-            deduce_unreachable(&*g.young, &*g.unreachable, Promote::No, members).survivors;
+            deduce_unreachable(&*g.young, &*g.unreachable, Promote::No, members, way).survivors;
         validate::lists(&[&*g.young, &*g.unreachable]);
         validate::closed(&*g.young, &*g.unreachable);
         assert_eq!(survivors, 7);
         assert_eq!(g.members(&g.unreachable), vec![3, 4]);
         // The survivors keep their relative order (nothing moved to the
         // tail).
-        let mut order = Vec::new();
-        for_each(&*g.young, |h| {
-            order.push(g.objs.iter().position(|&o| o == h).unwrap())
-        });
-        assert_eq!(order, vec![0, 1, 2, 5, 6, 7, 8]);
+        assert_eq!(g.order(&g.young), vec![0, 1, 2, 5, 6, 7, 8]);
     });
 }
 
 #[test]
 fn garbage_at_both_ends_and_in_runs_leaves_well_formed_lists() {
-    each_way(|members| {
+    each_way(|members, way| {
         // 0, 1 garbage (a cycle) first; 2 -> 3 -> 4 held; 5 -> 6 -> 5
         // garbage; 7 held, reaching 2 (passed before it); 8, 9 garbage last
         // (9 -> 8, and 8 -> 9).
@@ -175,17 +180,15 @@ fn garbage_at_both_ends_and_in_runs_leaves_well_formed_lists() {
             (9, 8),
         ];
         let g = Graph::new(10, &edges, &[7]);
-        let scan = deduce_unreachable(&*g.young, &*g.unreachable, Promote::No, members);
+        let scan = deduce_unreachable(&*g.young, &*g.unreachable, Promote::No, members, way);
         validate::lists(&[&*g.young, &*g.unreachable]);
         validate::closed(&*g.young, &*g.unreachable);
         assert_eq!(scan.survivors, 4);
         assert_eq!(scan.unreachable, 6);
-        assert_eq!(g.members(&g.unreachable), vec![0, 1, 5, 6, 8, 9]);
-        let mut order = Vec::new();
-        for_each(&*g.young, |h| {
-            order.push(g.objs.iter().position(|&o| o == h).unwrap())
-        });
-        assert_eq!(order, vec![2, 3, 4, 7]);
+        // Both lists keep list order, whichever way the walk went (the
+        // garbage's order is the finalizers' order).
+        assert_eq!(g.order(&g.unreachable), vec![0, 1, 5, 6, 8, 9]);
+        assert_eq!(g.order(&g.young), vec![2, 3, 4, 7]);
     });
 }
 
@@ -195,13 +198,15 @@ fn a_long_chain_met_tail_first_is_marked_without_recursion() {
     // walk passes all of them before the root, whose scan marks the whole
     // chain through the marking stack.
     for members in [Members::Closed, Members::Open] {
-        let n = 100_000;
-        let edges: Vec<(usize, usize)> = (1..n).map(|i| (i, i - 1)).collect();
-        let g = Graph::new(n, &edges, &[n - 1]);
-        let survivors =
-            deduce_unreachable(&*g.young, &*g.unreachable, Promote::No, members).survivors;
-        assert_eq!(survivors, n);
-        assert!(list::is_empty(&*g.unreachable));
+        for way in [Way::Forward, Way::Backward] {
+            let n = 100_000;
+            let edges: Vec<(usize, usize)> = (1..n).map(|i| (i, i - 1)).collect();
+            let g = Graph::new(n, &edges, &[n - 1]);
+            let survivors =
+                deduce_unreachable(&*g.young, &*g.unreachable, Promote::No, members, way).survivors;
+            assert_eq!(survivors, n);
+            assert!(list::is_empty(&*g.unreachable));
+        }
     }
 }
 
@@ -209,12 +214,12 @@ fn a_long_chain_met_tail_first_is_marked_without_recursion() {
 fn a_chain_met_tail_first_is_marked_with_no_stack() {
     // As above with a marking stack that cannot grow: each pass over the
     // list finds the next link PENDING (one per pass, the worst case).
-    each_way(|members| {
+    each_way(|members, way| {
         let n = 300;
         let edges: Vec<(usize, usize)> = (1..n).map(|i| (i, i - 1)).collect();
         let g = Graph::new(n, &edges, &[n - 1]);
         let survivors =
-            deduce_unreachable(&*g.young, &*g.unreachable, Promote::No, members).survivors;
+            deduce_unreachable(&*g.young, &*g.unreachable, Promote::No, members, way).survivors;
         validate::lists(&[&*g.young, &*g.unreachable]);
         assert_eq!(survivors, n);
         assert!(list::is_empty(&*g.unreachable));
@@ -225,19 +230,28 @@ fn a_chain_met_tail_first_is_marked_with_no_stack() {
 fn references_from_outside_the_set_are_roots() {
     // 1 is referenced by 0, which is not in the scanned set: 1 and 2 live.
     // (An open set: only Members::Open applies.)
-    let g = Graph::new(3, &[(0, 1), (1, 2), (2, 1)], &[]);
-    list::remove(g.objs[0]);
-    let survivors =
-        deduce_unreachable(&*g.young, &*g.unreachable, Promote::No, Members::Open).survivors;
-    assert_eq!(survivors, 2);
-    assert!(list::is_empty(&*g.unreachable));
-    list::append(g.objs[0], &*g.young);
+    for way in [Way::Forward, Way::Backward] {
+        let g = Graph::new(3, &[(0, 1), (1, 2), (2, 1)], &[]);
+        list::remove(g.objs[0]);
+        let survivors =
+            deduce_unreachable(&*g.young, &*g.unreachable, Promote::No, Members::Open, way)
+                .survivors;
+        assert_eq!(survivors, 2);
+        assert!(list::is_empty(&*g.unreachable));
+        list::append(g.objs[0], &*g.young);
+    }
 }
 
 #[test]
 fn rescue_keeps_what_a_finalizer_resurrected_and_all_it_reaches() {
     let g = Graph::new(2, &[(0, 1), (1, 0)], &[]);
-    deduce_unreachable(&*g.young, &*g.unreachable, Promote::No, Members::Open);
+    deduce_unreachable(
+        &*g.young,
+        &*g.unreachable,
+        Promote::No,
+        Members::Open,
+        Way::Forward,
+    );
     assert_eq!(g.members(&g.unreachable), vec![0, 1]);
     // As collect_main does before finalizers run: the garbage is not dead yet.
     for_each(&*g.unreachable, |h| unsafe {
