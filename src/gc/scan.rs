@@ -41,6 +41,9 @@ const REFS_SHIFT: u32 = 3;
 
 /// Members looked at ahead of the one a pass works on (a power of two).
 const WINDOW: usize = 8;
+/// The marking stack is scanned `SLACK` entries below its top, so that the
+/// prefetches started when a member was pushed have time to land.
+const SLACK: usize = 8;
 /// Fields whose targets are prefetched when a member enters the window.
 const LOOK_FIELDS: usize = 4;
 
@@ -195,13 +198,14 @@ fn prefetch(p: *const u8) {
     let _ = p;
 }
 
-/// Prefetches the header lines a scan reads of an object: `prev` and `meta`
-/// (one 16-byte-aligned pair, so one line) and `rc` (the same line unless
-/// the header starts in the last 16 bytes of one).
+/// Prefetches what a scan reads of an object: the header (`rc`, the links,
+/// `meta`) and its first fields. With headers 16-aligned, these 48 bytes
+/// span at most two lines, the ones holding the header's first byte and its
+/// 32nd.
 #[inline(always)]
 fn prefetch_header(h: *const Header) {
     prefetch(h.cast());
-    prefetch((h as *const u8).wrapping_add(16));
+    prefetch((h as *const u8).wrapping_add(32));
 }
 
 /// A member entering the window: prefetches what the pass will read of its
@@ -218,11 +222,26 @@ fn look(h: *const Header) {
     }
 }
 
+/// `look` for the marking walk: only for a member that will be scanned in
+/// its turn as things stand (a root, or reached already); the others are
+/// passed, and looked at again if they are reached later.
+#[inline(always)]
+fn look_if_scanned<const BACK: bool>(h: *const Header) {
+    let p = state::<BACK>(h);
+    if p == AHEAD || p >> REFS_SHIFT > 0 {
+        look(h);
+    }
+}
+
 /// Calls `f` on each member of the list `head` in list order (reversed if
 /// `BACK`), after `look` has seen it `WINDOW` members earlier. Neither may
 /// change a link the walk follows or remove a member.
 #[inline(always)]
-fn walk<const BACK: bool>(head: *const Header, mut f: impl FnMut(*const Header)) {
+fn walk<const BACK: bool>(
+    head: *const Header,
+    look: impl Fn(*const Header),
+    mut f: impl FnMut(*const Header),
+) {
     let mut ring = [head; WINDOW];
     // The last member entered into the window (head once all have).
     let mut tip = head;
@@ -300,7 +319,7 @@ fn refs<const BACK: bool>(head: *const Header, reset: bool, members: Members) {
 /// link, with no `COLLECTING` bit.
 fn count_refs<const BACK: bool>(head: *const Header, reset: bool) {
     let checked = checks::enabled();
-    walk::<BACK>(head, |h| {
+    walk::<BACK>(head, look, |h| {
         if state::<BACK>(h) & FLAGS != COLLECTING {
             set_state::<BACK>(h, read_count(h, reset) << REFS_SHIFT | COLLECTING);
         }
@@ -337,7 +356,7 @@ fn update_refs<const BACK: bool>(head: *const Header, reset: bool) {
 /// children).
 fn subtract_refs<const BACK: bool>(head: *const Header) {
     let checked = checks::enabled();
-    walk::<BACK>(head, |h| {
+    walk::<BACK>(head, look, |h| {
         // SAFETY: lock held; h is live.
         unsafe {
             for_each_child(h as *mut Header, |c| {
@@ -430,30 +449,38 @@ impl<const BACK: bool> Marker<BACK> {
     /// Scans everything on the stack, and what that reaches.
     #[inline]
     fn drain(&mut self) {
-        while let Some(x) = self.stack.pop() {
+        while !self.stack.is_empty() {
+            let x = self
+                .stack
+                .swap_remove(self.stack.len().saturating_sub(SLACK + 1));
             self.scan(x);
         }
     }
 }
 
 /// Step 4, without moving objects back and forth as CPython's
-/// move_unreachable does. One walk in list order decides each member's
-/// state in `prev` (low three bits):
+/// move_unreachable does. One walk in list order (the scan's way) decides
+/// each member's state in its state word (low three bits):
 /// - `COLLECTING`: not reached by the walk yet; gc_refs above it.
 /// - `AHEAD`: reached from a reachable member; the walk will scan it.
 /// - `PASSED`: the walk passed it with gc_refs 0: unreachable so far; above
-///   it, the link to its predecessor.
-/// - no flag: reachable and scanned (or about to be); the `prev` link is
-///   the plain link to its predecessor again.
+///   it, the link to its predecessor (in the walk's order).
+/// - `PENDING`: as `PASSED`, but found reachable while the stack could not
+///   grow: to be scanned by a later pass.
+/// - no flag: reachable and scanned (or about to be); the state word is the
+///   plain link to its predecessor again.
 ///
 /// The walk scans every root (gc_refs > 0) and every member it finds
 /// `AHEAD`: each child still `COLLECTING` becomes `AHEAD`, to be scanned
-/// when the walk gets there; each child already `PASSED` gets its link back
-/// and is pushed on a stack and scanned depth first at once, with its own
-/// passed descendants. So every reachable object is scanned exactly once,
-/// in list order where the program allocated parents first, depth first
-/// where it allocated children first. (If the stack cannot grow, a passed
-/// child is left `PENDING` and a later pass in list order scans it.)
+/// when the walk gets there; each child already `PASSED` gets its link back,
+/// has its first children prefetched and is pushed on a stack, which is
+/// drained at once, each member `SLACK` entries below the top (about depth
+/// first, with time for the prefetches to land), with its own passed
+/// descendants. So every reachable object is scanned exactly once, in the
+/// walk's order where it meets parents first, about depth first where it
+/// meets children first. (If the stack cannot grow, a passed child is left
+/// `PENDING` and a later pass in list order scans it: each such pass makes
+/// progress, but a chain the walk met tail first may take one per link.)
 ///
 /// When nothing stayed `PASSED` (no garbage), every link is already what it
 /// was and the scan is over: no further pass. Otherwise one pass in list
@@ -482,7 +509,7 @@ fn move_unreachable<const BACK: bool>(
     };
     let mut passed = 0;
     let mut pred = young;
-    walk::<BACK>(young, |x| {
+    walk::<BACK>(young, look_if_scanned::<BACK>, |x| {
         // The walk has not passed x: it is COLLECTING or AHEAD.
         let p = state::<BACK>(x);
         if p == AHEAD || p >> REFS_SHIFT > 0 {
