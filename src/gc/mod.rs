@@ -54,11 +54,13 @@
 //! Each generation walks the way that suited it last time (scan::learn):
 //! the marking walk is cheapest where it meets parents before children
 //! (forward where the program allocated parents first, backward where it
-//! allocated children first). Every pass except `update_refs` reads the
-//! fields of the members a few ahead and prefetches the headers of their
-//! children (gc/scan.rs): in a layout that does not follow the object
-//! graph, those are cache misses, and the prefetches let them overlap. The
-//! result (which objects, in which list order) does not depend on the way.
+//! allocated children first). The passes read the links a window of
+//! members ahead; where references reach far (the first pass counts them,
+//! and a generation's next first pass goes by its last), they also read the
+//! fields of the members ahead and prefetch their children's headers
+//! (gc/scan.rs): in a layout that does not follow the object graph, those
+//! are cache misses, and the prefetches let them overlap. The result
+//! (which objects, in which list order) depends on neither choice.
 //!
 //! # The header during a collection
 //! - The state word (`prev` walking forward, `next` backward) of a member
@@ -98,7 +100,7 @@ use crate::object::{
 };
 use crate::refcount::{destroy, drain, free, release_references, run_weak_callbacks};
 use crate::weakref::{self, Pending};
-use scan::{Members, Promote, Scan, Way, deduce_unreachable};
+use scan::{Habit, Members, Promote, Scan, Way, deduce_unreachable};
 use std::sync::atomic::Ordering::{Acquire, Relaxed};
 use std::sync::atomic::fence;
 use std::time::Instant;
@@ -356,9 +358,9 @@ unsafe fn collect_main(g: &Locked, generation: usize) -> (usize, usize) {
         } else {
             Members::Open
         };
-        let way = scan::way_for(generation);
-        let scan = deduce_unreachable(young, &unreachable, promote, members, way);
-        scan::learn(generation, way, &scan);
+        let habit = scan::habit(generation);
+        let scan = deduce_unreachable(young, &unreachable, promote, members, habit);
+        scan::learn(generation, habit, &scan);
         if scan.unreachable > 0 {
             // The scan read counts with Relaxed loads; the garbage's last
             // decrements by other threads were Release (refcount::decref).
@@ -426,7 +428,11 @@ unsafe fn collect_main(g: &Locked, generation: usize) -> (usize, usize) {
 /// (now), and merges the rest, unmarked (no `MARK`, no `COLLECTED`), into
 /// `old`.
 fn rescue(set: *const Header, dead: *const Header, old: *const Header) -> Scan {
-    let scan = deduce_unreachable(set, dead, Promote::No, Members::Open, Way::Forward);
+    let habit = Habit {
+        way: Way::Forward,
+        prefetch: false,
+    };
+    let scan = deduce_unreachable(set, dead, Promote::No, Members::Open, habit);
     for_each(set, |h| {
         // SAFETY: members of set are live.
         unsafe { (*h).unset(MARK | COLLECTED) }

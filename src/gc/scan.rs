@@ -3,23 +3,25 @@
 //! word).
 //!
 //! Every pass walks its list through `walk`, forward or backward (`Way`),
-//! which keeps a window of the next `WINDOW` members and, as a member enters
-//! the window, reads its first fields and prefetches the headers of the
-//! objects they name: by the time the pass reaches the member, its
-//! children's state words are on their way to the cache. Where the list
-//! follows allocation order (most programs), the members themselves are
-//! streamed by the hardware; the children, in any layout, are where the
-//! time went.
+//! reading the links a window of `WINDOW` members ahead, so that the loads
+//! of the next members overlap. Where references reach far (`Spread`), a
+//! member entering the window also has its first fields read and the
+//! headers of the objects they name prefetched (`look`): by the time the
+//! pass reaches the member, its children's state words are on their way to
+//! the cache. Where they lie next to their parents (a tree allocated in
+//! order), the hardware has them already and the lookahead would cost a
+//! third of the scan, so it is left out.
 //!
 //! Invariants: a pass changes only state words (the link it walks by stays
 //! intact, so does the list order); when `deduce_unreachable` returns, both
-//! lists are plain doubly linked lists again.
+//! lists are plain doubly linked lists again. `BACKWARD` and `PREFETCH` only
+//! steer speed: the result does not depend on them.
 
 use crate::checks;
 use crate::heap::NUM_GENERATIONS;
 use crate::list;
 use crate::object::{
-    COLLECTED, DYING, FINALIZED, Header, MARK, PROMOTED, WEAKREFED, fields, for_each_child,
+    COLLECTED, DYING, FINALIZED, GcObject, Header, MARK, PROMOTED, WEAKREFED, fields,
 };
 use std::sync::atomic::AtomicBool;
 use std::sync::atomic::Ordering::Relaxed;
@@ -59,6 +61,8 @@ pub(super) struct Scan {
     pub weakrefs_due: bool,
     /// Reachable objects the marking walk found only after passing them.
     pub revived: usize,
+    /// Whether references reach far (`Spread::scattered`).
+    pub scattered: bool,
 }
 
 /// What a reachability pass does to the long-lived bookkeeping (`PROMOTED`).
@@ -100,29 +104,47 @@ pub(super) enum Way {
     Backward,
 }
 
-/// Per generation, whether its collections walk backward (`Way`). Read and
-/// written only under the heap lock, which orders the accesses (Relaxed).
+/// How a scan walks its list.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub(super) struct Habit {
+    pub way: Way,
+    /// Whether the first pass prefetches children (`look`). The marking
+    /// walk decides for itself from what the first pass saw (`Scan::
+    /// scattered`): where children lie next to their parents, the hardware
+    /// has them already and the lookahead is pure cost (a third of the scan
+    /// of a tree allocated in order).
+    pub prefetch: bool,
+}
+
+/// Per generation, whether its collections walk backward (`Way`) and
+/// whether their first pass prefetches. Read and written only under the
+/// heap lock, which orders the accesses (Relaxed).
 static BACKWARD: [AtomicBool; NUM_GENERATIONS] =
     [const { AtomicBool::new(false) }; NUM_GENERATIONS];
+static PREFETCH: [AtomicBool; NUM_GENERATIONS] = [const { AtomicBool::new(true) }; NUM_GENERATIONS];
 
-/// The way to walk in a collection of `generation`: the way that met most
-/// reachable members after their referrers in its last collection (the
-/// layout of a heap changes slowly).
-pub(super) fn way_for(generation: usize) -> Way {
-    if BACKWARD[generation].load(Relaxed) {
-        Way::Backward
-    } else {
-        Way::Forward
+/// How to walk in a collection of `generation`: what suited its last
+/// collection (the layout of a heap changes slowly).
+pub(super) fn habit(generation: usize) -> Habit {
+    Habit {
+        way: if BACKWARD[generation].load(Relaxed) {
+            Way::Backward
+        } else {
+            Way::Forward
+        },
+        prefetch: PREFETCH[generation].load(Relaxed),
     }
 }
 
-/// Learns from a collection of `generation` walked `way`: if most reachable
-/// members were found only after the walk had passed them, the next one
-/// walks the other way.
-pub(super) fn learn(generation: usize, way: Way, scan: &Scan) {
+/// Learns from a collection of `generation` walked by `habit`: if most
+/// reachable members were found only after the walk had passed them, the
+/// next one walks the other way; it prefetches if this one found the
+/// references scattered.
+pub(super) fn learn(generation: usize, habit: Habit, scan: &Scan) {
     if scan.revived > scan.survivors / 2 {
-        BACKWARD[generation].store(way == Way::Forward, Relaxed);
+        BACKWARD[generation].store(habit.way == Way::Forward, Relaxed);
     }
+    PREFETCH[generation].store(scan.scattered, Relaxed);
 }
 
 /// Steps 2-4 on the list `young`: what nothing outside it references moves to
@@ -132,16 +154,41 @@ pub(super) fn deduce_unreachable(
     unreachable: *const Header,
     promote: Promote,
     members: Members,
-    way: Way,
+    habit: Habit,
 ) -> Scan {
     let reset = promote == Promote::ResetAll;
     let promote = promote == Promote::IntoOldest;
-    if way == Way::Backward {
-        refs::<true>(young, reset, members);
-        move_unreachable::<true>(young, unreachable, promote)
+    if habit.way == Way::Backward {
+        let spread = refs::<true>(young, reset, members, habit.prefetch);
+        move_unreachable::<true>(young, unreachable, promote, spread.scattered())
     } else {
-        refs::<false>(young, reset, members);
-        move_unreachable::<false>(young, unreachable, promote)
+        let spread = refs::<false>(young, reset, members, habit.prefetch);
+        move_unreachable::<false>(young, unreachable, promote, spread.scattered())
+    }
+}
+
+/// How far references reach, as the first pass counts them.
+#[derive(Default)]
+struct Spread {
+    /// Members seen.
+    members: usize,
+    /// References between members that reach an object more than `NEAR`
+    /// bytes away from its referrer.
+    far: usize,
+}
+
+/// Distance within which a referenced object counts as near its referrer.
+const NEAR: usize = 4096;
+
+impl Spread {
+    #[inline(always)]
+    fn count(&mut self, h: *const Header, c: *const Header) {
+        self.far += ((c as usize).wrapping_sub(h as usize).wrapping_add(NEAR) > 2 * NEAR) as usize;
+    }
+    /// Whether there are more far references than one per 8 members: worth
+    /// prefetching.
+    fn scattered(&self) -> bool {
+        self.far > self.members / 8
     }
 }
 
@@ -235,23 +282,29 @@ fn look_if_scanned<const BACK: bool>(h: *const Header) {
 }
 
 /// Calls `f` on each member of the list `head` in list order (reversed if
-/// `BACK`), after `look` has seen it `WINDOW` members earlier. Neither may
-/// change a link the walk follows or remove a member.
+/// `BACK`), after `look` has seen it `WINDOW` members earlier if
+/// `prefetch`. Neither may change a link the walk follows or remove a
+/// member.
 #[inline(always)]
 fn walk<const BACK: bool>(
     head: *const Header,
+    prefetch: bool,
     look: impl Fn(*const Header),
     mut f: impl FnMut(*const Header),
 ) {
     let mut ring = [head; WINDOW];
-    // The last member entered into the window (head once all have).
+    // The last member entered into the window (head once all have). Even
+    // without `look`, reading the links a window ahead starts the loads of
+    // the next members early, instead of one after the other.
     let mut tip = head;
     for slot in ring.iter_mut() {
         tip = step::<BACK>(tip);
         if tip == head {
             break;
         }
-        look(tip);
+        if prefetch {
+            look(tip);
+        }
         *slot = tip;
     }
     // ring[i..] then ring[..i] are the window in list order, then `head`
@@ -264,7 +317,7 @@ fn walk<const BACK: bool>(
         }
         if tip != head {
             tip = step::<BACK>(tip);
-            if tip != head {
+            if prefetch && tip != head {
                 look(tip);
             }
         }
@@ -272,6 +325,47 @@ fn walk<const BACK: bool>(
         f(x);
         i = (i + 1) % WINDOW;
     }
+}
+
+/// `object::for_each_child`, always inlined: the passes' loops are the
+/// scan's hot path, and the compiler left the generic one out of line
+/// where the marking reaches it from several places (20 instructions per
+/// object).
+///
+/// # Safety
+/// `h` points to a live object; the caller holds the heap lock.
+#[inline(always)]
+unsafe fn children<F: FnMut(*const Header)>(h: *const Header, mut f: F) {
+    // SAFETY: h is live; fields hold NULL or live objects; a traverse hook
+    // reports live objects (API contract) and calls `visit` with our `f`
+    // only during this call.
+    unsafe {
+        for slot in fields(h) {
+            let c = slot.load(Relaxed);
+            if !c.is_null() {
+                f(c);
+            }
+        }
+        if let Some(traverse) = (*h).hook(|t| t.traverse) {
+            traverse(
+                h as *mut GcObject,
+                visit::<F>,
+                &mut f as *mut F as *mut std::ffi::c_void,
+            );
+        }
+    }
+}
+
+/// The visit function `children` hands a traverse hook.
+unsafe extern "C" fn visit<F: FnMut(*const Header)>(
+    child: *mut GcObject,
+    ctx: *mut std::ffi::c_void,
+) {
+    if child.is_null() {
+        return;
+    }
+    // SAFETY: ctx is the `&mut F` children passed for this call.
+    unsafe { (*(ctx as *mut F))(child as *const Header) }
 }
 
 /// The count of `h` at the start of its scan. Marks `h` if it has weakrefs
@@ -303,12 +397,17 @@ fn subtract_one<const BACK: bool>(c: *const Header, p: usize) {
 
 /// Steps 2 and 3: every member's gc_refs in its state word.
 #[inline(always)]
-fn refs<const BACK: bool>(head: *const Header, reset: bool, members: Members) {
+fn refs<const BACK: bool>(
+    head: *const Header,
+    reset: bool,
+    members: Members,
+    prefetch: bool,
+) -> Spread {
     match members {
-        Members::Closed => count_refs::<BACK>(head, reset),
+        Members::Closed => count_refs::<BACK>(head, reset, prefetch),
         Members::Open => {
             update_refs::<BACK>(head, reset);
-            subtract_refs::<BACK>(head);
+            subtract_refs::<BACK>(head, prefetch)
         }
     }
 }
@@ -318,17 +417,19 @@ fn refs<const BACK: bool>(head: *const Header, reset: bool, members: Members) {
 /// (count less one) or in its own turn (its count); references from later
 /// members are subtracted as they come. Until then its `prev` is a plain
 /// link, with no `COLLECTING` bit.
-fn count_refs<const BACK: bool>(head: *const Header, reset: bool) {
+fn count_refs<const BACK: bool>(head: *const Header, reset: bool, prefetch: bool) -> Spread {
     let checked = checks::enabled();
-    walk::<BACK>(head, look, |h| {
+    let mut spread = Spread::default();
+    walk::<BACK>(head, prefetch, look, |h| {
+        spread.members += 1;
         if state::<BACK>(h) & FLAGS != COLLECTING {
             set_state::<BACK>(h, read_count(h, reset) << REFS_SHIFT | COLLECTING);
         }
         // SAFETY: lock held; h is live.
         unsafe {
-            for_each_child(h as *mut Header, |c| {
+            children(h, |c| {
                 if checked {
-                    checks::referenced(c"gc_collect", c, h as *mut Header);
+                    checks::referenced(c"gc_collect", c as *mut Header, h as *mut Header);
                 }
                 let p = state::<BACK>(c);
                 if p & FLAGS == COLLECTING {
@@ -337,10 +438,14 @@ fn count_refs<const BACK: bool>(head: *const Header, reset: bool) {
                     let refs = read_count(c, reset);
                     debug_assert!(refs > 0, "gc_refs below zero: a count is too low");
                     set_state::<BACK>(c, refs.wrapping_sub(1) << REFS_SHIFT | COLLECTING);
+                } else {
+                    return;
                 }
+                spread.count(h, c);
             })
         }
     });
+    spread
 }
 
 /// gc_refs = reference count, for every member (see `read_count`).
@@ -355,22 +460,26 @@ fn update_refs<const BACK: bool>(head: *const Header, reset: bool) {
 /// Subtracts every reference between members of the set. In checked mode,
 /// first validates every reference (this is the scan's first look at the
 /// children).
-fn subtract_refs<const BACK: bool>(head: *const Header) {
+fn subtract_refs<const BACK: bool>(head: *const Header, prefetch: bool) -> Spread {
     let checked = checks::enabled();
-    walk::<BACK>(head, look, |h| {
+    let mut spread = Spread::default();
+    walk::<BACK>(head, prefetch, look, |h| {
+        spread.members += 1;
         // SAFETY: lock held; h is live.
         unsafe {
-            for_each_child(h as *mut Header, |c| {
+            children(h, |c| {
                 if checked {
-                    checks::referenced(c"gc_collect", c, h as *mut Header);
+                    checks::referenced(c"gc_collect", c as *mut Header, h as *mut Header);
                 }
                 let p = state::<BACK>(c);
                 if p & FLAGS == COLLECTING {
                     subtract_one::<BACK>(c, p);
+                    spread.count(h, c);
                 }
             })
         }
     });
+    spread
 }
 
 #[cfg(test)]
@@ -401,17 +510,20 @@ struct Marker<const BACK: bool> {
     /// `PASSED` members found reachable after all.
     revived: usize,
     promote: bool,
+    /// Whether to prefetch the children of members pushed, and leave them
+    /// time to land (`SLACK`).
+    prefetch: bool,
 }
 
 impl<const BACK: bool> Marker<BACK> {
     /// Scans `x`, a member found reachable (its `prev` already holds its
     /// final link): children not reached yet become `AHEAD`, passed ones
     /// are pushed (or left `PENDING`) with their link restored.
-    #[inline]
+    #[inline(always)]
     fn scan(&mut self, x: *const Header) {
         // SAFETY: lock held; x is a live member, its children live objects.
         unsafe {
-            for_each_child(x as *mut Header, |c| {
+            children(x, |c| {
                 let p = state::<BACK>(c);
                 match p & FLAGS {
                     COLLECTING => set_state::<BACK>(c, AHEAD),
@@ -443,18 +555,46 @@ impl<const BACK: bool> Marker<BACK> {
         set_state::<BACK>(c, p & !FLAGS);
         // Its header line is in the cache now; the fields often share it.
         // Start the loads of its children before its turn on the stack.
-        look(c);
+        if self.prefetch {
+            look(c);
+        }
         self.stack.push(c);
     }
 
-    /// Scans everything on the stack, and what that reaches.
-    #[inline]
-    fn drain(&mut self) {
-        while !self.stack.is_empty() {
-            let x = self
-                .stack
-                .swap_remove(self.stack.len().saturating_sub(SLACK + 1));
+    /// Scans `x` (as `scan`), then everything on the stack and what that
+    /// reaches. (The one place `scan` is inlined, so that its own callees
+    /// are.)
+    #[inline(always)]
+    fn mark_from(&mut self, x: *const Header) {
+        let mut x = x;
+        loop {
             self.scan(x);
+            if self.stack.is_empty() {
+                return;
+            }
+            let slack = if self.prefetch { SLACK } else { 0 };
+            x = self
+                .stack
+                .swap_remove(self.stack.len().saturating_sub(slack + 1));
+        }
+    }
+
+    /// Scans the `PENDING` members (see `revive`), one pass in list order
+    /// after another until none is left.
+    #[cold]
+    #[inline(never)]
+    fn scan_pending(&mut self, head: *const Header) {
+        while self.pending {
+            self.pending = false;
+            let mut x = step::<BACK>(head);
+            while x != head {
+                let p = state::<BACK>(x);
+                if p & FLAGS == PENDING {
+                    set_state::<BACK>(x, p & !FLAGS);
+                    self.mark_from(x);
+                }
+                x = step::<BACK>(x);
+            }
         }
     }
 }
@@ -500,6 +640,7 @@ fn move_unreachable<const BACK: bool>(
     young: *const Header,
     unreachable: *const Header,
     promote: bool,
+    prefetch: bool,
 ) -> Scan {
     let mut m = Marker::<BACK> {
         stack: Vec::new(),
@@ -507,34 +648,24 @@ fn move_unreachable<const BACK: bool>(
         reachable: 0,
         revived: 0,
         promote,
+        prefetch,
     };
     let mut passed = 0;
     let mut pred = young;
-    walk::<BACK>(young, look_if_scanned::<BACK>, |x| {
+    walk::<BACK>(young, prefetch, look_if_scanned::<BACK>, |x| {
         // The walk has not passed x: it is COLLECTING or AHEAD.
         let p = state::<BACK>(x);
         if p == AHEAD || p >> REFS_SHIFT > 0 {
             set_state::<BACK>(x, pred as usize);
-            m.scan(x);
-            m.drain();
+            m.mark_from(x);
         } else {
             set_state::<BACK>(x, pred as usize | PASSED);
             passed += 1;
         }
         pred = x;
     });
-    while m.pending {
-        m.pending = false;
-        let mut x = step::<BACK>(young);
-        while x != young {
-            let p = state::<BACK>(x);
-            if p & FLAGS == PENDING {
-                set_state::<BACK>(x, p & !FLAGS);
-                m.scan(x);
-                m.drain();
-            }
-            x = step::<BACK>(x);
-        }
+    if m.pending {
+        m.scan_pending(young);
     }
     let mut scan = Scan {
         survivors: m.reachable,
@@ -542,6 +673,7 @@ fn move_unreachable<const BACK: bool>(
         finalizers_due: false,
         weakrefs_due: false,
         revived: m.revived,
+        scattered: prefetch,
     };
     if scan.unreachable > 0 {
         move_passed::<BACK>(young, unreachable, &mut scan);

@@ -92,25 +92,32 @@ impl Drop for Graph {
 /// list both ways, and with the marking stack unlimited, empty and one deep
 /// (so that members found reachable after the walk passed them are left
 /// `PENDING`).
-fn each_way(t: impl Fn(Members, Way)) {
+fn each_way(t: impl Fn(Members, Habit)) {
     for members in [Members::Closed, Members::Open] {
-        for way in [Way::Forward, Way::Backward] {
+        for habit in habits() {
             for limit in [usize::MAX, 0, 1] {
                 STACK_LIMIT.with(|l| l.set(limit));
-                t(members, way);
+                t(members, habit);
             }
         }
     }
     STACK_LIMIT.with(|l| l.set(usize::MAX));
 }
 
+/// Every way to walk, with and without prefetching.
+fn habits() -> impl Iterator<Item = Habit> {
+    [Way::Forward, Way::Backward]
+        .into_iter()
+        .flat_map(|way| [false, true].map(|prefetch| Habit { way, prefetch }))
+}
+
 #[test]
 fn cycle_without_outside_reference_is_unreachable() {
-    each_way(|members, way| {
+    each_way(|members, habit| {
         // 0 <-> 1 garbage; 2 -> 3 held from outside.
         let g = Graph::new(4, &[(0, 1), (1, 0), (2, 3)], &[2]);
         let survivors =
-            deduce_unreachable(&*g.young, &*g.unreachable, Promote::No, members, way).survivors;
+            deduce_unreachable(&*g.young, &*g.unreachable, Promote::No, members, habit).survivors;
         validate::lists(&[&*g.young, &*g.unreachable]);
         validate::closed(&*g.young, &*g.unreachable);
         assert_eq!(survivors, 2);
@@ -121,12 +128,12 @@ fn cycle_without_outside_reference_is_unreachable() {
 
 #[test]
 fn object_moved_to_unreachable_comes_back_when_reached_later() {
-    each_way(|members, way| {
+    each_way(|members, habit| {
         // List order 0,1,2: 0 and 1 look unreachable when met (gc_refs 0),
         // then 2 (held from outside) reaches 0, which reaches 1.
         let g = Graph::new(3, &[(0, 1), (2, 0)], &[2]);
         let survivors =
-            deduce_unreachable(&*g.young, &*g.unreachable, Promote::No, members, way).survivors;
+            deduce_unreachable(&*g.young, &*g.unreachable, Promote::No, members, habit).survivors;
         validate::lists(&[&*g.young, &*g.unreachable]);
         assert_eq!(survivors, 3);
         assert!(list::is_empty(&*g.unreachable));
@@ -135,7 +142,7 @@ fn object_moved_to_unreachable_comes_back_when_reached_later() {
 
 #[test]
 fn children_first_tree_with_garbage_between_keeps_list_order() {
-    each_way(|members, way| {
+    each_way(|members, habit| {
         // List order = allocation order, children before parents: 0,1
         // leaves of 2; 3 <-> 4 garbage; 5,6 leaves of 7; 8 the root (held),
         // over 2 and 7.
@@ -151,7 +158,7 @@ fn children_first_tree_with_garbage_between_keeps_list_order() {
         ];
         let g = Graph::new(9, &edges, &[8]);
         let survivors =
-            deduce_unreachable(&*g.young, &*g.unreachable, Promote::No, members, way).survivors;
+            deduce_unreachable(&*g.young, &*g.unreachable, Promote::No, members, habit).survivors;
         validate::lists(&[&*g.young, &*g.unreachable]);
         validate::closed(&*g.young, &*g.unreachable);
         assert_eq!(survivors, 7);
@@ -164,7 +171,7 @@ fn children_first_tree_with_garbage_between_keeps_list_order() {
 
 #[test]
 fn garbage_at_both_ends_and_in_runs_leaves_well_formed_lists() {
-    each_way(|members, way| {
+    each_way(|members, habit| {
         // 0, 1 garbage (a cycle) first; 2 -> 3 -> 4 held; 5 -> 6 -> 5
         // garbage; 7 held, reaching 2 (passed before it); 8, 9 garbage last
         // (9 -> 8, and 8 -> 9).
@@ -180,7 +187,7 @@ fn garbage_at_both_ends_and_in_runs_leaves_well_formed_lists() {
             (9, 8),
         ];
         let g = Graph::new(10, &edges, &[7]);
-        let scan = deduce_unreachable(&*g.young, &*g.unreachable, Promote::No, members, way);
+        let scan = deduce_unreachable(&*g.young, &*g.unreachable, Promote::No, members, habit);
         validate::lists(&[&*g.young, &*g.unreachable]);
         validate::closed(&*g.young, &*g.unreachable);
         assert_eq!(scan.survivors, 4);
@@ -198,12 +205,13 @@ fn a_long_chain_met_tail_first_is_marked_without_recursion() {
     // walk passes all of them before the root, whose scan marks the whole
     // chain through the marking stack.
     for members in [Members::Closed, Members::Open] {
-        for way in [Way::Forward, Way::Backward] {
+        for habit in habits() {
             let n = 100_000;
             let edges: Vec<(usize, usize)> = (1..n).map(|i| (i, i - 1)).collect();
             let g = Graph::new(n, &edges, &[n - 1]);
             let survivors =
-                deduce_unreachable(&*g.young, &*g.unreachable, Promote::No, members, way).survivors;
+                deduce_unreachable(&*g.young, &*g.unreachable, Promote::No, members, habit)
+                    .survivors;
             assert_eq!(survivors, n);
             assert!(list::is_empty(&*g.unreachable));
         }
@@ -214,12 +222,12 @@ fn a_long_chain_met_tail_first_is_marked_without_recursion() {
 fn a_chain_met_tail_first_is_marked_with_no_stack() {
     // As above with a marking stack that cannot grow: each pass over the
     // list finds the next link PENDING (one per pass, the worst case).
-    each_way(|members, way| {
+    each_way(|members, habit| {
         let n = 300;
         let edges: Vec<(usize, usize)> = (1..n).map(|i| (i, i - 1)).collect();
         let g = Graph::new(n, &edges, &[n - 1]);
         let survivors =
-            deduce_unreachable(&*g.young, &*g.unreachable, Promote::No, members, way).survivors;
+            deduce_unreachable(&*g.young, &*g.unreachable, Promote::No, members, habit).survivors;
         validate::lists(&[&*g.young, &*g.unreachable]);
         assert_eq!(survivors, n);
         assert!(list::is_empty(&*g.unreachable));
@@ -230,12 +238,17 @@ fn a_chain_met_tail_first_is_marked_with_no_stack() {
 fn references_from_outside_the_set_are_roots() {
     // 1 is referenced by 0, which is not in the scanned set: 1 and 2 live.
     // (An open set: only Members::Open applies.)
-    for way in [Way::Forward, Way::Backward] {
+    for habit in habits() {
         let g = Graph::new(3, &[(0, 1), (1, 2), (2, 1)], &[]);
         list::remove(g.objs[0]);
-        let survivors =
-            deduce_unreachable(&*g.young, &*g.unreachable, Promote::No, Members::Open, way)
-                .survivors;
+        let survivors = deduce_unreachable(
+            &*g.young,
+            &*g.unreachable,
+            Promote::No,
+            Members::Open,
+            habit,
+        )
+        .survivors;
         assert_eq!(survivors, 2);
         assert!(list::is_empty(&*g.unreachable));
         list::append(g.objs[0], &*g.young);
@@ -250,7 +263,7 @@ fn rescue_keeps_what_a_finalizer_resurrected_and_all_it_reaches() {
         &*g.unreachable,
         Promote::No,
         Members::Open,
-        Way::Forward,
+        habits().next().unwrap(),
     );
     assert_eq!(g.members(&g.unreachable), vec![0, 1]);
     // As collect_main does before finalizers run: the garbage is not dead yet.
