@@ -193,6 +193,10 @@ impl Spread {
     /// first pass brought them in and the lookahead is pure cost: it made
     /// the small collections of binary-trees 10% slower).
     fn scattered(&self) -> bool {
+        #[cfg(test)]
+        if FORCE_SCATTERED.with(|f| f.get()) {
+            return true;
+        }
         self.members > CACHED_MEMBERS && self.far > self.members / 8
     }
 }
@@ -492,6 +496,13 @@ thread_local! {
     /// Tests: the most members the marking stack may hold (to exercise
     /// `PENDING`).
     pub(super) static STACK_LIMIT: std::cell::Cell<usize> = const { std::cell::Cell::new(usize::MAX) };
+}
+
+#[cfg(test)]
+thread_local! {
+    /// Tests: whether the marking walk prefetches whatever `Spread` says (to
+    /// exercise the lookahead on small graphs).
+    pub(super) static FORCE_SCATTERED: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
 }
 
 /// The most members the marking stack may hold (tests lower it).

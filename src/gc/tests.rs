@@ -1,7 +1,7 @@
 //! Unit tests of the scan phases on hand-built lists (no global heap, no
 //! lock contention: these objects are never linked into the generations).
 
-use super::scan::STACK_LIMIT;
+use super::scan::{FORCE_SCATTERED, STACK_LIMIT};
 use super::*;
 use crate::alloc::{sys_alloc, sys_free};
 use crate::object::{Shape, allocation_of, incref_raw};
@@ -95,6 +95,9 @@ impl Drop for Graph {
 fn each_way(t: impl Fn(Members, Habit)) {
     for members in [Members::Closed, Members::Open] {
         for habit in habits() {
+            // Prefetching in the first pass goes with prefetching in the
+            // marking walk (which small graphs would not do).
+            FORCE_SCATTERED.with(|f| f.set(habit.prefetch));
             for limit in [usize::MAX, 0, 1] {
                 STACK_LIMIT.with(|l| l.set(limit));
                 t(members, habit);
@@ -102,6 +105,7 @@ fn each_way(t: impl Fn(Members, Habit)) {
         }
     }
     STACK_LIMIT.with(|l| l.set(usize::MAX));
+    FORCE_SCATTERED.with(|f| f.set(false));
 }
 
 /// Every way to walk, with and without prefetching.
