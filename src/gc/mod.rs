@@ -431,6 +431,7 @@ fn rescue(set: *const Header, dead: *const Header, old: *const Header) -> Scan {
     let habit = Habit {
         way: Way::Forward,
         prefetch: false,
+        big: false,
     };
     let scan = deduce_unreachable(set, dead, Promote::No, Members::Open, habit);
     for_each(set, |h| {

@@ -63,6 +63,8 @@ pub(super) struct Scan {
     pub revived: usize,
     /// Whether references reach far (`Spread::scattered`).
     pub scattered: bool,
+    /// Whether the set is bigger than the cache holds.
+    pub big: bool,
 }
 
 /// What a reachability pass does to the long-lived bookkeeping (`PROMOTED`).
@@ -114,14 +116,20 @@ pub(super) struct Habit {
     /// has them already and the lookahead is pure cost (a third of the scan
     /// of a tree allocated in order).
     pub prefetch: bool,
+    /// Whether the set is expected to be bigger than the cache holds: then
+    /// the first pass reads links ahead (`walk`) and counts how far
+    /// references reach (`Spread`); for a small set, which the cache holds,
+    /// both are pure cost.
+    pub big: bool,
 }
 
-/// Per generation, whether its collections walk backward (`Way`) and
-/// whether their first pass prefetches. Read and written only under the
-/// heap lock, which orders the accesses (Relaxed).
+/// Per generation, whether its collections walk backward (`Way`), whether
+/// their first pass prefetches and whether their set was big. Read and
+/// written only under the heap lock, which orders the accesses (Relaxed).
 static BACKWARD: [AtomicBool; NUM_GENERATIONS] =
     [const { AtomicBool::new(false) }; NUM_GENERATIONS];
 static PREFETCH: [AtomicBool; NUM_GENERATIONS] = [const { AtomicBool::new(true) }; NUM_GENERATIONS];
+static BIG: [AtomicBool; NUM_GENERATIONS] = [const { AtomicBool::new(true) }; NUM_GENERATIONS];
 
 /// How to walk in a collection of `generation`: what suited its last
 /// collection (the layout of a heap changes slowly).
@@ -133,6 +141,7 @@ pub(super) fn habit(generation: usize) -> Habit {
             Way::Forward
         },
         prefetch: PREFETCH[generation].load(Relaxed),
+        big: BIG[generation].load(Relaxed),
     }
 }
 
@@ -145,6 +154,7 @@ pub(super) fn learn(generation: usize, habit: Habit, scan: &Scan) {
         BACKWARD[generation].store(habit.way == Way::Forward, Relaxed);
     }
     PREFETCH[generation].store(scan.scattered, Relaxed);
+    BIG[generation].store(scan.big, Relaxed);
 }
 
 /// Steps 2-4 on the list `young`: what nothing outside it references moves to
@@ -159,11 +169,11 @@ pub(super) fn deduce_unreachable(
     let reset = promote == Promote::ResetAll;
     let promote = promote == Promote::IntoOldest;
     if habit.way == Way::Backward {
-        let spread = refs::<true>(young, reset, members, habit.prefetch);
-        move_unreachable::<true>(young, unreachable, promote, spread.scattered())
+        let spread = refs::<true>(young, reset, members, habit);
+        move_unreachable::<true>(young, unreachable, promote, &spread)
     } else {
-        let spread = refs::<false>(young, reset, members, habit.prefetch);
-        move_unreachable::<false>(young, unreachable, promote, spread.scattered())
+        let spread = refs::<false>(young, reset, members, habit);
+        move_unreachable::<false>(young, unreachable, promote, &spread)
     }
 }
 
@@ -197,7 +207,11 @@ impl Spread {
         if FORCE_SCATTERED.with(|f| f.get()) {
             return true;
         }
-        self.members > CACHED_MEMBERS && self.far > self.members / 8
+        self.big() && self.far > self.members / 8
+    }
+    /// Whether the set is bigger than the cache holds.
+    fn big(&self) -> bool {
+        self.members > CACHED_MEMBERS
     }
 }
 
@@ -291,22 +305,26 @@ fn look_if_scanned<const BACK: bool>(h: *const Header) {
 }
 
 /// Calls `f` on each member of the list `head` in list order (reversed if
-/// `BACK`), after `look` has seen it `WINDOW` members earlier if
-/// `prefetch`. Neither may change a link the walk follows or remove a
-/// member.
+/// `BACK`), reading links `WINDOW` members ahead if `runahead`, after
+/// `look` has seen the member `WINDOW` members earlier if `prefetch`. `f` may change the links of the member it is given and of
+/// those before it (the walk has read them), not of those after; `look`
+/// changes nothing.
 #[inline(always)]
 fn walk<const BACK: bool>(
     head: *const Header,
+    runahead: bool,
     prefetch: bool,
     look: impl Fn(*const Header),
     mut f: impl FnMut(*const Header),
 ) {
-    let mut ring = [head; WINDOW];
-    // The last member entered into the window (head once all have). Even
-    // without `look`, reading the links a window ahead starts the loads of
-    // the next members early, instead of one after the other.
+    let runahead = runahead || prefetch;
+    // `tip` runs up to `WINDOW` members ahead of `x` (head once past the
+    // last): the loads of the links it follows overlap the work on the
+    // members behind it, which then find their own links in the cache. Even
+    // without `look`, that beats following the links one load after the
+    // other.
     let mut tip = head;
-    for slot in ring.iter_mut() {
+    for _ in 0..if runahead { WINDOW } else { 0 } {
         tip = step::<BACK>(tip);
         if tip == head {
             break;
@@ -314,25 +332,19 @@ fn walk<const BACK: bool>(
         if prefetch {
             look(tip);
         }
-        *slot = tip;
     }
-    // ring[i..] then ring[..i] are the window in list order, then `head`
-    // once the list is exhausted.
-    let mut i = 0;
-    loop {
-        let x = ring[i];
-        if x == head {
-            return;
-        }
-        if tip != head {
+    let mut x = step::<BACK>(head);
+    while x != head {
+        // Read before `f` runs: `f` may change the links of `x`.
+        let next = step::<BACK>(x);
+        if runahead && tip != head {
             tip = step::<BACK>(tip);
             if prefetch && tip != head {
                 look(tip);
             }
         }
-        ring[i] = tip;
         f(x);
-        i = (i + 1) % WINDOW;
+        x = next;
     }
 }
 
@@ -410,13 +422,13 @@ fn refs<const BACK: bool>(
     head: *const Header,
     reset: bool,
     members: Members,
-    prefetch: bool,
+    habit: Habit,
 ) -> Spread {
     match members {
-        Members::Closed => count_refs::<BACK>(head, reset, prefetch),
+        Members::Closed => count_refs::<BACK>(head, reset, habit),
         Members::Open => {
             update_refs::<BACK>(head, reset);
-            subtract_refs::<BACK>(head, prefetch)
+            subtract_refs::<BACK>(head, habit)
         }
     }
 }
@@ -426,10 +438,10 @@ fn refs<const BACK: bool>(
 /// (count less one) or in its own turn (its count); references from later
 /// members are subtracted as they come. Until then its `prev` is a plain
 /// link, with no `COLLECTING` bit.
-fn count_refs<const BACK: bool>(head: *const Header, reset: bool, prefetch: bool) -> Spread {
+fn count_refs<const BACK: bool>(head: *const Header, reset: bool, habit: Habit) -> Spread {
     let checked = checks::enabled();
     let mut spread = Spread::default();
-    walk::<BACK>(head, prefetch, look, |h| {
+    walk::<BACK>(head, habit.big, habit.prefetch, look, |h| {
         spread.members += 1;
         if state::<BACK>(h) & FLAGS != COLLECTING {
             set_state::<BACK>(h, read_count(h, reset) << REFS_SHIFT | COLLECTING);
@@ -450,7 +462,9 @@ fn count_refs<const BACK: bool>(head: *const Header, reset: bool, prefetch: bool
                 } else {
                     return;
                 }
-                spread.count(h, c);
+                if habit.big {
+                    spread.count(h, c);
+                }
             })
         }
     });
@@ -469,10 +483,10 @@ fn update_refs<const BACK: bool>(head: *const Header, reset: bool) {
 /// Subtracts every reference between members of the set. In checked mode,
 /// first validates every reference (this is the scan's first look at the
 /// children).
-fn subtract_refs<const BACK: bool>(head: *const Header, prefetch: bool) -> Spread {
+fn subtract_refs<const BACK: bool>(head: *const Header, habit: Habit) -> Spread {
     let checked = checks::enabled();
     let mut spread = Spread::default();
-    walk::<BACK>(head, prefetch, look, |h| {
+    walk::<BACK>(head, habit.big, habit.prefetch, look, |h| {
         spread.members += 1;
         // SAFETY: lock held; h is live.
         unsafe {
@@ -483,7 +497,9 @@ fn subtract_refs<const BACK: bool>(head: *const Header, prefetch: bool) -> Sprea
                 let p = state::<BACK>(c);
                 if p & FLAGS == COLLECTING {
                     subtract_one::<BACK>(c, p);
-                    spread.count(h, c);
+                    if habit.big {
+                        spread.count(h, c);
+                    }
                 }
             })
         }
@@ -656,8 +672,9 @@ fn move_unreachable<const BACK: bool>(
     young: *const Header,
     unreachable: *const Header,
     promote: bool,
-    prefetch: bool,
+    spread: &Spread,
 ) -> Scan {
+    let (big, prefetch) = (spread.big(), spread.scattered());
     let mut m = Marker::<BACK> {
         stack: Vec::new(),
         pending: false,
@@ -668,7 +685,7 @@ fn move_unreachable<const BACK: bool>(
     };
     let mut passed = 0;
     let mut pred = young;
-    walk::<BACK>(young, prefetch, look_if_scanned::<BACK>, |x| {
+    walk::<BACK>(young, big, prefetch, look_if_scanned::<BACK>, |x| {
         // The walk has not passed x: it is COLLECTING or AHEAD.
         let p = state::<BACK>(x);
         if p == AHEAD || p >> REFS_SHIFT > 0 {
@@ -690,9 +707,10 @@ fn move_unreachable<const BACK: bool>(
         weakrefs_due: false,
         revived: m.revived,
         scattered: prefetch,
+        big,
     };
     if scan.unreachable > 0 {
-        move_passed::<BACK>(young, unreachable, &mut scan);
+        move_passed::<BACK>(young, unreachable, big, &mut scan);
     }
     scan
 }
@@ -703,14 +721,14 @@ fn move_unreachable<const BACK: bool>(
 fn move_passed<const BACK: bool>(
     young: *const Header,
     unreachable: *const Header,
+    runahead: bool,
     scan: &mut Scan,
 ) {
     let mut last = state::<BACK>(unreachable) as *const Header;
     let mut kept = young;
     let mut gap = false;
-    let mut x = step::<BACK>(young);
-    while x != young {
-        let next = step::<BACK>(x);
+    // Changes only links of x and of members before it (see walk).
+    walk::<BACK>(young, runahead, false, look, |x| {
         if state::<BACK>(x) & FLAGS == PASSED {
             set_step::<BACK>(last, x);
             set_state::<BACK>(x, last as usize);
@@ -730,8 +748,7 @@ fn move_passed<const BACK: bool>(
             }
             kept = x;
         }
-        x = next;
-    }
+    });
     set_step::<BACK>(last, unreachable);
     set_state::<BACK>(unreachable, last as usize);
     set_step::<BACK>(kept, young);

@@ -108,11 +108,15 @@ fn each_way(t: impl Fn(Members, Habit)) {
     FORCE_SCATTERED.with(|f| f.set(false));
 }
 
-/// Every way to walk, with and without prefetching.
+/// Every way to walk, with and without reading ahead and prefetching.
 fn habits() -> impl Iterator<Item = Habit> {
-    [Way::Forward, Way::Backward]
-        .into_iter()
-        .flat_map(|way| [false, true].map(|prefetch| Habit { way, prefetch }))
+    [Way::Forward, Way::Backward].into_iter().flat_map(|way| {
+        [(false, false), (true, false), (true, true)].map(|(big, prefetch)| Habit {
+            way,
+            prefetch,
+            big,
+        })
+    })
 }
 
 #[test]
