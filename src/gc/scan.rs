@@ -711,8 +711,26 @@ fn move_unreachable<const BACK: bool>(
     };
     if scan.unreachable > 0 {
         move_passed::<BACK>(young, unreachable, big, &mut scan);
+    } else {
+        relink_head::<BACK>(young);
     }
     scan
+}
+
+/// Rewrites the one link to the sentinel `young` that the marking walk did
+/// not write (the one it walked by, at the far end; both links of an empty
+/// list), through `young` itself, as `move_passed` does. Nothing changes
+/// but the pointer's provenance: under Miri's Stacked Borrows the one the
+/// link got when it was made may have been invalidated since by a `&mut`
+/// borrow of the heap state, and code that follows links back to the
+/// sentinel (the validator) would use it.
+fn relink_head<const BACK: bool>(young: *const Header) {
+    let far = state::<BACK>(young) as *const Header;
+    if far == young {
+        list::init(young);
+    } else {
+        set_step::<BACK>(far, young);
+    }
 }
 
 /// Moves the members still `PASSED` from `young` to the tail of
