@@ -59,10 +59,8 @@
 //! and a generation's next first pass goes by its last), they also read the
 //! fields of the members ahead and prefetch their children's headers
 //! (gc/scan.rs): in a layout that does not follow the object graph, those
-//! are cache misses, and the prefetches let them overlap. Where list order
-//! jumps about in memory, the first pass records the members in an array
-//! that the later passes read instead of the links. The result (which
-//! objects, in which list order) depends on none of these choices.
+//! are cache misses, and the prefetches let them overlap. The result
+//! (which objects, in which list order) depends on neither choice.
 //!
 //! # The header during a collection
 //! - The state word (`prev` walking forward, `next` backward) of a member
@@ -434,7 +432,6 @@ fn rescue(set: *const Header, dead: *const Header, old: *const Header) -> Scan {
         way: Way::Forward,
         prefetch: false,
         big: false,
-        record: 0,
     };
     let scan = deduce_unreachable(set, dead, Promote::No, Members::Open, habit);
     for_each(set, |h| {

@@ -10,16 +10,12 @@
 //! pass reaches the member, its children's state words are on their way to
 //! the cache. Where they lie next to their parents (a tree allocated in
 //! order), the hardware has them already and the lookahead would cost a
-//! third of the scan, so it is left out. Where list order itself jumps
-//! about in memory (a heap whose slots were reused many times), chasing the
-//! links costs a miss per member in every pass: the first pass then
-//! records the members in an array (`Recorder`) and the later ones read it,
-//! loading the headers of members a window ahead.
+//! third of the scan, so it is left out.
 //!
 //! Invariants: a pass changes only state words (the link it walks by stays
 //! intact, so does the list order); when `deduce_unreachable` returns, both
-//! lists are plain doubly linked lists again. `BACKWARD`, `PREFETCH`, `BIG`
-//! and `RECORD` only steer speed: the result does not depend on them.
+//! lists are plain doubly linked lists again. `BACKWARD` and `PREFETCH` only
+//! steer speed: the result does not depend on them.
 
 use crate::checks;
 use crate::heap::NUM_GENERATIONS;
@@ -27,8 +23,8 @@ use crate::list;
 use crate::object::{
     COLLECTED, DYING, FINALIZED, GcObject, Header, MARK, PROMOTED, WEAKREFED, fields,
 };
+use std::sync::atomic::AtomicBool;
 use std::sync::atomic::Ordering::Relaxed;
-use std::sync::atomic::{AtomicBool, AtomicUsize};
 
 /// Low bits of `prev` during a scan (headers are 16-aligned, so a pointer
 /// has them clear): the member's state.
@@ -69,10 +65,6 @@ pub(super) struct Scan {
     pub scattered: bool,
     /// Whether the set is bigger than the cache holds.
     pub big: bool,
-    /// Whether list order jumps about in memory (`Spread::scrambled`).
-    pub scrambled: bool,
-    /// Members scanned.
-    pub members: usize,
 }
 
 /// What a reachability pass does to the long-lived bookkeeping (`PROMOTED`).
@@ -129,10 +121,6 @@ pub(super) struct Habit {
     /// references reach (`Spread`); for a small set, which the cache holds,
     /// both are pure cost.
     pub big: bool,
-    /// Members the first pass should record for the later ones (0: none):
-    /// where the last collection found list order scattered in memory, so
-    /// that chasing the links costs a miss per member (`Recorder`).
-    pub record: usize,
 }
 
 /// Per generation, whether its collections walk backward (`Way`), whether
@@ -142,7 +130,6 @@ static BACKWARD: [AtomicBool; NUM_GENERATIONS] =
     [const { AtomicBool::new(false) }; NUM_GENERATIONS];
 static PREFETCH: [AtomicBool; NUM_GENERATIONS] = [const { AtomicBool::new(true) }; NUM_GENERATIONS];
 static BIG: [AtomicBool; NUM_GENERATIONS] = [const { AtomicBool::new(true) }; NUM_GENERATIONS];
-static RECORD: [AtomicUsize; NUM_GENERATIONS] = [const { AtomicUsize::new(0) }; NUM_GENERATIONS];
 
 /// How to walk in a collection of `generation`: what suited its last
 /// collection (the layout of a heap changes slowly).
@@ -155,7 +142,6 @@ pub(super) fn habit(generation: usize) -> Habit {
         },
         prefetch: PREFETCH[generation].load(Relaxed),
         big: BIG[generation].load(Relaxed),
-        record: RECORD[generation].load(Relaxed),
     }
 }
 
@@ -169,7 +155,6 @@ pub(super) fn learn(generation: usize, habit: Habit, scan: &Scan) {
     }
     PREFETCH[generation].store(scan.scattered, Relaxed);
     BIG[generation].store(scan.big, Relaxed);
-    RECORD[generation].store(if scan.scrambled { scan.members } else { 0 }, Relaxed);
 }
 
 /// Steps 2-4 on the list `young`: what nothing outside it references moves to
@@ -183,60 +168,18 @@ pub(super) fn deduce_unreachable(
 ) -> Scan {
     let reset = promote == Promote::ResetAll;
     let promote = promote == Promote::IntoOldest;
-    let mut rec = Recorder::new(habit.record);
     if habit.way == Way::Backward {
-        let spread = refs::<true>(young, reset, members, habit, &mut rec);
-        move_unreachable::<true>(young, unreachable, promote, &spread, rec.order())
+        let spread = refs::<true>(young, reset, members, habit);
+        move_unreachable::<true>(young, unreachable, promote, &spread)
     } else {
-        let spread = refs::<false>(young, reset, members, habit, &mut rec);
-        move_unreachable::<false>(young, unreachable, promote, &spread, rec.order())
-    }
-}
-
-/// The members of a set in the order of the first pass, which records
-/// them, so that the later passes read an array instead of chasing links
-/// (each load of which waits for the one before). If the array cannot
-/// grow, recording stops and the later passes chase the links.
-struct Recorder {
-    order: Vec<*const Header>,
-    on: bool,
-}
-
-impl Recorder {
-    /// Records if `expected` (the members expected) is not 0.
-    fn new(expected: usize) -> Recorder {
-        let mut order = Vec::new();
-        let on = expected > 0 && order.try_reserve(expected + expected / 8).is_ok();
-        Recorder { order, on }
-    }
-
-    #[inline(always)]
-    fn push(&mut self, x: *const Header) {
-        if !self.on {
-            return;
-        }
-        if self.order.len() == self.order.capacity()
-            && self.order.try_reserve(self.order.len()).is_err()
-        {
-            self.on = false;
-            self.order = Vec::new();
-            return;
-        }
-        self.order.push(x);
-    }
-
-    fn order(&self) -> Option<&[*const Header]> {
-        self.on.then_some(&self.order[..])
+        let spread = refs::<false>(young, reset, members, habit);
+        move_unreachable::<false>(young, unreachable, promote, &spread)
     }
 }
 
 /// How far references reach, as the first pass counts them.
 #[derive(Default)]
 struct Spread {
-    /// The member seen last, and how many members lay more than `NEAR_LIST`
-    /// bytes from the one before them.
-    last: usize,
-    jumps: usize,
     /// Members seen.
     members: usize,
     /// References between members that reach an object more than `NEAR`
@@ -249,9 +192,6 @@ const NEAR: usize = 4096;
 /// Members of a set that stays in the cache between passes (2-field
 /// objects in about 1.5 MiB: the L2 of current x86 cores).
 const CACHED_MEMBERS: usize = 1 << 15;
-/// Distance within which a member counts as next to the one before it in
-/// list order (the hardware streams those).
-const NEAR_LIST: usize = 256;
 
 impl Spread {
     #[inline(always)]
@@ -268,17 +208,6 @@ impl Spread {
             return true;
         }
         self.big() && self.far > self.members / 8
-    }
-    #[inline(always)]
-    fn step(&mut self, h: *const Header) {
-        self.jumps +=
-            ((h as usize).wrapping_sub(self.last).wrapping_add(NEAR_LIST) > 2 * NEAR_LIST) as usize;
-        self.last = h as usize;
-    }
-    /// Whether more than one member in 4 lies away from the one before it
-    /// in list order, in a set bigger than the cache: worth recording.
-    fn scrambled(&self) -> bool {
-        self.big() && self.jumps > self.members / 4
     }
     /// Whether the set is bigger than the cache holds.
     fn big(&self) -> bool {
@@ -383,13 +312,12 @@ fn look_if_scanned<const BACK: bool>(h: *const Header) {
 #[inline(always)]
 fn walk<const BACK: bool>(
     head: *const Header,
-    order: Option<&[*const Header]>,
     runahead: bool,
     prefetch: bool,
     look: impl Fn(*const Header),
     mut f: impl FnMut(*const Header),
 ) {
-    let runahead = order.is_none() && (runahead || prefetch);
+    let runahead = runahead || prefetch;
     // `tip` runs up to `WINDOW` members ahead of `x` (head once past the
     // last): the loads of the links it follows overlap the work on the
     // members behind it, which then find their own links in the cache. Even
@@ -405,43 +333,18 @@ fn walk<const BACK: bool>(
             look(tip);
         }
     }
-    let mut x = if order.is_none() {
-        step::<BACK>(head)
-    } else {
-        head
-    };
-    let mut i = 0;
-    loop {
-        let cur;
-        if let Some(order) = order {
-            // The members in an array: their headers can be loaded ahead
-            // whatever their addresses.
-            let Some(&y) = order.get(i) else {
-                return;
-            };
-            if let Some(&a) = order.get(i + 2 * WINDOW) {
-                prefetch_header(a);
-            }
-            if prefetch && let Some(&b) = order.get(i + WINDOW) {
-                look(b);
-            }
-            i += 1;
-            cur = y;
-        } else {
-            if x == head {
-                return;
-            }
-            cur = x;
-            // Read before `f` runs: `f` may change the links of `x`.
-            x = step::<BACK>(cur);
-            if runahead && tip != head {
-                tip = step::<BACK>(tip);
-                if prefetch && tip != head {
-                    look(tip);
-                }
+    let mut x = step::<BACK>(head);
+    while x != head {
+        // Read before `f` runs: `f` may change the links of `x`.
+        let next = step::<BACK>(x);
+        if runahead && tip != head {
+            tip = step::<BACK>(tip);
+            if prefetch && tip != head {
+                look(tip);
             }
         }
-        f(cur);
+        f(x);
+        x = next;
     }
 }
 
@@ -520,13 +423,12 @@ fn refs<const BACK: bool>(
     reset: bool,
     members: Members,
     habit: Habit,
-    rec: &mut Recorder,
 ) -> Spread {
     match members {
-        Members::Closed => count_refs::<BACK>(head, reset, habit, rec),
+        Members::Closed => count_refs::<BACK>(head, reset, habit),
         Members::Open => {
-            update_refs::<BACK>(head, reset, rec);
-            subtract_refs::<BACK>(head, habit, rec.order())
+            update_refs::<BACK>(head, reset);
+            subtract_refs::<BACK>(head, habit)
         }
     }
 }
@@ -536,20 +438,11 @@ fn refs<const BACK: bool>(
 /// (count less one) or in its own turn (its count); references from later
 /// members are subtracted as they come. Until then its `prev` is a plain
 /// link, with no `COLLECTING` bit.
-fn count_refs<const BACK: bool>(
-    head: *const Header,
-    reset: bool,
-    habit: Habit,
-    rec: &mut Recorder,
-) -> Spread {
+fn count_refs<const BACK: bool>(head: *const Header, reset: bool, habit: Habit) -> Spread {
     let checked = checks::enabled();
     let mut spread = Spread::default();
-    walk::<BACK>(head, None, habit.big, habit.prefetch, look, |h| {
+    walk::<BACK>(head, habit.big, habit.prefetch, look, |h| {
         spread.members += 1;
-        rec.push(h);
-        if habit.big {
-            spread.step(h);
-        }
         if state::<BACK>(h) & FLAGS != COLLECTING {
             set_state::<BACK>(h, read_count(h, reset) << REFS_SHIFT | COLLECTING);
         }
@@ -579,10 +472,9 @@ fn count_refs<const BACK: bool>(
 }
 
 /// gc_refs = reference count, for every member (see `read_count`).
-fn update_refs<const BACK: bool>(head: *const Header, reset: bool, rec: &mut Recorder) {
+fn update_refs<const BACK: bool>(head: *const Header, reset: bool) {
     let mut h = step::<BACK>(head);
     while h != head {
-        rec.push(h);
         set_state::<BACK>(h, read_count(h, reset) << REFS_SHIFT | COLLECTING);
         h = step::<BACK>(h);
     }
@@ -591,18 +483,11 @@ fn update_refs<const BACK: bool>(head: *const Header, reset: bool, rec: &mut Rec
 /// Subtracts every reference between members of the set. In checked mode,
 /// first validates every reference (this is the scan's first look at the
 /// children).
-fn subtract_refs<const BACK: bool>(
-    head: *const Header,
-    habit: Habit,
-    order: Option<&[*const Header]>,
-) -> Spread {
+fn subtract_refs<const BACK: bool>(head: *const Header, habit: Habit) -> Spread {
     let checked = checks::enabled();
     let mut spread = Spread::default();
-    walk::<BACK>(head, order, habit.big, habit.prefetch, look, |h| {
+    walk::<BACK>(head, habit.big, habit.prefetch, look, |h| {
         spread.members += 1;
-        if habit.big {
-            spread.step(h);
-        }
         // SAFETY: lock held; h is live.
         unsafe {
             children(h, |c| {
@@ -788,7 +673,6 @@ fn move_unreachable<const BACK: bool>(
     unreachable: *const Header,
     promote: bool,
     spread: &Spread,
-    order: Option<&[*const Header]>,
 ) -> Scan {
     let (big, prefetch) = (spread.big(), spread.scattered());
     let mut m = Marker::<BACK> {
@@ -801,7 +685,7 @@ fn move_unreachable<const BACK: bool>(
     };
     let mut passed = 0;
     let mut pred = young;
-    walk::<BACK>(young, order, big, prefetch, look_if_scanned::<BACK>, |x| {
+    walk::<BACK>(young, big, prefetch, look_if_scanned::<BACK>, |x| {
         // The walk has not passed x: it is COLLECTING or AHEAD.
         let p = state::<BACK>(x);
         if p == AHEAD || p >> REFS_SHIFT > 0 {
@@ -824,11 +708,9 @@ fn move_unreachable<const BACK: bool>(
         revived: m.revived,
         scattered: prefetch,
         big,
-        scrambled: spread.scrambled(),
-        members: spread.members,
     };
     if scan.unreachable > 0 {
-        move_passed::<BACK>(young, unreachable, order, big, &mut scan);
+        move_passed::<BACK>(young, unreachable, big, &mut scan);
     } else {
         relink_head::<BACK>(young);
     }
@@ -857,7 +739,6 @@ fn relink_head<const BACK: bool>(young: *const Header) {
 fn move_passed<const BACK: bool>(
     young: *const Header,
     unreachable: *const Header,
-    order: Option<&[*const Header]>,
     runahead: bool,
     scan: &mut Scan,
 ) {
@@ -865,7 +746,7 @@ fn move_passed<const BACK: bool>(
     let mut kept = young;
     let mut gap = false;
     // Changes only links of x and of members before it (see walk).
-    walk::<BACK>(young, order, runahead, false, look, |x| {
+    walk::<BACK>(young, runahead, false, look, |x| {
         if state::<BACK>(x) & FLAGS == PASSED {
             set_step::<BACK>(last, x);
             set_state::<BACK>(x, last as usize);

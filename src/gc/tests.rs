@@ -111,18 +111,10 @@ fn each_way(t: impl Fn(Members, Habit)) {
 /// Every way to walk, with and without reading ahead and prefetching.
 fn habits() -> impl Iterator<Item = Habit> {
     [Way::Forward, Way::Backward].into_iter().flat_map(|way| {
-        [
-            (false, false, 0),
-            (true, false, 0),
-            (true, true, 0),
-            (true, false, 1),
-            (true, true, 3),
-        ]
-        .map(|(big, prefetch, record)| Habit {
+        [(false, false), (true, false), (true, true)].map(|(big, prefetch)| Habit {
             way,
             prefetch,
             big,
-            record,
         })
     })
 }
