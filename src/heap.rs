@@ -111,7 +111,7 @@ pub struct State {
     pub callbacks: Vec<(CallbackFn, *mut c_void)>,
     /// The death stack (refcount.rs): objects whose death is under way or
     /// due, linked through `next`, the one to work on next on top. A dying
-    /// object keeps its progress in `prev` (`refcount::RESUME`).
+    /// object keeps its progress in `prev` (`refcount::RESUME_MARK`).
     pub deaths: *mut Header,
     /// Deaths queued by the step of the death stack now running (linked
     /// through `next`, oldest first); pushed onto `deaths` as one group

@@ -24,7 +24,7 @@
 //!   the order their counts reached zero) and works on the top object, one
 //!   step at a time, until the stack is back to where it started;
 //! - a step is: the finalizer (then the object stays on the stack, marked
-//!   `RESUME` in `prev`); or, from the resurrection check on, the rest of
+//!   `RESUME_MARK`'s address in `prev`); or, from the resurrection check on, the rest of
 //!   the death (the object leaves the stack first). So the deaths a
 //!   finalizer caused (a temporary holder of its object, say) complete
 //!   before its object's resurrection check, as they would at once in
@@ -308,9 +308,18 @@ pub unsafe fn decref_locked(g: &Locked, h: *mut Header) {
     }
 }
 
-/// In `prev` of an object on the death stack: its finalizer has run (or
-/// had nothing to do), the next step starts at the resurrection check.
-const RESUME: usize = 1;
+/// Its address, in `prev` of an object on the death stack: its finalizer
+/// has run (or had nothing to do), the next step starts at the resurrection
+/// check. An address, 16-aligned like every header, because a collection
+/// run by that finalizer may meet the object as a child of a member, and
+/// reads `prev` to tell members (low bits set, gc/scan.rs) from others (a
+/// plain link, or 0).
+static RESUME_MARK: Header = list::sentinel();
+
+#[inline]
+fn resume() -> usize {
+    &RESUME_MARK as *const Header as usize
+}
 
 /// Queues `h`, whose count just reached zero (and which was just set
 /// `DYING`), and drains the queue unless an outer death or collection will.
@@ -416,8 +425,8 @@ unsafe fn pop(g: &Locked, h: *mut Header) {
 unsafe fn step(g: &Locked, h: *mut Header) {
     // SAFETY: lock held; h stays allocated until we free it below.
     unsafe {
-        if (*h).prev.load(Relaxed) != RESUME {
-            (*h).prev.store(RESUME, Relaxed);
+        if (*h).prev.load(Relaxed) != resume() {
+            (*h).prev.store(resume(), Relaxed);
             if (*h).count() == 0
                 && !(*h).has(FINALIZED)
                 && let Some(finalize) = (*h).hook(|t| t.finalize)
