@@ -134,7 +134,7 @@ impl Held {
             next: head,
         }));
         // Release: publishes the share's fields (and `next`) to the
-        // Acquire loads of SHARES in `take` and `shares`.
+        // Acquire loads of SHARES in `take` and `unlocked`.
         while let Err(seen) = SHARES.compare_exchange_weak(head, share, Release, Relaxed) {
             head = seen;
             share.next = head;

@@ -23,9 +23,9 @@
 //!   onto the death stack as one group (oldest on top, so siblings die in
 //!   the order their counts reached zero) and works on the top object, one
 //!   step at a time, until the stack is back to where it started;
-//! - a step is: the finalizer (then the object stays on the stack, marked
-//!   `RESUME_MARK`'s address in `prev`); or, from the resurrection check on, the rest of
-//!   the death (the object leaves the stack first). So the deaths a
+//! - a step is: the finalizer (then the object stays on the stack, with
+//!   `RESUME_MARK`'s address in `prev`); or, from the resurrection check
+//!   on, the rest of the death (the object leaves the stack first). So the deaths a
 //!   finalizer caused (a temporary holder of its object, say) complete
 //!   before its object's resurrection check, as they would at once in
 //!   CPython, without nesting; deaths queued earlier wait below.
@@ -206,9 +206,10 @@ unsafe fn decref_slow(h: *mut Header) {
 
 /// The death of an untracked object with no type that never had weakrefs,
 /// when the caller drops its last reference: no hook, no weakref, no field,
-/// no list, so no lock either; only the count's last step, the figures and
-/// the memory. False (nothing done) for any other object, or when the count
-/// is not 1 any more, or in checked mode: the locked path decides then.
+/// no list, so no lock either (but to give a pool block back); only the
+/// count's last step, the figures and the memory. False (nothing done) for
+/// any other object, or when the count is not 1 any more, or in checked
+/// mode: the locked path decides then.
 ///
 /// # Safety
 /// `h` is a live object and the caller owns the reference it drops.
