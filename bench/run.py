@@ -33,6 +33,9 @@ from collections import defaultdict
 BENCH = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(BENCH)
 OUT = os.path.join(ROOT, "target", "bench")
+# The library's own benchmark programs that crashed or timed out (main()
+# then exits 1).
+RCGC_FAILURES = []
 RELEASE = os.path.join(ROOT, "target", "release")
 
 SYSTEMS = ["rcgc", "malloc", "boehm", "cpython", "nim"]
@@ -302,6 +305,8 @@ def run_all(plan, reps, raw, clock):
                     r = subprocess.run(cmd, capture_output=True, text=True, timeout=1800, env=env)
                 except subprocess.TimeoutExpired:
                     notes.append(f"run {rep + 1}: {system} {workload} timed out")
+                    if system == "rcgc":
+                        RCGC_FAILURES.append(f"{workload} timed out")
                     continue
                 dt = time.monotonic() - t0
                 log(f"  run {rep + 1}/{reps} {workload:4} {system:7} {dt:6.2f}s")
@@ -314,6 +319,8 @@ def run_all(plan, reps, raw, clock):
                 if r.returncode != 0:
                     tail = r.stderr.strip().splitlines()[-1:] or ["(no stderr)"]
                     notes.append(f"run {rep + 1}: {system} {workload} exited {r.returncode}: {tail[0]}")
+                    if system == "rcgc":
+                        RCGC_FAILURES.append(f"{workload} exited {r.returncode}")
                 for line in r.stdout.splitlines():
                     parts = line.split()
                     if len(parts) == 4 and not line.startswith("#"):
@@ -561,6 +568,11 @@ def main():
     failed = [n for n in skipped if "failed" in n]
     if failed:
         print("BUILD FAILED: " + "; ".join(failed))
+        return 1
+    # A crash of the library's own programs fails the run (a peer's is a
+    # note): figures are never asserted, but a program that dies is a bug.
+    if RCGC_FAILURES:
+        print("RCGC PROGRAM FAILED: " + "; ".join(sorted(set(RCGC_FAILURES))))
         return 1
     return 0
 
