@@ -2,7 +2,8 @@
 //! (nightly `-Zsanitizer=thread`, see README "Reliability") instruments the
 //! library and the test alike: lock-free refcounting on a shared object,
 //! weakref_get racing the last decref and collections, and threads building
-//! cyclic garbage while collecting. Also runs in every plain `cargo test`.
+//! cyclic garbage while collecting, untracked objects made, released and
+//! counted across threads. Also runs in every plain `cargo test`.
 //! A plain main() (harness = false in Cargo.toml): libtest's own threads
 //! would be all TSan reports, since std is not instrumented.
 
@@ -201,6 +202,58 @@ fn weakref_get_while_gc_locked() -> usize {
     1 + 2000 // Node objects (weakrefs have no destroy hook)
 }
 
+/// Untracked objects across threads: `early` were made by the main thread
+/// while it alone used the library (from the pool); other threads release
+/// them (under the heap lock, the bias being gone), make and release their
+/// own (counted in per-thread shares, no lock), and keep some that the main
+/// thread releases after they exit, while one thread reads the memory
+/// figures. Once all is quiet the figures are back to `base`.
+fn untracked_across_threads(early: Vec<H>, base: GcMemStats) -> usize {
+    let stop = Arc::new(AtomicBool::new(false));
+    let reader = {
+        let stop = stop.clone();
+        thread::spawn(move || {
+            while !stop.load(Relaxed) {
+                let m = gc_get_memory();
+                assert!(m.bytes_reserved >= m.bytes_in_use);
+            }
+        })
+    };
+    let workers: Vec<_> = early
+        .chunks(64)
+        .map(|c| c.to_vec())
+        .map(|chunk| {
+            thread::spawn(move || {
+                for h in chunk {
+                    obj_decref(h.0);
+                }
+                for _ in 0..5_000 {
+                    let o = obj_new(0, 16);
+                    assert!(!o.is_null());
+                    obj_decref(o);
+                }
+                (0..100).map(|_| H(obj_new(0, 16))).collect::<Vec<_>>()
+            })
+        })
+        .collect();
+    let kept: Vec<H> = workers
+        .into_iter()
+        .flat_map(|t| t.join().unwrap())
+        .collect();
+    stop.store(true, Relaxed);
+    reader.join().unwrap();
+    for h in kept {
+        obj_decref(h.0);
+    }
+    gc_collect();
+    let m = gc_get_memory();
+    assert_eq!(
+        (m.objects, m.bytes_in_use),
+        (base.objects, base.bytes_in_use)
+    );
+    0 // no Node objects
+}
+
 fn main() {
     gc_set_threshold(100, 5, 5);
     // One lock-free weakref_get (and the library's first lock, which
@@ -212,11 +265,16 @@ fn main() {
     for o in [got, t, wr] {
         obj_decref(o);
     }
+    // Untracked objects made while this thread alone uses the library.
+    gc_collect();
+    let base = gc_get_memory();
+    let early: Vec<H> = (0..256).map(|_| H(obj_new(0, 16))).collect();
     let made = 1
         + shared_refcount()
         + weakref_readers_race_deaths()
         + cyclic_garbage_while_collecting()
-        + weakref_get_while_gc_locked();
+        + weakref_get_while_gc_locked()
+        + untracked_across_threads(early, base);
     gc_collect();
     assert_eq!(DESTROYED.load(SeqCst), made);
     println!("threads: {made} objects, each destroyed once");
