@@ -129,31 +129,26 @@ def w1(scale):
     del y
 
 
-def w2(scale):
+def new_and_release(make, scale):
     n = scaled(N_W2_OBJECTS, scale)
     for _ in range(n // 10):
-        Node()
+        make()
     t0 = now()
     for _ in range(n):
-        Node()
+        make()
     t = now() - t0
     base = empty_loop(n)
     emit("ns_per_op", (t - base) / n)
     emit("raw_ns_per_op", t / n)
+
+
+def w2(scale):
+    new_and_release(Node, scale)
 
 
 def w2u(scale):
     # object(): CPython's untracked object (no GC header), made and freed.
-    n = scaled(N_W2_OBJECTS, scale)
-    for _ in range(n // 10):
-        object()
-    t0 = now()
-    for _ in range(n):
-        object()
-    t = now() - t0
-    base = empty_loop(n)
-    emit("ns_per_op", (t - base) / n)
-    emit("raw_ns_per_op", t / n)
+    new_and_release(object, scale)
 
 
 def w3(scale):

@@ -502,6 +502,24 @@ pub unsafe fn run_weak_callbacks(pending: Pending) -> usize {
 /// Lock held; `h` is dying and certain not to be resurrected.
 #[inline(always)]
 pub unsafe fn release_references(g: &Locked, h: *mut Header) {
+    // SAFETY: lock held; h is live and dying (caller's contract).
+    unsafe {
+        release_fields(g, h, |_| {});
+        if let Some(clear) = (*h).hook(|t| t.clear) {
+            crate::heap::host(|| clear(h as *mut GcObject));
+        }
+    }
+}
+
+/// The first half of step 4: detaches a weakref object from its target and
+/// releases every field, calling `then` with each child after its release
+/// (the collector frees released garbage there).
+///
+/// # Safety
+/// Lock held; `h` is dying and certain not to be resurrected; `then` runs
+/// no user code.
+#[inline(always)]
+pub unsafe fn release_fields(g: &Locked, h: *mut Header, mut then: impl FnMut(*mut Header)) {
     // SAFETY: lock held; h is live; field values are strong references.
     unsafe {
         if (*h).is_weakref() {
@@ -517,10 +535,8 @@ pub unsafe fn release_references(g: &Locked, h: *mut Header) {
                 }
                 slot.store(std::ptr::null_mut(), Relaxed);
                 decref_locked(g, child);
+                then(child);
             }
-        }
-        if let Some(clear) = (*h).hook(|t| t.clear) {
-            crate::heap::host(|| clear(h as *mut GcObject));
         }
     }
 }

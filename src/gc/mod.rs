@@ -98,10 +98,12 @@ use crate::object::{
     COLLECTED, DYING, FINALIZED, GcObject, GcType, Header, Kind, MARK, POOLED, PROMOTED, RELEASED,
     Shape, WEAKREFED, init_object,
 };
-use crate::refcount::{destroy, drain, free, release_references, run_weak_callbacks};
+use crate::refcount::{
+    destroy, drain, free, release_fields, release_references, run_weak_callbacks,
+};
 use crate::weakref::{self, Pending};
 use scan::{Habit, Members, Promote, Scan, Way, deduce_unreachable};
-use std::sync::atomic::Ordering::{Acquire, Relaxed};
+use std::sync::atomic::Ordering::Acquire;
 use std::sync::atomic::fence;
 use std::time::Instant;
 
@@ -528,7 +530,8 @@ unsafe fn delete_garbage(
         // objects freed here are `h` and released ones, all behind `next`.
         unsafe {
             if (*h).ty().is_null() {
-                release_fields(g, h);
+                // (no `clear` hook: step 4 is the fields alone)
+                release_fields(g, h, |c| free_released(g, c));
                 (*h).set_exclusive(RELEASED);
                 free_released(g, h);
             } else {
@@ -560,32 +563,6 @@ unsafe fn delete_garbage(
         }
     }
     (uncollectable, freed_weakrefs)
-}
-
-/// Step 4 for garbage with no type (no `clear` hook): releases its fields,
-/// and frees each child that this leaves released garbage with count zero.
-///
-/// # Safety
-/// Lock held; `h` is DYING garbage of `delete_garbage` with no type.
-unsafe fn release_fields(g: &Locked, h: *mut Header) {
-    // SAFETY: lock held; fields hold strong references to live objects.
-    unsafe {
-        if (*h).is_weakref() {
-            weakref::detach(&mut *g.st(), h);
-        }
-        let checked = checks::enabled();
-        for slot in crate::object::fields(h) {
-            let child = slot.load(Relaxed);
-            if !child.is_null() {
-                if checked {
-                    checks::referenced(c"gc_collect", child, h);
-                }
-                slot.store(std::ptr::null_mut(), Relaxed);
-                crate::refcount::decref_locked(g, child);
-                free_released(g, child);
-            }
-        }
-    }
 }
 
 /// Frees `h` if it is released garbage with no type and count zero: no

@@ -21,7 +21,7 @@ use crate::checks;
 use crate::heap::NUM_GENERATIONS;
 use crate::list;
 use crate::object::{
-    COLLECTED, DYING, FINALIZED, GcObject, Header, MARK, PROMOTED, WEAKREFED, fields,
+    COLLECTED, DYING, FINALIZED, Header, MARK, PROMOTED, WEAKREFED, fields, for_each_child,
 };
 use std::sync::atomic::AtomicBool;
 use std::sync::atomic::Ordering::Relaxed;
@@ -348,47 +348,6 @@ fn walk<const BACK: bool>(
     }
 }
 
-/// `object::for_each_child`, always inlined: the passes' loops are the
-/// scan's hot path, and the compiler left the generic one out of line
-/// where the marking reaches it from several places (20 instructions per
-/// object).
-///
-/// # Safety
-/// `h` points to a live object; the caller holds the heap lock.
-#[inline(always)]
-unsafe fn children<F: FnMut(*const Header)>(h: *const Header, mut f: F) {
-    // SAFETY: h is live; fields hold NULL or live objects; a traverse hook
-    // reports live objects (API contract) and calls `visit` with our `f`
-    // only during this call.
-    unsafe {
-        for slot in fields(h) {
-            let c = slot.load(Relaxed);
-            if !c.is_null() {
-                f(c);
-            }
-        }
-        if let Some(traverse) = (*h).hook(|t| t.traverse) {
-            traverse(
-                h as *mut GcObject,
-                visit::<F>,
-                &mut f as *mut F as *mut std::ffi::c_void,
-            );
-        }
-    }
-}
-
-/// The visit function `children` hands a traverse hook.
-unsafe extern "C" fn visit<F: FnMut(*const Header)>(
-    child: *mut GcObject,
-    ctx: *mut std::ffi::c_void,
-) {
-    if child.is_null() {
-        return;
-    }
-    // SAFETY: ctx is the `&mut F` children passed for this call.
-    unsafe { (*(ctx as *mut F))(child as *const Header) }
-}
-
 /// The count of `h` at the start of its scan. Marks `h` if it has weakrefs
 /// (the read and the mark are one atomic step, see step 6 in gc/mod.rs);
 /// with `reset`, clears `PROMOTED`.
@@ -448,9 +407,9 @@ fn count_refs<const BACK: bool>(head: *const Header, reset: bool, habit: Habit) 
         }
         // SAFETY: lock held; h is live.
         unsafe {
-            children(h, |c| {
+            for_each_child(h as *mut Header, |c| {
                 if checked {
-                    checks::referenced(c"gc_collect", c as *mut Header, h as *mut Header);
+                    checks::referenced(c"gc_collect", c, h as *mut Header);
                 }
                 let p = state::<BACK>(c);
                 if p & FLAGS == COLLECTING {
@@ -490,9 +449,9 @@ fn subtract_refs<const BACK: bool>(head: *const Header, habit: Habit) -> Spread 
         spread.members += 1;
         // SAFETY: lock held; h is live.
         unsafe {
-            children(h, |c| {
+            for_each_child(h as *mut Header, |c| {
                 if checked {
-                    checks::referenced(c"gc_collect", c as *mut Header, h as *mut Header);
+                    checks::referenced(c"gc_collect", c, h as *mut Header);
                 }
                 let p = state::<BACK>(c);
                 if p & FLAGS == COLLECTING {
@@ -555,7 +514,7 @@ impl<const BACK: bool> Marker<BACK> {
     fn scan(&mut self, x: *const Header) {
         // SAFETY: lock held; x is a live member, its children live objects.
         unsafe {
-            children(x, |c| {
+            for_each_child(x as *mut Header, |c| {
                 let p = state::<BACK>(c);
                 match p & FLAGS {
                     COLLECTING => set_state::<BACK>(c, AHEAD),
