@@ -7,10 +7,17 @@
 //!   callbacks run with the lock held and may re-enter the API, so code never
 //!   keeps a `&mut State` alive across a call into user code: it takes a
 //!   fresh one with `Locked::st` after every such call.
-//! - Every tracked live object is in exactly one of `gens[0..3]`,
-//!   `permanent`, a collector working list (only during a collection), or,
+//! - Every tracked live object is in exactly one of `gens[0..3]`, `old`,
+//!   `dirty`, `permanent`, a collector working list (only during a
+//!   collection), or,
 //!   once its count reached zero, the death stack (`deaths` or `fresh`),
 //!   or (collector garbage) a collector working list. Untracked objects are in no list.
+//! - Generation 2 is three lists: `old` (the `old_len` objects marked
+//!   `OLD`; and, only when `dense` is set, objects that lost it since the
+//!   last full collection in place), `dirty` (objects that lost `OLD`
+//!   since the last full collection and moved: `dirty_len` did) and `gens[2]`
+//!   (the rest: promoted since, resurrected, uncollectable).
+//!   `generation_lists` names them, oldest first.
 //! - `count[0]` is tracked allocations minus tracked deallocations since the
 //!   last generation-0 collection (never below 0); `count[1]`/`count[2]` are
 //!   collections of the next younger generation since this one was collected.
@@ -100,6 +107,22 @@ pub type AddrMap<V> = HashMap<usize, V, BuildHasherDefault<AddrHasher>>;
 pub struct State {
     initialized: bool,
     pub gens: [Header; NUM_GENERATIONS],
+    /// Generation 2's objects marked `OLD` (object.rs): survivors of the last
+    /// full collection that saw them, with no reference lost since. A full
+    /// collection does not scan them (gc/mod.rs).
+    pub old: Header,
+    /// How many objects `old` holds.
+    pub old_len: usize,
+    /// Generation 2's objects that lost `OLD` since the last full
+    /// collection (the first `long_lived_total / 8` of them): where it
+    /// starts looking into `old`.
+    pub dirty: Header,
+    /// How many objects moved to `dirty` since the last full collection
+    /// (some may have died since).
+    pub dirty_len: usize,
+    /// Objects lost `OLD` beyond that and stayed in `old` (unmoved, so that
+    /// `old` keeps its order): the next full collection scans all of it.
+    pub dense: bool,
     pub permanent: Header,
     pub count: [usize; NUM_GENERATIONS],
     pub threshold: [usize; NUM_GENERATIONS],
@@ -138,6 +161,25 @@ pub struct State {
     pub finalizing: *mut Header,
 }
 
+/// The lists that hold generation `generation`, oldest first (module docs).
+///
+/// # Safety
+/// Lock held; only addresses are taken.
+pub unsafe fn generation_lists(st: *mut State, generation: usize) -> Vec<*const Header> {
+    // SAFETY: caller's contract.
+    unsafe {
+        if generation == NUM_GENERATIONS - 1 {
+            vec![
+                &raw const (*st).old,
+                &raw const (*st).dirty,
+                &raw const (*st).gens[generation],
+            ]
+        } else {
+            vec![&raw const (*st).gens[generation]]
+        }
+    }
+}
+
 pub struct Heap {
     lock: ReentrantLock,
     state: UnsafeCell<State>,
@@ -155,6 +197,11 @@ pub static HEAP: Heap = Heap {
             crate::list::sentinel(),
             crate::list::sentinel(),
         ],
+        old: crate::list::sentinel(),
+        old_len: 0,
+        dirty: crate::list::sentinel(),
+        dirty_len: 0,
+        dense: false,
         permanent: crate::list::sentinel(),
         count: [0; NUM_GENERATIONS],
         threshold: [700, 10, 10],
@@ -212,7 +259,7 @@ fn initialize(g: &Locked) {
     // SAFETY: we hold the lock and no other borrow of the state is live here
     // (this borrow ends before we return).
     let st = unsafe { &mut *g.st() };
-    for head in st.gens.iter().chain(std::iter::once(&st.permanent)) {
+    for head in st.gens.iter().chain([&st.old, &st.dirty, &st.permanent]) {
         crate::list::init(head);
     }
     st.initialized = true;

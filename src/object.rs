@@ -9,15 +9,15 @@
 //! ```
 //!
 //! A plain 2-field object is 48 bytes, the size of CPython's 2-slot object.
-//! Sizes that do not fit the header (a payload, or 255 fields or more) live
+//! Sizes that do not fit the header (a payload, or 127 fields or more) live
 //! in a 16-byte prefix before the header, flagged by `EXT`, so the fields are
 //! always at `header + 32`.
 //!
 //! The `rc` word belongs to one type, `CountWord` (values: `Counts`); no
 //! other module touches its bits. Bit diagram:
 //! ```text
-//!  63                       16 15       8 7        6          5          4           3       2           1           0
-//! [ count (48 bits)            ][ nfields ][POOLED][RELEASED][PROMOTED][COLLECTED][DYING][FINALIZED][WEAKREFED][MARK]
+//!  63                16 15      9  8     7        6          5          4           3       2           1           0
+//! [ count (48 bits)     ][ nfields ][OLD][POOLED][RELEASED][PROMOTED][COLLECTED][DYING][FINALIZED][WEAKREFED][MARK]
 //! ```
 //! - count: the reference count, in the top bits so that "above one" and
 //!   "zero" are single comparisons of the whole word. Changed by
@@ -46,12 +46,21 @@
 //! - POOLED: the object's memory is a block of the pool (alloc.rs), not a
 //!   system allocation. Set at creation, never changed: every path that
 //!   frees the object reads it.
-//! - nfields: the field count when EXT is clear (fewer than 255 fields).
+//! - OLD: the object survived the last full collection that saw it and has
+//!   lost no reference since: it is in the heap's `old` list, which a full
+//!   collection does not scan (gc/mod.rs says why that is exact). Set by a
+//!   full collection on its survivors; cleared, under the heap lock, by the
+//!   first decrement that leaves the count above zero (in the same atomic
+//!   step: the object moves to the `dirty` list), by the start of its death,
+//!   and by `gc_freeze` / `gc_unfreeze`. So a count change by the owner
+//!   thread stays a plain store unless it is that first decrement.
+//! - nfields: the field count when EXT is clear (fewer than 127 fields).
 //!   Never changes.
 //!
 //! The flag bits (but POOLED) change only under the heap lock, with atomic RMW operations
 //! because the count shares the word with lock-free updates (or with plain
-//! accesses where no other thread can touch the word: `set_exclusive`).
+//! accesses where no other thread can touch the word: `set_exclusive`, and
+//! `set_fast` / `unset_fast` while the counts bias is this thread's).
 //!
 //! `next`/`prev` link the object into a generation list (list.rs). Each
 //! other use of them belongs to one module, while the object is out of
@@ -131,12 +140,13 @@ pub(crate) const COLLECTED: u64 = 1 << 4;
 pub(crate) const PROMOTED: u64 = 1 << 5;
 pub(crate) const RELEASED: u64 = 1 << 6;
 pub(crate) const POOLED: u64 = 1 << 7;
-const NFIELDS_SHIFT: u32 = 8;
+pub(crate) const OLD: u64 = 1 << 8;
+const NFIELDS_SHIFT: u32 = 9;
 const COUNT_SHIFT: u32 = 16;
 /// One reference, as a difference of count words.
 const ONE: u64 = 1 << COUNT_SHIFT;
 /// Field counts at or above this are kept in the prefix.
-const SMALL_NFIELDS_LIMIT: usize = 0xFF;
+const SMALL_NFIELDS_LIMIT: usize = 0x7F;
 
 /// A value of the count word: the reference count, the flag bits and the
 /// small field count (bit diagram in the module docs).
@@ -461,6 +471,23 @@ impl Header {
     pub fn unset(&self, flag: u64) {
         self.rc.fetch_unset(flag);
     }
+    /// `set`, with a plain load and store while the counts bias is this
+    /// thread's (no other thread can change the word then, bias.rs): the
+    /// collector marks every survivor, and a locked instruction each would
+    /// cost more than the rest of the mark. Caller holds the heap lock.
+    #[inline]
+    pub fn set_fast(&self, flag: u64) {
+        if crate::bias::with_owned_counts(|| self.set_exclusive(flag)).is_none() {
+            self.set(flag);
+        }
+    }
+    /// The inverse of `set_fast`, under the same conditions.
+    #[inline]
+    pub fn unset_fast(&self, flag: u64) {
+        if crate::bias::with_owned_counts(|| self.unset_exclusive(flag)).is_none() {
+            self.unset(flag);
+        }
+    }
     #[inline]
     pub fn ty(&self) -> *const GcType {
         (self.meta & !META_FLAGS) as *const GcType
@@ -638,15 +665,16 @@ mod tests {
     #[test]
     fn count_word_fields_do_not_disturb_each_other() {
         let w = CountWord::new(SMALL_NFIELDS_LIMIT - 1);
-        let all = MARK | WEAKREFED | FINALIZED | DYING | COLLECTED | PROMOTED;
+        let all =
+            MARK | WEAKREFED | FINALIZED | DYING | COLLECTED | PROMOTED | RELEASED | POOLED | OLD;
         w.fetch_set(all);
         let v = w.load();
-        assert_eq!((v.count(), v.small_nfields()), (1, 254));
+        assert_eq!((v.count(), v.small_nfields()), (1, 126));
         // The count goes to its limit and back without touching the rest.
         let top = Counts(MAX_COUNT << COUNT_SHIFT | v.0 & (ONE - 1));
         assert!(!top.minus_one().is_full() && top.is_full());
         assert_eq!(top.count(), MAX_COUNT);
-        assert_eq!(top.small_nfields(), 254);
+        assert_eq!(top.small_nfields(), 126);
         assert!(top.has(all) && top.without(all).with(MARK).0 & all == MARK);
         assert_eq!(top.minus_one().plus_one(), top);
         w.store_exclusive(top.minus_one());
@@ -658,9 +686,9 @@ mod tests {
     }
 
     #[test]
-    fn objects_of_255_fields_keep_them_in_the_prefix() {
-        assert!(!Shape::new(254, 0).unwrap().ext);
-        assert!(Shape::new(255, 0).unwrap().ext);
+    fn objects_of_127_fields_keep_them_in_the_prefix() {
+        assert!(!Shape::new(126, 0).unwrap().ext);
+        assert!(Shape::new(127, 0).unwrap().ext);
     }
 
     #[test]
@@ -688,7 +716,8 @@ mod tests {
         for (n, p) in [
             (0, 0),
             (2, 0),
-            (254, 0),
+            (126, 0),
+            (127, 0),
             (255, 0),
             (0, 24),
             (70000, 0),

@@ -50,10 +50,11 @@ use crate::error::{GC_ERR_INVALID, fail};
 use crate::heap::{Locked, State, lock};
 use crate::list;
 use crate::object::{
-    COLLECTED, Counts, DYING, FINALIZED, GcObject, Header, POOLED, PROMOTED, WEAKREFED,
+    COLLECTED, Counts, DYING, FINALIZED, GcObject, Header, OLD, POOLED, PROMOTED, WEAKREFED,
     allocation_of, fields,
 };
 use crate::weakref::{self, Pending};
+use std::ffi::CStr;
 use std::sync::atomic::AtomicPtr;
 use std::sync::atomic::Ordering::{AcqRel, Relaxed, Release};
 
@@ -69,9 +70,11 @@ pub unsafe fn decref(h: *mut Header) {
     let rc = unsafe { &(*h).rc };
     // The counts are this thread's (bias.rs): a plain decrement unless it
     // would reach zero.
+    // An `OLD` object's first loss of a reference moves it (under the lock)
+    // to the dirty list, so it takes the slow path too.
     if let Some(done) = crate::bias::with_owned_counts(|| {
         let v = rc.load();
-        if v.count() > 1 {
+        if v.count() > 1 && !v.has(OLD) {
             rc.store_exclusive(v.minus_one());
             return true;
         }
@@ -86,7 +89,7 @@ pub unsafe fn decref(h: *mut Header) {
     crate::bias::before_shared_count_change();
     let mut cur = rc.load();
     loop {
-        if cur.count() <= 1 {
+        if cur.count() <= 1 || cur.has(OLD) {
             // SAFETY: caller's contract.
             return unsafe { decref_slow(h) };
         }
@@ -266,11 +269,12 @@ pub unsafe fn decref_locked(g: &Locked, h: *mut Header) {
     // SAFETY: h is live (caller's contract) and the lock is held.
     let rc = unsafe { &(*h).rc };
     // The new count word for the old one `v`, None when the count is 0; the
-    // transition to zero sets DYING in the same step.
+    // transition to zero sets DYING in the same step, and a loss that
+    // leaves an `OLD` object alive clears `OLD` (it moves to `dirty` below).
     let next = |v: Counts| match v.count() {
         0 => None,
         1 => Some(v.minus_one().with(DYING)),
-        _ => Some(v.minus_one()),
+        _ => Some(v.minus_one().without(OLD)),
     };
     // The counts are this thread's (bias.rs): plain accesses, same result.
     let owned = crate::bias::with_owned_counts(|| {
@@ -306,6 +310,55 @@ pub unsafe fn decref_locked(g: &Locked, h: *mut Header) {
     if cur.count() == 1 && !cur.has(DYING) {
         // SAFETY: the count just reached zero under the lock.
         unsafe { start_death(g, h) };
+    } else if cur.count() > 1 && cur.has(OLD) {
+        // SAFETY: lock held; h is live, and was in `old` until this step.
+        unsafe { make_dirty(g, h) };
+    }
+}
+
+/// `h` just lost `OLD` with a reference: it leaves `old` for `dirty`, where
+/// the next full collection starts looking for objects that reference may
+/// have cut off (gc/mod.rs). Once an eighth of what the last full
+/// collection left has moved, the rest stay where they are (`dense`): the
+/// next full collection scans all of `old`, in its order, rather than a
+/// `dirty` list in the order the program happened to drop references.
+///
+/// # Safety
+/// Lock held; `h` is live, in `old`, and its `OLD` was just cleared.
+#[cold]
+unsafe fn make_dirty(g: &Locked, h: *mut Header) {
+    // SAFETY: lock held; no user code runs while `st` is borrowed.
+    unsafe {
+        let st = &mut *g.st();
+        st.old_len -= 1;
+        if st.dirty_len < st.long_lived_total / 8 {
+            list::move_to(h, &st.dirty);
+            st.dirty_len += 1;
+        } else {
+            st.dense = true;
+        }
+    }
+}
+
+/// Moves every `OLD` object `h` references to `dirty` (as if it had lost
+/// a reference): `h` may be what holds them now, and it is not `OLD`. In
+/// checked mode each reference is validated first, for `api`.
+///
+/// # Safety
+/// Lock held; `h` is live.
+pub unsafe fn make_children_dirty(g: &Locked, h: *mut Header, api: &CStr) {
+    let checked = checks::enabled();
+    // SAFETY: lock held; h is live and its children are live objects.
+    unsafe {
+        crate::object::for_each_child(h, |c| {
+            if checked {
+                checks::referenced(api, c, h);
+            }
+            if (*c).has(OLD) {
+                (*c).unset_fast(OLD);
+                make_dirty(g, c);
+            }
+        });
     }
 }
 
@@ -332,11 +385,16 @@ unsafe fn start_death(g: &Locked, h: *mut Header) {
     unsafe {
         if (*h).is_tracked() {
             list::remove(h);
-            if (*h).has(PROMOTED) {
+            let v = (*h).rc.load();
+            if v.has(PROMOTED) {
                 // It leaves generation 2 (API v2: pending counts promoted
                 // objects still alive; resurrected, it rejoins generation 0).
-                (*h).unset(PROMOTED);
+                (*h).unset_fast(PROMOTED);
                 (*g.st()).long_lived_pending -= 1;
+            } else if v.has(OLD) {
+                // It leaves `old` (and, resurrected, rejoins generation 0).
+                (*h).unset_fast(OLD);
+                (*g.st()).old_len -= 1;
             }
         }
         let st = &mut *g.st();
@@ -455,13 +513,16 @@ unsafe fn step(g: &Locked, h: *mut Header) {
 }
 
 /// A queued object that got a new reference before it died: back to
-/// generation 0, intact.
+/// generation 0, intact. The `OLD` objects it references lose `OLD`: they
+/// may be held only through it now, which a full collection would not
+/// look at otherwise (gc/mod.rs).
 unsafe fn revive(g: &Locked, h: *mut Header) {
     // SAFETY: lock held; h is live.
     unsafe {
         (*h).unset(DYING | COLLECTED);
         if (*h).is_tracked() {
             list::append(h, &(*g.st()).gens[0]);
+            make_children_dirty(g, h, c"obj_decref");
         }
     }
 }

@@ -12,7 +12,7 @@
 //! - Each entry of the list owns one reference to a live tracked object,
 //!   which is in a generation list like any other live object.
 
-use crate::heap::Locked;
+use crate::heap::{Locked, NUM_GENERATIONS};
 use crate::list;
 use crate::object::{COLLECTED, DYING, Header, MARK};
 use std::cell::UnsafeCell;
@@ -89,7 +89,13 @@ pub fn collection_start(g: &Locked, generation: usize) {
     }
     // SAFETY: lock held; no user code runs while the state is borrowed.
     let st = unsafe { &*g.st() };
-    let len: Vec<usize> = st.gens.iter().map(|h| list::len(h)).collect();
+    let len: Vec<usize> = (0..NUM_GENERATIONS)
+        .map(|i| {
+            // SAFETY: lock held.
+            let heads = unsafe { crate::heap::generation_lists(g.st(), i) };
+            heads.iter().map(|&h| list::len(h)).sum()
+        })
+        .collect();
     line(&format!("gc: collecting generation {generation}..."));
     line(&format!(
         "gc: objects in each generation: {} {} {}",

@@ -21,7 +21,7 @@ use crate::checks;
 use crate::heap::NUM_GENERATIONS;
 use crate::list;
 use crate::object::{
-    COLLECTED, DYING, FINALIZED, Header, MARK, PROMOTED, WEAKREFED, fields, for_each_child,
+    COLLECTED, DYING, FINALIZED, Header, MARK, OLD, PROMOTED, WEAKREFED, fields, for_each_child,
 };
 use std::sync::atomic::AtomicBool;
 use std::sync::atomic::Ordering::Relaxed;
@@ -76,18 +76,22 @@ pub(super) enum Promote {
     /// marked `PROMOTED`.
     IntoOldest,
     /// A full collection: `long_lived_pending` restarts from 0, so every
-    /// scanned object loses `PROMOTED`.
+    /// scanned object loses `PROMOTED`, and survivors are marked `OLD`.
     ResetAll,
 }
 
 /// Which objects the scanned list holds.
 #[derive(Clone, Copy, PartialEq, Eq)]
 pub(super) enum Members {
-    /// Every tracked object a member references is a member too (a full
-    /// collection with no frozen object and an empty death stack: every
-    /// tracked object is in the list, heap.rs). Membership is then the
-    /// `TRACKED` bit, and one pass computes gc_refs (`count_refs`).
-    Closed,
+    /// Every tracked object is a member (a full collection of the whole
+    /// heap with no frozen object and an empty death stack, heap.rs).
+    /// Membership is then the `TRACKED` bit, and one pass computes gc_refs
+    /// (`count_refs`).
+    All,
+    /// As `All`, but for the objects marked `OLD`, which are not members
+    /// (a full collection that leaves `old` out, gc/mod.rs): membership is
+    /// the `TRACKED` bit without `OLD`.
+    AllButOld,
     /// Anything else: members may reference tracked objects outside the
     /// list, told apart only by the `COLLECTING` mark `update_refs` puts on
     /// every member first.
@@ -167,13 +171,18 @@ pub(super) fn deduce_unreachable(
     habit: Habit,
 ) -> Scan {
     let reset = promote == Promote::ResetAll;
-    let promote = promote == Promote::IntoOldest;
+    // The flag every survivor gets.
+    let mark = match promote {
+        Promote::No => 0,
+        Promote::IntoOldest => PROMOTED,
+        Promote::ResetAll => OLD,
+    };
     if habit.way == Way::Backward {
         let spread = refs::<true>(young, reset, members, habit);
-        move_unreachable::<true>(young, unreachable, promote, &spread)
+        move_unreachable::<true>(young, unreachable, mark, &spread)
     } else {
         let spread = refs::<false>(young, reset, members, habit);
-        move_unreachable::<false>(young, unreachable, promote, &spread)
+        move_unreachable::<false>(young, unreachable, mark, &spread)
     }
 }
 
@@ -360,7 +369,8 @@ fn read_count(h: *const Header, reset: bool) -> usize {
         v = rc.fetch_set(MARK);
     }
     if reset && v.has(PROMOTED) {
-        v = rc.fetch_unset(PROMOTED);
+        // SAFETY: as above.
+        unsafe { (*h).unset_fast(PROMOTED) };
     }
     v.count() as usize
 }
@@ -384,7 +394,8 @@ fn refs<const BACK: bool>(
     habit: Habit,
 ) -> Spread {
     match members {
-        Members::Closed => count_refs::<BACK>(head, reset, habit),
+        Members::All => count_refs::<BACK>(head, reset, false, habit),
+        Members::AllButOld => count_refs::<BACK>(head, reset, true, habit),
         Members::Open => {
             update_refs::<BACK>(head, reset);
             subtract_refs::<BACK>(head, habit)
@@ -392,12 +403,18 @@ fn refs<const BACK: bool>(
     }
 }
 
-/// `update_refs` and `subtract_refs` in one pass, for `Members::Closed`:
+/// `update_refs` and `subtract_refs` in one pass, for `Members::All` (and
+/// `AllButOld`, with `skip_old`):
 /// a member gets its gc_refs when first met, as a child of an earlier member
 /// (count less one) or in its own turn (its count); references from later
 /// members are subtracted as they come. Until then its `prev` is a plain
 /// link, with no `COLLECTING` bit.
-fn count_refs<const BACK: bool>(head: *const Header, reset: bool, habit: Habit) -> Spread {
+fn count_refs<const BACK: bool>(
+    head: *const Header,
+    reset: bool,
+    skip_old: bool,
+    habit: Habit,
+) -> Spread {
     let checked = checks::enabled();
     let mut spread = Spread::default();
     walk::<BACK>(head, habit.big, habit.prefetch, look, |h| {
@@ -414,7 +431,7 @@ fn count_refs<const BACK: bool>(head: *const Header, reset: bool, habit: Habit) 
                 let p = state::<BACK>(c);
                 if p & FLAGS == COLLECTING {
                     subtract_one::<BACK>(c, p);
-                } else if (*c).is_tracked() {
+                } else if (*c).is_tracked() && !(skip_old && (*c).has(OLD)) {
                     let refs = read_count(c, reset);
                     debug_assert!(refs > 0, "gc_refs below zero: a count is too low");
                     set_state::<BACK>(c, refs.wrapping_sub(1) << REFS_SHIFT | COLLECTING);
@@ -500,7 +517,8 @@ struct Marker<const BACK: bool> {
     reachable: usize,
     /// `PASSED` members found reachable after all.
     revived: usize,
-    promote: bool,
+    /// Flags every member found reachable gets (`PROMOTED`, `OLD` or none).
+    mark: u64,
     /// Whether to prefetch the children of members pushed, and leave them
     /// time to land (`SLACK`).
     prefetch: bool,
@@ -525,8 +543,8 @@ impl<const BACK: bool> Marker<BACK> {
             if (*x).has(MARK) {
                 (*x).unset(MARK);
             }
-            if self.promote {
-                (*x).set(PROMOTED);
+            if self.mark != 0 && !(*x).has(self.mark) {
+                (*x).set_fast(self.mark);
             }
         }
         self.reachable += 1;
@@ -630,7 +648,7 @@ impl<const BACK: bool> Marker<BACK> {
 fn move_unreachable<const BACK: bool>(
     young: *const Header,
     unreachable: *const Header,
-    promote: bool,
+    mark: u64,
     spread: &Spread,
 ) -> Scan {
     let (big, prefetch) = (spread.big(), spread.scattered());
@@ -639,7 +657,7 @@ fn move_unreachable<const BACK: bool>(
         pending: false,
         reachable: 0,
         revived: 0,
-        promote,
+        mark,
         prefetch,
     };
     let mut passed = 0;
@@ -712,7 +730,10 @@ fn move_passed<const BACK: bool>(
             last = x;
             // SAFETY: lock held; x is live garbage.
             unsafe {
-                (*x).set_exclusive(DYING | COLLECTED);
+                // (a whole-heap collection's garbage may be `OLD`: it
+                // leaves `old` for good)
+                let rc = &(*x).rc;
+                rc.store_exclusive(rc.load().with(DYING | COLLECTED).without(OLD));
                 scan.finalizers_due |= !(*x).has(FINALIZED) && (*x).hook(|t| t.finalize).is_some();
                 scan.weakrefs_due |= (*x).has(WEAKREFED);
             }

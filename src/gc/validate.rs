@@ -2,7 +2,8 @@
 //! to nothing in release builds; every test build runs them).
 //!
 //! Checked: each list is a well-formed circular doubly linked list with no
-//! flag bits left in its links, and every member is tracked and alive.
+//! flag bits left in its links, and every member is tracked and alive; the
+//! result of a reachability pass is closed; `OLD` marks exactly `old`.
 
 use crate::list;
 use crate::object::Header;
@@ -56,5 +57,47 @@ pub fn closed(reachable: *const Header, unreachable: *const Header) {
             })
         };
         h = list::next(h);
+    }
+}
+
+/// Checks that `old` holds every object marked `OLD`, `old_len` of them,
+/// and others only when `dense` is set; and that `dirty_len` counts every
+/// object in `dirty`.
+///
+/// # Safety
+/// Lock held; no collection is scanning.
+pub unsafe fn old(st: *mut crate::heap::State) {
+    if !cfg!(debug_assertions) {
+        return;
+    }
+    // SAFETY: caller's contract; list members are live.
+    unsafe {
+        let old = &raw const (*st).old;
+        let dirty = &raw const (*st).dirty;
+        assert!(
+            list::len(dirty) <= (*st).dirty_len,
+            "dirty_len below dirty's length"
+        );
+        let mut marked = 0;
+        for i in 0..crate::heap::NUM_GENERATIONS {
+            for head in crate::heap::generation_lists(st, i) {
+                let mut h = list::next(head);
+                while !std::ptr::eq(h, head) {
+                    let is_old = (*h).has(crate::object::OLD);
+                    assert!(!is_old || std::ptr::eq(head, old), "OLD set outside `old`");
+                    assert!(
+                        is_old || !std::ptr::eq(head, old) || (*st).dense,
+                        "an object in `old` without OLD, and `dense` not set"
+                    );
+                    marked += is_old as usize;
+                    h = list::next(h);
+                }
+            }
+        }
+        assert_eq!(
+            marked,
+            (*st).old_len,
+            "old_len is not the number of OLD objects"
+        );
     }
 }

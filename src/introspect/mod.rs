@@ -75,9 +75,9 @@ fn heads(st: *mut State, generation: Option<usize>) -> Vec<*const Header> {
     // SAFETY: lock held by the caller; only addresses are taken.
     unsafe {
         match generation {
-            Some(i) => vec![&raw const (*st).gens[i]],
+            Some(i) => crate::heap::generation_lists(st, i),
             None => (0..NUM_GENERATIONS)
-                .map(|i| &raw const (*st).gens[i])
+                .flat_map(|i| crate::heap::generation_lists(st, i))
                 .chain(std::iter::once(&raw const (*st).permanent))
                 .collect(),
         }
