@@ -114,7 +114,7 @@ pub struct State {
     /// How many objects `old` holds.
     pub old_len: usize,
     /// Generation 2's objects that lost `OLD` since the last full
-    /// collection (the first `long_lived_total / 8` of them): where it
+    /// collection (the first `long_lived_total / 16` of them): where it
     /// starts looking into `old`.
     pub dirty: Header,
     /// How many objects moved to `dirty` since the last full collection

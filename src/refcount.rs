@@ -318,7 +318,7 @@ pub unsafe fn decref_locked(g: &Locked, h: *mut Header) {
 
 /// `h` just lost `OLD` with a reference: it leaves `old` for `dirty`, where
 /// the next full collection starts looking for objects that reference may
-/// have cut off (gc/mod.rs). Once an eighth of what the last full
+/// have cut off (gc/mod.rs). Once a sixteenth of what the last full
 /// collection left has moved, the rest stay where they are (`dense`): the
 /// next full collection scans all of `old`, in its order, rather than a
 /// `dirty` list in the order the program happened to drop references.
@@ -331,7 +331,7 @@ unsafe fn make_dirty(g: &Locked, h: *mut Header) {
     unsafe {
         let st = &mut *g.st();
         st.old_len -= 1;
-        if st.dirty_len < st.long_lived_total / 8 {
+        if st.dirty_len < st.long_lived_total / 16 {
             list::move_to(h, &st.dirty);
             st.dirty_len += 1;
         } else {
