@@ -114,14 +114,19 @@ pub struct State {
     /// How many objects `old` holds.
     pub old_len: usize,
     /// Generation 2's objects that lost `OLD` since the last full
-    /// collection (the first `long_lived_total / 16` of them): where it
-    /// starts looking into `old`.
+    /// collection (the first `dirty_limit` of them): where it starts
+    /// looking into `old`.
     pub dirty: Header,
     /// How many objects moved to `dirty` since the last full collection
     /// (some may have died since).
     pub dirty_len: usize,
-    /// Objects lost `OLD` beyond that and stayed in `old` (unmoved, so that
-    /// `old` keeps its order): the next full collection scans all of it.
+    /// How many may move (refcount.rs `make_dirty`).
+    pub dirty_limit: usize,
+    /// How many objects lost `OLD` since the last full collection.
+    pub dirty_seen: usize,
+    /// Objects lost `OLD` beyond `dirty_limit` and stayed in `old`
+    /// (unmoved, so that `old` keeps its order): the next full collection
+    /// scans all of it.
     pub dense: bool,
     pub permanent: Header,
     pub count: [usize; NUM_GENERATIONS],
@@ -201,6 +206,8 @@ pub static HEAP: Heap = Heap {
         old_len: 0,
         dirty: crate::list::sentinel(),
         dirty_len: 0,
+        dirty_limit: 0,
+        dirty_seen: 0,
         dense: false,
         permanent: crate::list::sentinel(),
         count: [0; NUM_GENERATIONS],

@@ -318,10 +318,10 @@ pub unsafe fn decref_locked(g: &Locked, h: *mut Header) {
 
 /// `h` just lost `OLD` with a reference: it leaves `old` for `dirty`, where
 /// the next full collection starts looking for objects that reference may
-/// have cut off (gc/mod.rs). Once a sixteenth of what the last full
-/// collection left has moved, the rest stay where they are (`dense`): the
-/// next full collection scans all of `old`, in its order, rather than a
-/// `dirty` list in the order the program happened to drop references.
+/// have cut off (gc/mod.rs). Once `dirty_limit` have moved, the rest stay
+/// where they are (`dense`): the next full collection scans all of `old`,
+/// in its order, rather than a `dirty` list in the order the program
+/// happened to drop references.
 ///
 /// # Safety
 /// Lock held; `h` is live, in `old`, and its `OLD` was just cleared.
@@ -331,7 +331,8 @@ unsafe fn make_dirty(g: &Locked, h: *mut Header) {
     unsafe {
         let st = &mut *g.st();
         st.old_len -= 1;
-        if st.dirty_len < st.long_lived_total / 16 {
+        st.dirty_seen += 1;
+        if st.dirty_len < st.dirty_limit {
             list::move_to(h, &st.dirty);
             st.dirty_len += 1;
         } else {

@@ -87,16 +87,18 @@
 //! its object (refcount.rs, `revive`) and `gc_unfreeze` (frozen objects
 //! were outside every collection).
 //!
-//! Once a sixteenth of what the last full collection left has moved to
-//! `dirty`, further objects lose `OLD` in place (`dense`) and the next full
-//! collection scans all of `old`, in its order: a `dirty` list nearly as
+//! Once `dirty_limit` objects (a sixteenth of what the last full
+//! collection left) have moved to `dirty`, further objects lose `OLD` in
+//! place (`dense`) and the next full collection scans all of `old`, in its
+//! order: a `dirty` list nearly as
 //! long as the heap, in the order the program dropped references, costs
 //! more to walk than the whole of `old` (a 2^20-node tree read through
 //! `obj_get_field` before each collection: 97 ns per object scanning
 //! `dirty`, 23 ns scanning `old`). The moved objects are out of order even
 //! then (binary-trees' full collections: 35-45 ms with an eighth moved,
 //! 28-34 ms with a sixteenth or less); a sixteenth keeps most of cyclic
-//! binary-trees' full collections from scanning `old`.
+//! binary-trees' full collections from scanning `old`. So after a cycle in
+//! which more than a sixteenth lost `OLD`, only a 256th may move.
 //!
 //! # The header during a collection
 //! - The state word (`prev` walking forward, `next` backward) of a member
@@ -450,6 +452,8 @@ unsafe fn collect_main(g: &Locked, generation: usize) -> (usize, usize) {
             (*st).old_len += survivors;
             (*st).long_lived_pending = 0;
             (*st).long_lived_total = (*st).old_len;
+            (*st).dirty_limit = dirty_limit((*st).long_lived_total, (*st).dirty_seen);
+            (*st).dirty_seen = 0;
         }
 
         let final_garbage = list::sentinel();
@@ -491,6 +495,19 @@ unsafe fn collect_main(g: &Locked, generation: usize) -> (usize, usize) {
             drain(g);
         }
         found
+    }
+}
+
+/// How many objects may move to `dirty` before the next full collection
+/// (module docs, "Old objects"): a sixteenth of `old`, or a 256th when more
+/// than a sixteenth lost `OLD` in the cycle just ended (a program that
+/// reads its whole heap between full collections: they will scan all of
+/// `old` anyway, and the moved objects would only be out of order there).
+fn dirty_limit(old: usize, seen_last_cycle: usize) -> usize {
+    if seen_last_cycle > old / 16 {
+        old / 256
+    } else {
+        old / 16
     }
 }
 
@@ -696,6 +713,7 @@ pub fn freeze() {
     for_each(&st.old, |h| unsafe { (*h).unset_fast(OLD) });
     st.old_len = 0;
     st.dirty_len = 0;
+    st.dirty_seen = 0;
     st.dense = false;
     for i in 0..NUM_GENERATIONS {
         // SAFETY: lock held.
