@@ -9,22 +9,22 @@
 //! ```
 //!
 //! A plain 2-field object is 48 bytes, the size of CPython's 2-slot object.
-//! Sizes that do not fit the header (a payload, or 127 fields or more) live
+//! Sizes that do not fit the header (a payload, or 255 fields or more) live
 //! in a 16-byte prefix before the header, flagged by `EXT`, so the fields are
 //! always at `header + 32`.
 //!
 //! The `rc` word belongs to one type, `CountWord` (values: `Counts`); no
 //! other module touches its bits. Bit diagram:
 //! ```text
-//!  63                16 15      9  8     7        6          5          4           3       2           1           0
-//! [ count (48 bits)     ][ nfields ][OLD][POOLED][RELEASED][PROMOTED][COLLECTED][DYING][FINALIZED][WEAKREFED][MARK]
+//!  63                17  16  15       8 7        6          5          4           3       2           1           0
+//! [ count (47 bits)     ][OLD][ nfields ][POOLED][RELEASED][PROMOTED][COLLECTED][DYING][FINALIZED][WEAKREFED][MARK]
 //! ```
 //! - count: the reference count, in the top bits so that "above one" and
 //!   "zero" are single comparisons of the whole word. Changed by
 //!   incref/decref (plain accesses under the counts bias, bias.rs; atomic
 //!   RMW otherwise) except the transition to zero, which happens under the
-//!   heap lock (see refcount.rs). An increment from `MAX_COUNT` (2^47 - 1)
-//!   aborts (as `Arc` does) instead of carrying out of the word; 2^47
+//!   heap lock (see refcount.rs). An increment from `MAX_COUNT` (2^46 - 1)
+//!   aborts (as `Arc` does) instead of carrying out of the word; 2^46
 //!   more increments of headroom absorb threads racing past the check.
 //! - MARK: set by a collection's scan on the objects with weakrefs it
 //!   examines (kept only on the garbage), so that the lock-free
@@ -54,8 +54,8 @@
 //!   step: the object moves to the `dirty` list), by the start of its death,
 //!   and by `gc_freeze` / `gc_unfreeze`. So a count change by the owner
 //!   thread stays a plain store unless it is that first decrement.
-//! - nfields: the field count when EXT is clear (fewer than 127 fields).
-//!   Never changes.
+//! - nfields: the field count when EXT is clear (fewer than 255 fields).
+//!   Never changes. A whole byte: reading it is one byte load.
 //!
 //! The flag bits (but POOLED) change only under the heap lock, with atomic RMW operations
 //! because the count shares the word with lock-free updates (or with plain
@@ -131,7 +131,7 @@ const PREFIX_SIZE: usize = 16;
 use crate::alloc::ALIGN;
 
 /// The largest reference count: an increment from it aborts.
-pub(crate) const MAX_COUNT: u64 = (1 << 47) - 1;
+pub(crate) const MAX_COUNT: u64 = (1 << 46) - 1;
 pub(crate) const MARK: u64 = 1 << 0;
 pub(crate) const WEAKREFED: u64 = 1 << 1;
 pub(crate) const FINALIZED: u64 = 1 << 2;
@@ -140,13 +140,13 @@ pub(crate) const COLLECTED: u64 = 1 << 4;
 pub(crate) const PROMOTED: u64 = 1 << 5;
 pub(crate) const RELEASED: u64 = 1 << 6;
 pub(crate) const POOLED: u64 = 1 << 7;
-pub(crate) const OLD: u64 = 1 << 8;
-const NFIELDS_SHIFT: u32 = 9;
-const COUNT_SHIFT: u32 = 16;
+pub(crate) const OLD: u64 = 1 << 16;
+const NFIELDS_SHIFT: u32 = 8;
+const COUNT_SHIFT: u32 = 17;
 /// One reference, as a difference of count words.
 const ONE: u64 = 1 << COUNT_SHIFT;
 /// Field counts at or above this are kept in the prefix.
-const SMALL_NFIELDS_LIMIT: usize = 0x7F;
+const SMALL_NFIELDS_LIMIT: usize = 0xFF;
 
 /// A value of the count word: the reference count, the flag bits and the
 /// small field count (bit diagram in the module docs).
@@ -669,12 +669,12 @@ mod tests {
             MARK | WEAKREFED | FINALIZED | DYING | COLLECTED | PROMOTED | RELEASED | POOLED | OLD;
         w.fetch_set(all);
         let v = w.load();
-        assert_eq!((v.count(), v.small_nfields()), (1, 126));
+        assert_eq!((v.count(), v.small_nfields()), (1, 254));
         // The count goes to its limit and back without touching the rest.
         let top = Counts(MAX_COUNT << COUNT_SHIFT | v.0 & (ONE - 1));
         assert!(!top.minus_one().is_full() && top.is_full());
         assert_eq!(top.count(), MAX_COUNT);
-        assert_eq!(top.small_nfields(), 126);
+        assert_eq!(top.small_nfields(), 254);
         assert!(top.has(all) && top.without(all).with(MARK).0 & all == MARK);
         assert_eq!(top.minus_one().plus_one(), top);
         w.store_exclusive(top.minus_one());
@@ -686,9 +686,9 @@ mod tests {
     }
 
     #[test]
-    fn objects_of_127_fields_keep_them_in_the_prefix() {
-        assert!(!Shape::new(126, 0).unwrap().ext);
-        assert!(Shape::new(127, 0).unwrap().ext);
+    fn objects_of_255_fields_keep_them_in_the_prefix() {
+        assert!(!Shape::new(254, 0).unwrap().ext);
+        assert!(Shape::new(255, 0).unwrap().ext);
     }
 
     #[test]
@@ -716,8 +716,7 @@ mod tests {
         for (n, p) in [
             (0, 0),
             (2, 0),
-            (126, 0),
-            (127, 0),
+            (254, 0),
             (255, 0),
             (0, 24),
             (70000, 0),

@@ -394,8 +394,9 @@ fn refs<const BACK: bool>(
     habit: Habit,
 ) -> Spread {
     match members {
-        Members::All => count_refs::<BACK>(head, reset, false, habit),
-        Members::AllButOld => count_refs::<BACK>(head, reset, true, habit),
+        Members::All | Members::AllButOld => {
+            count_refs::<BACK>(head, reset, members == Members::AllButOld, habit)
+        }
         Members::Open => {
             update_refs::<BACK>(head, reset);
             subtract_refs::<BACK>(head, habit)
