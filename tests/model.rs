@@ -154,6 +154,43 @@ fn fixed_sequences() {
             Collect { g: 3 }, // S.0 gets a new object
         ],
     );
+
+    // A finalizer resurrects its object into an empty field of the object
+    // its own field holds, which is old and lost no reference since the
+    // last full collection: the two are a garbage cycle once released,
+    // which the next full collection must find (the revived object's
+    // children lose OLD, gc/mod.rs "Old objects").
+    let s = replay(
+        "resurrection into an old object's field",
+        &[
+            Threshold(0, 10, 10),
+            New {
+                ty: 1,
+                nfields: 2,
+                payload: false,
+                fin: 0,
+            }, // X
+            New {
+                ty: 0,
+                nfields: 2,
+                payload: false,
+                fin: 0,
+            }, // C
+            SetField {
+                src: 0,
+                idx: 0,
+                val: Some(1),
+            }, // X.0 = C
+            Decref { h: 1 },          // C held by X only
+            Collect { g: 2 },         // X and C are old
+            DecrefIntoChild { h: 0 }, // X dies, C.1 = X revives it
+            Collect { g: 2 },         // X <-> C is garbage
+        ],
+    );
+    assert_eq!(
+        cov(&s, "finalizer stores its object in an object's field"),
+        1
+    );
 }
 
 #[test]

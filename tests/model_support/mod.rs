@@ -170,6 +170,14 @@ pub enum Op {
     DecrefCollect {
         h: u32,
     },
+    /// A decref that kills an object with a finalizer whose field 0 holds
+    /// an object with an empty field 1: the finalizer stores its object
+    /// there, a resurrection into an object's field with no reference
+    /// dropped (that object may be old and untouched since the last full
+    /// collection). A plain Decref for other objects.
+    DecrefIntoChild {
+        h: u32,
+    },
     WeakNew {
         target: u32,
         cb: bool,
@@ -281,7 +289,8 @@ pub fn gen_op(src: &mut dyn Source, nh: usize, cap: usize) -> Option<Op> {
         43..=44 => Op::GetSlot { src: h(src)? },
         45..=46 => Op::Incref { h: h(src)? },
         47..=60 => Op::Decref { h: h(src)? },
-        61..=62 => Op::DecrefCollect { h: h(src)? },
+        61 => Op::DecrefCollect { h: h(src)? },
+        62 => Op::DecrefIntoChild { h: h(src)? },
         63..=68 => Op::WeakNew {
             target: h(src)?,
             cb: src.below(4)? != 0,
@@ -385,6 +394,9 @@ const FIN_MASK: u64 = 15;
 static IN_GC: AtomicBool = AtomicBool::new(false);
 /// One-shot: the next finalizer to run outside a collection calls gc_collect.
 static ARM_COLLECT: AtomicBool = AtomicBool::new(false);
+/// Set before a DecrefIntoChild; the finalizer that consumes it stores its
+/// object in field 1 of its field 0.
+static ARM_INTO_CHILD: AtomicBool = AtomicBool::new(false);
 
 /// The payload of typed objects.
 #[repr(C)]
@@ -481,6 +493,12 @@ unsafe extern "C" fn h_finalize(o: *mut GcObject) {
             obj_decref(holder);
             if enabled {
                 gc_enable();
+            }
+        }
+        if ARM_INTO_CHILD.swap(false, Relaxed) {
+            let c = obj_borrow_field(o, 0);
+            if c.is_null() || obj_set_field(c, 1, o) != GC_OK {
+                record(Ev::Bad("obj_set_field into field 0's object", o as usize));
             }
         }
         if resurrected {
@@ -724,6 +742,9 @@ pub struct Runner {
     in_gc: bool,
     /// The next finalizer in a refcount death calls gc_collect.
     armed: bool,
+    /// The next finalizer stores its object in field 1 of its field 0
+    /// (DecrefIntoChild).
+    into_child: bool,
     /// The object whose refcount death is running that nested collection
     /// (unlinked from its generation: not part of it).
     dying: Option<Id>,
@@ -791,6 +812,7 @@ impl Runner {
             max_alive: 0,
             in_gc: false,
             armed: false,
+            into_child: false,
             dying: None,
             cov: BTreeMap::new(),
             mem_base: (m.objects, m.tracked),
@@ -888,6 +910,12 @@ impl Runner {
             self.objs[c].rc += 1;
             self.roots.push(c);
             self.cov("finalizer roots a child");
+        }
+        if std::mem::take(&mut self.into_child) {
+            let c = self.objs[z].fields[0].expect("armed with a child");
+            self.objs[c].fields[1] = Some(z);
+            self.objs[z].rc += 1;
+            self.cov("finalizer stores its object in an object's field");
         }
         if flags & F_RESURRECT != 0 {
             self.objs[z].rc += 1;
@@ -1430,6 +1458,29 @@ impl Runner {
                 let x = self.handles.remove(h as usize % self.handles.len());
                 obj_decref(self.p(x));
                 self.release(x);
+            }
+            Op::DecrefIntoChild { h } => {
+                if self.handles.is_empty() {
+                    return self.after_op();
+                }
+                let x = self.handles.remove(h as usize % self.handles.len());
+                let o = &self.objs[x];
+                let child = o.fields.first().copied().flatten();
+                if o.rc == 1
+                    && o.ty.has_fin()
+                    && !o.finalized
+                    && child.is_some_and(|c| self.objs[c].fields.get(1) == Some(&None))
+                {
+                    self.into_child = true;
+                    ARM_INTO_CHILD.store(true, Relaxed);
+                }
+                obj_decref(self.p(x));
+                self.release(x);
+                check!(
+                    self,
+                    !self.into_child && !ARM_INTO_CHILD.load(Relaxed),
+                    "the finalizer did not store its object"
+                );
             }
             Op::DecrefCollect { h } => {
                 if self.handles.is_empty() {
