@@ -1459,44 +1459,39 @@ impl Runner {
                 obj_decref(self.p(x));
                 self.release(x);
             }
-            Op::DecrefIntoChild { h } => {
+            Op::DecrefCollect { h } | Op::DecrefIntoChild { h } => {
                 if self.handles.is_empty() {
                     return self.after_op();
                 }
+                // The finalizer of the object this decref kills runs first
+                // in its death: it consumes the arm.
+                let into_child = matches!(op, Op::DecrefIntoChild { .. });
+                let arm = if into_child {
+                    &ARM_INTO_CHILD
+                } else {
+                    &ARM_COLLECT
+                };
                 let x = self.handles.remove(h as usize % self.handles.len());
                 let o = &self.objs[x];
                 let child = o.fields.first().copied().flatten();
                 if o.rc == 1
                     && o.ty.has_fin()
                     && !o.finalized
-                    && child.is_some_and(|c| self.objs[c].fields.get(1) == Some(&None))
+                    && (!into_child
+                        || child.is_some_and(|c| self.objs[c].fields.get(1) == Some(&None)))
                 {
-                    self.into_child = true;
-                    ARM_INTO_CHILD.store(true, Relaxed);
+                    if into_child {
+                        self.into_child = true;
+                    } else {
+                        self.armed = true;
+                    }
+                    arm.store(true, Relaxed);
                 }
                 obj_decref(self.p(x));
                 self.release(x);
                 check!(
                     self,
-                    !self.into_child && !ARM_INTO_CHILD.load(Relaxed),
-                    "the finalizer did not store its object"
-                );
-            }
-            Op::DecrefCollect { h } => {
-                if self.handles.is_empty() {
-                    return self.after_op();
-                }
-                let x = self.handles.remove(h as usize % self.handles.len());
-                let o = &self.objs[x];
-                if o.rc == 1 && o.ty.has_fin() && !o.finalized {
-                    self.armed = true;
-                    ARM_COLLECT.store(true, Relaxed);
-                }
-                obj_decref(self.p(x));
-                self.release(x);
-                check!(
-                    self,
-                    !self.armed && !ARM_COLLECT.load(Relaxed),
+                    !self.armed && !self.into_child && !arm.load(Relaxed),
                     "the finalizer did not run"
                 );
             }
