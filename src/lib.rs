@@ -24,7 +24,9 @@
 //!   lock-free `weakref_get`;
 //! - `weakref`: weakref objects and the per-target lists;
 //! - `refcount`: incref/decref and the iterative death path;
-//! - `gc`: one collection, and object creation (which triggers collections);
+//! - `gc`: one collection (a full one leaves out the old objects no dropped
+//!   reference can have cut off), and object creation (which triggers
+//!   collections);
 //! - `introspect`: walks of the heap for the C API: objects, referents,
 //!   referrers, why-alive chains, type stats, heap dumps, the leak report;
 //! - `ffi`: the exported C functions.
