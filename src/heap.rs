@@ -13,8 +13,8 @@
 //!   once its count reached zero, the death stack (`deaths` or `fresh`),
 //!   or (collector garbage) a collector working list. Untracked objects are in no list.
 //! - Generation 2 is three lists: `old` (the `old_len` objects marked
-//!   `OLD`; and, only when `dense` is set, objects that lost it since the
-//!   last full collection in place), `dirty` (objects that lost `OLD`
+//!   `OLD`, and the `in_place` objects marked `DIRTY`, which lost it since
+//!   the last full collection and stayed), `dirty` (objects that lost `OLD`
 //!   since the last full collection and moved: `dirty_len` did) and `gens[2]`
 //!   (the rest: promoted since, resurrected, uncollectable).
 //!   `generation_lists` names them, oldest first.
@@ -124,10 +124,10 @@ pub struct State {
     pub dirty_limit: usize,
     /// How many objects lost `OLD` since the last full collection.
     pub dirty_seen: usize,
-    /// Objects lost `OLD` beyond `dirty_limit` and stayed in `old`
-    /// (unmoved, so that `old` keeps its order): the next full collection
-    /// scans all of it.
-    pub dense: bool,
+    /// How many live objects lost `OLD` beyond `dirty_limit` and stayed in
+    /// `old` (unmoved, so that `old` keeps its order), marked `DIRTY`: while
+    /// there are any, the next full collection scans all of `old`.
+    pub in_place: usize,
     pub permanent: Header,
     pub count: [usize; NUM_GENERATIONS],
     pub threshold: [usize; NUM_GENERATIONS],
@@ -208,7 +208,7 @@ pub static HEAP: Heap = Heap {
         dirty_len: 0,
         dirty_limit: 0,
         dirty_seen: 0,
-        dense: false,
+        in_place: 0,
         permanent: crate::list::sentinel(),
         count: [0; NUM_GENERATIONS],
         threshold: [700, 10, 10],

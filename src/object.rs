@@ -16,15 +16,15 @@
 //! The `rc` word belongs to one type, `CountWord` (values: `Counts`); no
 //! other module touches its bits. Bit diagram:
 //! ```text
-//!  63                17  16  15       8 7        6          5          4           3       2           1           0
-//! [ count (47 bits)     ][OLD][ nfields ][POOLED][RELEASED][PROMOTED][COLLECTED][DYING][FINALIZED][WEAKREFED][MARK]
+//!  63                18   17   16  15       8 7        6          5          4           3       2           1           0
+//! [ count (46 bits)     ][DIRTY][OLD][ nfields ][POOLED][RELEASED][PROMOTED][COLLECTED][DYING][FINALIZED][WEAKREFED][MARK]
 //! ```
 //! - count: the reference count, in the top bits so that "above one" and
 //!   "zero" are single comparisons of the whole word. Changed by
 //!   incref/decref (plain accesses under the counts bias, bias.rs; atomic
 //!   RMW otherwise) except the transition to zero, which happens under the
-//!   heap lock (see refcount.rs). An increment from `MAX_COUNT` (2^46 - 1)
-//!   aborts (as `Arc` does) instead of carrying out of the word; 2^46
+//!   heap lock (see refcount.rs). An increment from `MAX_COUNT` (2^45 - 1)
+//!   aborts (as `Arc` does) instead of carrying out of the word; 2^45
 //!   more increments of headroom absorb threads racing past the check.
 //! - MARK: set by a collection's scan on the objects with weakrefs it
 //!   examines (kept only on the garbage), so that the lock-free
@@ -54,6 +54,10 @@
 //!   step: the object moves to the `dirty` list), by the start of its death,
 //!   and by `gc_freeze` / `gc_unfreeze`. So a count change by the owner
 //!   thread stays a plain store unless it is that first decrement.
+//! - DIRTY: the object lost `OLD` but stayed in `old` (once `dirty` holds
+//!   its limit, refcount.rs `make_dirty`); the heap counts these
+//!   (`in_place`) until they die or a full collection scans them. Set and
+//!   cleared under the heap lock.
 //! - nfields: the field count when EXT is clear (fewer than 255 fields).
 //!   Never changes. A whole byte: reading it is one byte load.
 //!
@@ -131,7 +135,7 @@ const PREFIX_SIZE: usize = 16;
 use crate::alloc::ALIGN;
 
 /// The largest reference count: an increment from it aborts.
-pub(crate) const MAX_COUNT: u64 = (1 << 46) - 1;
+pub(crate) const MAX_COUNT: u64 = (1 << 45) - 1;
 pub(crate) const MARK: u64 = 1 << 0;
 pub(crate) const WEAKREFED: u64 = 1 << 1;
 pub(crate) const FINALIZED: u64 = 1 << 2;
@@ -141,8 +145,9 @@ pub(crate) const PROMOTED: u64 = 1 << 5;
 pub(crate) const RELEASED: u64 = 1 << 6;
 pub(crate) const POOLED: u64 = 1 << 7;
 pub(crate) const OLD: u64 = 1 << 16;
+pub(crate) const DIRTY: u64 = 1 << 17;
 const NFIELDS_SHIFT: u32 = 8;
-const COUNT_SHIFT: u32 = 17;
+const COUNT_SHIFT: u32 = 18;
 /// One reference, as a difference of count words.
 const ONE: u64 = 1 << COUNT_SHIFT;
 /// Field counts at or above this are kept in the prefix.
@@ -665,8 +670,16 @@ mod tests {
     #[test]
     fn count_word_fields_do_not_disturb_each_other() {
         let w = CountWord::new(SMALL_NFIELDS_LIMIT - 1);
-        let all =
-            MARK | WEAKREFED | FINALIZED | DYING | COLLECTED | PROMOTED | RELEASED | POOLED | OLD;
+        let all = MARK
+            | WEAKREFED
+            | FINALIZED
+            | DYING
+            | COLLECTED
+            | PROMOTED
+            | RELEASED
+            | POOLED
+            | OLD
+            | DIRTY;
         w.fetch_set(all);
         let v = w.load();
         assert_eq!((v.count(), v.small_nfields()), (1, 254));

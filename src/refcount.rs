@@ -50,7 +50,7 @@ use crate::error::{GC_ERR_INVALID, fail};
 use crate::heap::{Locked, State, lock};
 use crate::list;
 use crate::object::{
-    COLLECTED, Counts, DYING, FINALIZED, GcObject, Header, OLD, POOLED, PROMOTED, WEAKREFED,
+    COLLECTED, Counts, DIRTY, DYING, FINALIZED, GcObject, Header, OLD, POOLED, PROMOTED, WEAKREFED,
     allocation_of, fields,
 };
 use crate::weakref::{self, Pending};
@@ -319,9 +319,10 @@ pub unsafe fn decref_locked(g: &Locked, h: *mut Header) {
 /// `h` just lost `OLD` with a reference: it leaves `old` for `dirty`, where
 /// the next full collection starts looking for objects that reference may
 /// have cut off (gc/mod.rs). Once `dirty_limit` have moved, the rest stay
-/// where they are (`dense`): the next full collection scans all of `old`,
-/// in its order, rather than a `dirty` list in the order the program
-/// happened to drop references.
+/// where they are, marked `DIRTY` and counted in `in_place`: the next full
+/// collection scans all of `old`, in its order, rather than a `dirty` list
+/// in the order the program happened to drop references (unless they are
+/// all dead by then).
 ///
 /// # Safety
 /// Lock held; `h` is live, in `old`, and its `OLD` was just cleared.
@@ -336,7 +337,8 @@ unsafe fn make_dirty(g: &Locked, h: *mut Header) {
             list::move_to(h, &st.dirty);
             st.dirty_len += 1;
         } else {
-            st.dense = true;
+            (*h).set_fast(DIRTY);
+            st.in_place += 1;
         }
     }
 }
@@ -396,6 +398,9 @@ unsafe fn start_death(g: &Locked, h: *mut Header) {
                 // It leaves `old` (and, resurrected, rejoins generation 0).
                 (*h).unset_fast(OLD);
                 (*g.st()).old_len -= 1;
+            } else if v.has(DIRTY) {
+                (*h).unset_fast(DIRTY);
+                (*g.st()).in_place -= 1;
             }
         }
         let st = &mut *g.st();

@@ -6,7 +6,8 @@
 //! 1. merge the younger generations into the collected one (`young`). A
 //!    full collection leaves out the `OLD` objects nothing cut off (below,
 //!    "Old objects"): it takes `dirty`, and first every `OLD` object
-//!    reachable from `dirty` (`take_in_cut_off`); or, when `dense`, all of
+//!    reachable from `dirty` (`take_in_cut_off`); or, while an object lost
+//!    `OLD` in place (`DIRTY`), all of
 //!    `old`;
 //! 2. gc_refs: each member's state word (below) becomes
 //!    `gc_refs << 3 | COLLECTING`, with gc_refs = its reference count; an
@@ -89,7 +90,8 @@
 //!
 //! Once `dirty_limit` objects (a sixteenth of what the last full
 //! collection left) have moved to `dirty`, further objects lose `OLD` in
-//! place (`dense`) and the next full collection scans all of `old`, in its
+//! place (marked `DIRTY`, counted in `in_place`) and, if any of them is
+//! still alive then, the next full collection scans all of `old`, in its
 //! order: a `dirty` list nearly as
 //! long as the heap, in the order the program dropped references, costs
 //! more to walk than the whole of `old` (a 2^20-node tree read through
@@ -133,8 +135,8 @@ use crate::heap::{GcCallbackInfo, GcPhase, Locked, NUM_GENERATIONS, lock};
 use crate::list;
 use crate::memory;
 use crate::object::{
-    COLLECTED, DYING, FINALIZED, GcObject, GcType, Header, Kind, MARK, OLD, POOLED, PROMOTED,
-    RELEASED, Shape, WEAKREFED, init_object,
+    COLLECTED, DIRTY, DYING, FINALIZED, GcObject, GcType, Header, Kind, MARK, OLD, POOLED,
+    PROMOTED, RELEASED, Shape, WEAKREFED, init_object,
 };
 use crate::refcount::{
     destroy, drain, free, make_children_dirty, release_fields, release_references,
@@ -374,14 +376,14 @@ unsafe fn collect_main(g: &Locked, generation: usize) -> (usize, usize) {
             (*st).count[i] = 0;
         }
         let young: *mut Header = &raw mut (*st).gens[generation];
-        // Whether a full collection scans `old` too (heap.rs: `dense`).
+        // Whether a full collection scans `old` too (heap.rs: `in_place`).
         let mut whole = false;
         if generation == NUM_GENERATIONS - 1 {
             validate::old(st);
-            if !(*st).dense {
+            if (*st).in_place == 0 {
                 take_in_cut_off(g);
             }
-            whole = (*st).dense;
+            whole = (*st).in_place > 0;
             let dirty = &raw const (*st).dirty;
             if whole {
                 // Everything, oldest first: old, dirty, promoted.
@@ -389,8 +391,10 @@ unsafe fn collect_main(g: &Locked, generation: usize) -> (usize, usize) {
                 list::merge(young, dirty);
                 list::merge(dirty, old);
                 list::merge(old, young);
+                // (The scan clears every `DIRTY`: survivors become `OLD`,
+                // garbage neither.)
                 (*st).old_len = 0;
-                (*st).dense = false;
+                (*st).in_place = 0;
             } else {
                 // The set, oldest first: dirty, promoted.
                 list::merge(young, dirty);
@@ -526,8 +530,8 @@ unsafe fn take_in_cut_off(g: &Locked) {
         }
         let dirty = &raw const (*g.st()).dirty;
         let mut h = list::next(dirty);
-        // (Once that sets `dense`, the collection scans all of `old`.)
-        while !std::ptr::eq(h, dirty) && !(*g.st()).dense {
+        // (Once that leaves one in place, the collection scans all of `old`.)
+        while !std::ptr::eq(h, dirty) && (*g.st()).in_place == 0 {
             make_children_dirty(g, h, c"gc_collect");
             h = list::next(h);
         }
@@ -710,11 +714,11 @@ pub fn freeze() {
         }
     });
     // SAFETY: lock held; members are live.
-    for_each(&st.old, |h| unsafe { (*h).unset_fast(OLD) });
+    for_each(&st.old, |h| unsafe { (*h).unset_fast(OLD | DIRTY) });
     st.old_len = 0;
+    st.in_place = 0;
     st.dirty_len = 0;
     st.dirty_seen = 0;
-    st.dense = false;
     for i in 0..NUM_GENERATIONS {
         // SAFETY: lock held.
         for head in unsafe { crate::heap::generation_lists(st, i) } {

@@ -21,7 +21,8 @@ use crate::checks;
 use crate::heap::NUM_GENERATIONS;
 use crate::list;
 use crate::object::{
-    COLLECTED, DYING, FINALIZED, Header, MARK, OLD, PROMOTED, WEAKREFED, fields, for_each_child,
+    COLLECTED, DIRTY, DYING, FINALIZED, Header, MARK, OLD, PROMOTED, WEAKREFED, fields,
+    for_each_child,
 };
 use std::sync::atomic::AtomicBool;
 use std::sync::atomic::Ordering::Relaxed;
@@ -547,6 +548,10 @@ impl<const BACK: bool> Marker<BACK> {
             if self.mark != 0 && !(*x).has(self.mark) {
                 (*x).set_fast(self.mark);
             }
+            // (only in a full collection that scans `old`)
+            if (*x).has(DIRTY) {
+                (*x).unset_fast(DIRTY);
+            }
         }
         self.reachable += 1;
     }
@@ -734,7 +739,7 @@ fn move_passed<const BACK: bool>(
                 // (a whole-heap collection's garbage may be `OLD`: it
                 // leaves `old` for good)
                 let rc = &(*x).rc;
-                rc.store_exclusive(rc.load().with(DYING | COLLECTED).without(OLD));
+                rc.store_exclusive(rc.load().with(DYING | COLLECTED).without(OLD | DIRTY));
                 scan.finalizers_due |= !(*x).has(FINALIZED) && (*x).hook(|t| t.finalize).is_some();
                 scan.weakrefs_due |= (*x).has(WEAKREFED);
             }

@@ -61,8 +61,8 @@ pub fn closed(reachable: *const Header, unreachable: *const Header) {
 }
 
 /// Checks that `old` holds every object marked `OLD`, `old_len` of them,
-/// and others only when `dense` is set; and that `dirty_len` counts every
-/// object in `dirty`.
+/// and the `in_place` ones marked `DIRTY` (and nothing else); and that
+/// `dirty_len` counts every object in `dirty`.
 ///
 /// # Safety
 /// Lock held; no collection is scanning.
@@ -78,18 +78,23 @@ pub unsafe fn old(st: *mut crate::heap::State) {
             list::len(dirty) <= (*st).dirty_len,
             "dirty_len below dirty's length"
         );
-        let mut marked = 0;
+        let (mut marked, mut dirty_in_place) = (0, 0);
         for i in 0..crate::heap::NUM_GENERATIONS {
             for head in crate::heap::generation_lists(st, i) {
                 let mut h = list::next(head);
                 while !std::ptr::eq(h, head) {
                     let is_old = (*h).has(crate::object::OLD);
-                    assert!(!is_old || std::ptr::eq(head, old), "OLD set outside `old`");
+                    let is_dirty = (*h).has(crate::object::DIRTY);
                     assert!(
-                        is_old || !std::ptr::eq(head, old) || (*st).dense,
-                        "an object in `old` without OLD, and `dense` not set"
+                        !(is_old || is_dirty) || std::ptr::eq(head, old),
+                        "OLD or DIRTY set outside `old`"
+                    );
+                    assert!(
+                        is_old != is_dirty || !std::ptr::eq(head, old),
+                        "an object in `old` without OLD or DIRTY, or with both"
                     );
                     marked += is_old as usize;
+                    dirty_in_place += is_dirty as usize;
                     h = list::next(h);
                 }
             }
@@ -98,6 +103,11 @@ pub unsafe fn old(st: *mut crate::heap::State) {
             marked,
             (*st).old_len,
             "old_len is not the number of OLD objects"
+        );
+        assert_eq!(
+            dirty_in_place,
+            (*st).in_place,
+            "in_place is not the number of DIRTY objects"
         );
     }
 }
