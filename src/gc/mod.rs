@@ -92,9 +92,9 @@
 //! collection left) have moved to `dirty`, further objects lose `OLD` in
 //! place (marked `DIRTY`, counted in `in_place`) and, if any of them is
 //! still alive then, the next full collection scans all of `old`, in its
-//! order: a `dirty` list nearly as
-//! long as the heap, in the order the program dropped references, costs
-//! more to walk than the whole of `old` (a 2^20-node tree read through
+//! order: a `dirty` list nearly as long as the heap, in the order the
+//! program dropped references, costs more to walk than the whole of `old`
+//! (a 2^20-node tree read through
 //! `obj_get_field` before each collection: 97 ns per object scanning
 //! `dirty`, 23 ns scanning `old`). The moved objects are out of order even
 //! then (binary-trees' full collections: 35-45 ms with an eighth moved,
