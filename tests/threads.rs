@@ -3,7 +3,8 @@
 //! library and the test alike: lock-free refcounting on a shared object,
 //! weakref_get racing the last decref and collections, and threads building
 //! cyclic garbage while collecting, untracked objects made, released and
-//! counted across threads. Also runs in every plain `cargo test`.
+//! counted across threads, old cycles cut by other threads while
+//! collecting. Also runs in every plain `cargo test`.
 //! A plain main() (harness = false in Cargo.toml): libtest's own threads
 //! would be all TSan reports, since std is not instrumented.
 
@@ -254,6 +255,53 @@ fn untracked_across_threads(early: Vec<H>, base: GcMemStats) -> usize {
     0 // no Node objects
 }
 
+/// Old cycles (survivors of a full collection) cut by other threads'
+/// decrefs (the first loss of an old object's reference, taken under the
+/// lock from the lock-free path) while this thread and they collect: every
+/// cycle is found, none twice (the final check counts destroy calls).
+fn old_cycles_cut_by_other_threads() -> usize {
+    // A ballast of old objects, so that the cut cycles move to `dirty`
+    // rather than making the collection scan all of `old`.
+    let mut chain = node(1);
+    for _ in 1..2000 {
+        let n = node(1);
+        obj_set_field(n, 0, chain);
+        obj_decref(chain);
+        chain = n;
+    }
+    let pairs: Vec<H> = (0..400)
+        .map(|_| {
+            let (a, b) = (node(1), node(1));
+            obj_set_field(a, 0, b);
+            obj_set_field(b, 0, a);
+            obj_decref(b);
+            H(a)
+        })
+        .collect();
+    gc_collect();
+    let pairs = Arc::new(pairs);
+    let threads: Vec<_> = (0..4)
+        .map(|id| {
+            let pairs = Arc::clone(&pairs);
+            thread::spawn(move || {
+                for (i, a) in pairs.iter().enumerate().filter(|(i, _)| i % 4 == id) {
+                    obj_decref(a.0);
+                    if i % 50 == id {
+                        gc_collect();
+                    }
+                }
+            })
+        })
+        .collect();
+    for _ in 0..20 {
+        gc_collect();
+    }
+    threads.into_iter().for_each(|t| t.join().unwrap());
+    gc_collect();
+    obj_decref(chain);
+    2000 + 800
+}
+
 fn main() {
     gc_set_threshold(100, 5, 5);
     // One lock-free weakref_get (and the library's first lock, which
@@ -274,6 +322,7 @@ fn main() {
         + weakref_readers_race_deaths()
         + cyclic_garbage_while_collecting()
         + weakref_get_while_gc_locked()
+        + old_cycles_cut_by_other_threads()
         + untracked_across_threads(early, base);
     gc_collect();
     assert_eq!(DESTROYED.load(SeqCst), made);
