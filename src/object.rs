@@ -64,7 +64,7 @@
 //! The flag bits (but POOLED) change only under the heap lock, with atomic RMW operations
 //! because the count shares the word with lock-free updates (or with plain
 //! accesses where no other thread can touch the word: `set_exclusive`, and
-//! `set_fast` / `unset_fast` while the counts bias is this thread's).
+//! `change_fast` while the counts bias is this thread's).
 //!
 //! `next`/`prev` link the object into a generation list (list.rs). Each
 //! other use of them belongs to one module, while the object is out of
@@ -476,21 +476,24 @@ impl Header {
     pub fn unset(&self, flag: u64) {
         self.rc.fetch_unset(flag);
     }
-    /// `set`, with a plain load and store while the counts bias is this
-    /// thread's (no other thread can change the word then, bias.rs): the
-    /// collector marks every survivor, and a locked instruction each would
-    /// cost more than the rest of the mark. Caller holds the heap lock.
+    /// Sets the flags `set` and clears `clear`, with one plain load and
+    /// store while the counts bias is this thread's (no other thread can
+    /// change the word then, bias.rs), atomically otherwise: the collector
+    /// marks every survivor, and a locked instruction each would cost more
+    /// than the rest of the mark. Caller holds the heap lock.
     #[inline]
-    pub fn set_fast(&self, flag: u64) {
-        if crate::bias::with_owned_counts(|| self.set_exclusive(flag)).is_none() {
-            self.set(flag);
-        }
-    }
-    /// The inverse of `set_fast`, under the same conditions.
-    #[inline]
-    pub fn unset_fast(&self, flag: u64) {
-        if crate::bias::with_owned_counts(|| self.unset_exclusive(flag)).is_none() {
-            self.unset(flag);
+    pub fn change_fast(&self, set: u64, clear: u64) {
+        let owned = crate::bias::with_owned_counts(|| {
+            self.rc
+                .store_exclusive(self.rc.load().with(set).without(clear))
+        });
+        if owned.is_none() {
+            if set != 0 {
+                self.set(set);
+            }
+            if clear != 0 {
+                self.unset(clear);
+            }
         }
     }
     #[inline]

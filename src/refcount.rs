@@ -337,7 +337,7 @@ unsafe fn make_dirty(g: &Locked, h: *mut Header) {
             list::move_to(h, &st.dirty);
             st.dirty_len += 1;
         } else {
-            (*h).set_fast(DIRTY);
+            (*h).change_fast(DIRTY, 0);
             st.in_place += 1;
         }
     }
@@ -358,7 +358,7 @@ pub unsafe fn make_children_dirty(g: &Locked, h: *mut Header, api: &CStr) {
                 checks::referenced(api, c, h);
             }
             if (*c).has(OLD) {
-                (*c).unset_fast(OLD);
+                (*c).change_fast(0, OLD);
                 make_dirty(g, c);
             }
         });
@@ -392,14 +392,14 @@ unsafe fn start_death(g: &Locked, h: *mut Header) {
             if v.has(PROMOTED) {
                 // It leaves generation 2 (API v2: pending counts promoted
                 // objects still alive; resurrected, it rejoins generation 0).
-                (*h).unset_fast(PROMOTED);
+                (*h).change_fast(0, PROMOTED);
                 (*g.st()).long_lived_pending -= 1;
             } else if v.has(OLD) {
                 // It leaves `old` (and, resurrected, rejoins generation 0).
-                (*h).unset_fast(OLD);
+                (*h).change_fast(0, OLD);
                 (*g.st()).old_len -= 1;
             } else if v.has(DIRTY) {
-                (*h).unset_fast(DIRTY);
+                (*h).change_fast(0, DIRTY);
                 (*g.st()).in_place -= 1;
             }
         }

@@ -384,11 +384,11 @@ unsafe fn collect_main(g: &Locked, generation: usize) -> (usize, usize) {
                 take_in_cut_off(g);
             }
             whole = (*st).in_place > 0;
+            // The set, oldest first: (old,) dirty, promoted.
             let dirty = &raw const (*st).dirty;
+            list::merge(young, dirty);
             if whole {
-                // Everything, oldest first: old, dirty, promoted.
                 let old = &raw const (*st).old;
-                list::merge(young, dirty);
                 list::merge(dirty, old);
                 list::merge(old, young);
                 // (The scan clears every `DIRTY`: survivors become `OLD`,
@@ -396,8 +396,6 @@ unsafe fn collect_main(g: &Locked, generation: usize) -> (usize, usize) {
                 (*st).old_len = 0;
                 (*st).in_place = 0;
             } else {
-                // The set, oldest first: dirty, promoted.
-                list::merge(young, dirty);
                 list::merge(dirty, young);
             }
             (*st).dirty_len = 0;
@@ -708,13 +706,13 @@ pub fn freeze() {
         // SAFETY: lock held; members are live.
         unsafe {
             if (*h).has(PROMOTED) {
-                (*h).unset_fast(PROMOTED);
+                (*h).change_fast(0, PROMOTED);
                 st.long_lived_pending -= 1;
             }
         }
     });
     // SAFETY: lock held; members are live.
-    for_each(&st.old, |h| unsafe { (*h).unset_fast(OLD | DIRTY) });
+    for_each(&st.old, |h| unsafe { (*h).change_fast(0, OLD | DIRTY) });
     st.old_len = 0;
     st.in_place = 0;
     st.dirty_len = 0;

@@ -371,7 +371,7 @@ fn read_count(h: *const Header, reset: bool) -> usize {
     }
     if reset && v.has(PROMOTED) {
         // SAFETY: as above.
-        unsafe { (*h).unset_fast(PROMOTED) };
+        unsafe { (*h).change_fast(0, PROMOTED) };
     }
     v.count() as usize
 }
@@ -542,15 +542,12 @@ impl<const BACK: bool> Marker<BACK> {
                     _ => {}
                 }
             });
-            if (*x).has(MARK) {
-                (*x).unset(MARK);
-            }
-            if self.mark != 0 && !(*x).has(self.mark) {
-                (*x).set_fast(self.mark);
-            }
-            // (only in a full collection that scans `old`)
-            if (*x).has(DIRTY) {
-                (*x).unset_fast(DIRTY);
+            // Reachable: no `MARK`, no `DIRTY` (only a full collection that
+            // scans `old` meets one), and the flag survivors get.
+            let v = (*x).rc.load();
+            let set = if v.has(self.mark) { 0 } else { self.mark };
+            if set != 0 || v.has(MARK | DIRTY) {
+                (*x).change_fast(set, MARK | DIRTY);
             }
         }
         self.reachable += 1;
