@@ -91,7 +91,21 @@ struct Page {
     prev: *mut Page,
     /// Whether the page is in its class's list of pages with room.
     has_room: bool,
+    /// The objects on this page that lost `OLD` and stayed where they are
+    /// (refcount.rs `make_dirty`): one bit per 16 bytes of the page, set at
+    /// the header's address; NULL when there are none. A pool block of
+    /// `MARKS_BYTES`.
+    marks: *mut u64,
+    /// How many bits `marks` has set.
+    marked: usize,
+    /// Links in `Pool::marked` (the pages whose `marks` is not NULL).
+    marked_next: *mut Page,
+    marked_prev: *mut Page,
 }
+
+/// Bytes of a page's `marks`: a bit per 16 bytes.
+const MARKS_BYTES: usize = PAGE / ALIGN / 8;
+const _: () = assert!(MARKS_BYTES <= POOL_MAX);
 
 const PAGE_HEADER: usize = size_of::<Page>().next_multiple_of(ALIGN);
 /// Pages are mapped this many at a time (one system call per chunk). Miri
@@ -114,12 +128,17 @@ const CHUNK_PAGES: usize = if cfg!(miri) { 1 } else { 16 };
 ///   an empty page.
 /// - `trim` unmaps every page with no live block, so a page returned to the
 ///   system and taken again is a fresh zeroed mapping.
+/// - A page can mark some of its objects (`mark`, for the collector: old
+///   objects that lost a reference, gc/mod.rs); `take_marked` hands them
+///   over in address order, page by page.
 ///
 /// Invariants: a page is 64 KiB-aligned, so a block's page is its address
 /// rounded down; every block on a page's free list belongs to that page, is
 /// `class_size(class)` bytes and is not in use; `live` counts the others
-/// handed out; `mapped` counts the bytes of every page not unmapped. Used
-/// only under the heap lock.
+/// handed out; `mapped` counts the bytes of every page not unmapped; a
+/// page's marks name live objects only (they are unmarked before they
+/// die), so a page with marks is never emptied, and it is on the `marked`
+/// list exactly while it has them. Used only under the heap lock.
 pub struct Pool {
     classes: [*mut Page; CLASSES],
     /// Pages with no live block, linked through `next`.
@@ -129,12 +148,22 @@ pub struct Pool {
     fresh_left: usize,
     /// Bytes of pages mapped and not returned.
     pub mapped: usize,
+    /// Pages with marked objects (`Page::marks`), linked through
+    /// `marked_next`/`marked_prev`.
+    marked: *mut Page,
 }
 
 /// Bytes of the blocks of class `c`.
 #[inline]
 fn class_size(c: usize) -> usize {
     (c + 1) * ALIGN
+}
+
+/// Where `h`'s bit is in its page's marks: the word and the bit in it.
+#[inline]
+fn mark_position(h: *mut u8) -> (usize, u64) {
+    let i = (h as usize & (PAGE - 1)) / ALIGN;
+    (i / 64, 1 << (i % 64))
 }
 
 /// The page holding block `b`.
@@ -151,6 +180,7 @@ impl Pool {
             fresh: ptr::null_mut(),
             fresh_left: 0,
             mapped: 0,
+            marked: ptr::null_mut(),
         }
     }
 
@@ -348,10 +378,124 @@ impl Pool {
                 next: ptr::null_mut(),
                 prev: ptr::null_mut(),
                 has_room: false,
+                marks: ptr::null_mut(),
+                marked: 0,
+                marked_next: ptr::null_mut(),
+                marked_prev: ptr::null_mut(),
             });
             self.link_room(p);
         }
         true
+    }
+
+    /// Marks the object whose header is at `h`, in a block of this pool,
+    /// on its page (see `Page::marks`). False, with nothing marked, when the
+    /// page has no marks yet and no memory can be had for them.
+    ///
+    /// # Safety
+    /// `h` is the header of a live object in a block of this pool, not
+    /// marked.
+    pub unsafe fn mark(&mut self, h: *mut u8) -> bool {
+        let p = page_of(h);
+        // SAFETY: h's page is a live page of this pool; a marks block is
+        // MARKS_BYTES long, 8-aligned and ours.
+        unsafe {
+            if (*p).marks.is_null() {
+                let m = self.alloc(MARKS_BYTES) as *mut u64;
+                if m.is_null() {
+                    return false;
+                }
+                ptr::write_bytes(m, 0, MARKS_BYTES / 8);
+                (*p).marks = m;
+                (*p).marked_prev = ptr::null_mut();
+                (*p).marked_next = self.marked;
+                if !self.marked.is_null() {
+                    (*self.marked).marked_prev = p;
+                }
+                self.marked = p;
+            }
+            let (word, bit) = mark_position(h);
+            debug_assert!(*(*p).marks.add(word) & bit == 0, "marked twice");
+            *(*p).marks.add(word) |= bit;
+            (*p).marked += 1;
+        }
+        true
+    }
+
+    /// Unmarks `h` (marked by `mark`), which is about to die.
+    ///
+    /// # Safety
+    /// `h` is marked.
+    pub unsafe fn unmark(&mut self, h: *mut u8) {
+        let p = page_of(h);
+        // SAFETY: a marked object's page is live and has its marks.
+        unsafe {
+            let (word, bit) = mark_position(h);
+            debug_assert!(*(*p).marks.add(word) & bit != 0, "not marked");
+            *(*p).marks.add(word) &= !bit;
+            (*p).marked -= 1;
+            if (*p).marked == 0 {
+                self.drop_marks(p);
+            }
+        }
+    }
+
+    /// Calls `f` with every marked object, page by page (the page marked
+    /// most recently first) and in address order within a page, and unmarks
+    /// them all. `f` must not mark, unmark or free anything.
+    pub fn take_marked(&mut self, mut f: impl FnMut(*mut u8)) {
+        while !self.marked.is_null() {
+            let p = self.marked;
+            // SAFETY: pages on the marked list are live and have marks.
+            unsafe {
+                for word in 0..MARKS_BYTES / 8 {
+                    let mut bits = *(*p).marks.add(word);
+                    while bits != 0 {
+                        let bit = bits.trailing_zeros() as usize;
+                        bits &= bits - 1;
+                        f((p as *mut u8).add((word * 64 + bit) * ALIGN));
+                    }
+                }
+                self.drop_marks(p);
+            }
+        }
+    }
+
+    /// How many objects are marked (debug checks).
+    pub fn marked_count(&self) -> usize {
+        let mut n = 0;
+        let mut p = self.marked;
+        while !p.is_null() {
+            // SAFETY: pages on the marked list are live.
+            unsafe {
+                n += (*p).marked;
+                p = (*p).marked_next;
+            }
+        }
+        n
+    }
+
+    /// Gives `p`'s marks back and takes it off the marked list.
+    ///
+    /// # Safety
+    /// `p` is on the marked list.
+    unsafe fn drop_marks(&mut self, p: *mut Page) {
+        // SAFETY: caller's contract; the neighbours are live marked pages;
+        // the marks block came from self.alloc(MARKS_BYTES).
+        unsafe {
+            if (*p).marked_prev.is_null() {
+                self.marked = (*p).marked_next;
+            } else {
+                (*(*p).marked_prev).marked_next = (*p).marked_next;
+            }
+            if !(*p).marked_next.is_null() {
+                (*(*p).marked_next).marked_prev = (*p).marked_prev;
+            }
+            let m = (*p).marks;
+            (*p).marks = ptr::null_mut();
+            (*p).marked = 0;
+            self.free(m as *mut u8, MARKS_BYTES);
+        }
     }
 
     /// Puts `p` at the front of its class's pages with room.

@@ -14,9 +14,10 @@
 //!   or (collector garbage) a collector working list. Untracked objects are in no list.
 //! - Generation 2 is three lists: `old` (the `old_len` objects marked
 //!   `OLD`, and the `in_place` objects marked `DIRTY`, which lost it since
-//!   the last full collection and stayed), `dirty` (objects that lost `OLD`
-//!   since the last full collection and moved: `dirty_len` did) and `gens[2]`
-//!   (the rest: promoted since, resurrected, uncollectable).
+//!   the last full collection and stayed, each marked on its pool page),
+//!   `dirty` (objects that lost `OLD` since the last full collection and
+//!   moved) and `gens[2]` (the rest: promoted since, resurrected,
+//!   uncollectable).
 //!   `generation_lists` names them, oldest first.
 //! - `count[0]` is tracked allocations minus tracked deallocations since the
 //!   last generation-0 collection (never below 0); `count[1]`/`count[2]` are
@@ -114,19 +115,12 @@ pub struct State {
     /// How many objects `old` holds.
     pub old_len: usize,
     /// Generation 2's objects that lost `OLD` since the last full
-    /// collection (the first `dirty_limit` of them): where it starts
-    /// looking into `old`.
+    /// collection and moved (refcount.rs `make_dirty`; the collection
+    /// adds the `in_place` ones): where it starts looking into `old`.
     pub dirty: Header,
-    /// How many objects moved to `dirty` since the last full collection
-    /// (some may have died since).
-    pub dirty_len: usize,
-    /// How many may move (refcount.rs `make_dirty`).
-    pub dirty_limit: usize,
-    /// How many objects lost `OLD` since the last full collection.
-    pub dirty_seen: usize,
-    /// How many live objects lost `OLD` beyond `dirty_limit` and stayed in
-    /// `old` (unmoved, so that `old` keeps its order), marked `DIRTY`: while
-    /// there are any, the next full collection scans all of `old`.
+    /// How many live objects lost `OLD` since the last full collection
+    /// and stayed in `old`, marked `DIRTY` and on their pool page
+    /// (`Pool::mark`).
     pub in_place: usize,
     pub permanent: Header,
     pub count: [usize; NUM_GENERATIONS],
@@ -205,9 +199,6 @@ pub static HEAP: Heap = Heap {
         old: crate::list::sentinel(),
         old_len: 0,
         dirty: crate::list::sentinel(),
-        dirty_len: 0,
-        dirty_limit: 0,
-        dirty_seen: 0,
         in_place: 0,
         permanent: crate::list::sentinel(),
         count: [0; NUM_GENERATIONS],

@@ -27,8 +27,9 @@
 //!   aborts (as `Arc` does) instead of carrying out of the word; 2^45
 //!   more increments of headroom absorb threads racing past the check.
 //! - MARK: set by a collection's scan on the objects with weakrefs it
-//!   examines (kept only on the garbage), so that the lock-free
-//!   `weakref_get` falls back to the locked path while their fate is open.
+//!   examines, and by a full collection's on every one (kept only on the
+//!   garbage), so that the lock-free `weakref_get` and decrement fall back
+//!   to the locked path while their fate is open.
 //! - WEAKREFED: the object has, or has had, weak references: its death looks
 //!   in the weakref table and its memory is released through the epoch.
 //! - FINALIZED: the finalize hook has run (it never runs again).
@@ -54,9 +55,9 @@
 //!   step: the object moves to the `dirty` list), by the start of its death,
 //!   and by `gc_freeze` / `gc_unfreeze`. So a count change by the owner
 //!   thread stays a plain store unless it is that first decrement.
-//! - DIRTY: the object lost `OLD` but stayed in `old` (once `dirty` holds
-//!   its limit, refcount.rs `make_dirty`); the heap counts these
-//!   (`in_place`) until they die or a full collection scans them. Set and
+//! - DIRTY: the object lost `OLD` but stayed in `old`, marked on its pool
+//!   page (refcount.rs `make_dirty`); the heap counts these (`in_place`)
+//!   until they die or the next full collection takes them in. Set and
 //!   cleared under the heap lock.
 //! - nfields: the field count when EXT is clear (fewer than 255 fields).
 //!   Never changes. A whole byte: reading it is one byte load.
@@ -283,6 +284,18 @@ impl CountWord {
     pub fn fetch_unset(&self, flags: u64) -> Counts {
         Counts(self.0.fetch_and(!flags, Relaxed))
     }
+    /// Replaces the value `v` by `change(v)` atomically (`change` keeps the
+    /// count); returns the old value.
+    #[inline(always)]
+    pub fn fetch_change(&self, change: impl Fn(Counts) -> Counts) -> Counts {
+        let mut cur = self.load();
+        loop {
+            match self.compare_exchange_weak(cur, change(cur), Relaxed) {
+                Ok(v) => return v,
+                Err(seen) => cur = seen,
+            }
+        }
+    }
 }
 
 pub(crate) const META_EXT: usize = 1;
@@ -478,22 +491,22 @@ impl Header {
     }
     /// Sets the flags `set` and clears `clear`, with one plain load and
     /// store while the counts bias is this thread's (no other thread can
-    /// change the word then, bias.rs), atomically otherwise: the collector
-    /// marks every survivor, and a locked instruction each would cost more
-    /// than the rest of the mark. Caller holds the heap lock.
+    /// change the word then, bias.rs), with one atomic read-modify-write
+    /// otherwise: the collector marks every member and every survivor, and
+    /// a locked instruction each would cost more than the rest of the mark.
+    /// Returns the word as it was just before (the change and that read are
+    /// one step). Caller holds the heap lock.
     #[inline]
-    pub fn change_fast(&self, set: u64, clear: u64) {
+    pub fn change_fast(&self, set: u64, clear: u64) -> Counts {
+        let change = |v: Counts| v.with(set).without(clear);
         let owned = crate::bias::with_owned_counts(|| {
-            self.rc
-                .store_exclusive(self.rc.load().with(set).without(clear))
+            let v = self.rc.load();
+            self.rc.store_exclusive(change(v));
+            v
         });
-        if owned.is_none() {
-            if set != 0 {
-                self.set(set);
-            }
-            if clear != 0 {
-                self.unset(clear);
-            }
+        match owned {
+            Some(v) => v,
+            None => self.rc.fetch_change(change),
         }
     }
     #[inline]

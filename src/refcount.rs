@@ -50,8 +50,8 @@ use crate::error::{GC_ERR_INVALID, fail};
 use crate::heap::{Locked, State, lock};
 use crate::list;
 use crate::object::{
-    COLLECTED, Counts, DIRTY, DYING, FINALIZED, GcObject, Header, OLD, POOLED, PROMOTED, WEAKREFED,
-    allocation_of, fields,
+    COLLECTED, Counts, DIRTY, DYING, FINALIZED, GcObject, Header, MARK, OLD, POOLED, PROMOTED,
+    WEAKREFED, allocation_of, fields,
 };
 use crate::weakref::{self, Pending};
 use std::ffi::CStr;
@@ -89,7 +89,9 @@ pub unsafe fn decref(h: *mut Header) {
     crate::bias::before_shared_count_change();
     let mut cur = rc.load();
     loop {
-        if cur.count() <= 1 || cur.has(OLD) {
+        // `MARK`: a collection is scanning the object (gc/scan.rs
+        // `read_count`); the lock waits for its end.
+        if cur.count() <= 1 || cur.has(OLD | MARK) {
             // SAFETY: caller's contract.
             return unsafe { decref_slow(h) };
         }
@@ -312,44 +314,44 @@ pub unsafe fn decref_locked(g: &Locked, h: *mut Header) {
         unsafe { start_death(g, h) };
     } else if cur.count() > 1 && cur.has(OLD) {
         // SAFETY: lock held; h is live, and was in `old` until this step.
-        unsafe { make_dirty(g, h) };
+        unsafe { make_dirty(g, h, false) };
     }
 }
 
-/// `h` just lost `OLD` with a reference: it leaves `old` for `dirty`, where
-/// the next full collection starts looking for objects that reference may
-/// have cut off (gc/mod.rs). Once `dirty_limit` have moved, the rest stay
-/// where they are, marked `DIRTY` and counted in `in_place`: the next full
-/// collection scans all of `old`, in its order, rather than a `dirty` list
-/// in the order the program happened to drop references (unless they are
-/// all dead by then).
+/// `h` just lost `OLD` with a reference: the next full collection starts
+/// there, looking for objects that reference may have cut off (gc/mod.rs).
+/// It stays in `old`, marked `DIRTY` and on its pool page (`Pool::mark`;
+/// counted in `in_place`), so that the collection takes it in address
+/// order rather than in the order the program dropped references; unless
+/// `moving`, or it is not a pool block, or its page can get no marks: then
+/// it moves to `dirty` at once.
 ///
 /// # Safety
 /// Lock held; `h` is live, in `old`, and its `OLD` was just cleared.
 #[cold]
-unsafe fn make_dirty(g: &Locked, h: *mut Header) {
-    // SAFETY: lock held; no user code runs while `st` is borrowed.
+unsafe fn make_dirty(g: &Locked, h: *mut Header, moving: bool) {
+    // SAFETY: lock held; no user code runs while `st` is borrowed; h is a
+    // live pool block when POOLED says so.
     unsafe {
         let st = &mut *g.st();
         st.old_len -= 1;
-        st.dirty_seen += 1;
-        if st.dirty_len < st.dirty_limit {
-            list::move_to(h, &st.dirty);
-            st.dirty_len += 1;
-        } else {
+        if !moving && (*h).has(POOLED) && st.pool.mark(h as *mut u8) {
             (*h).change_fast(DIRTY, 0);
             st.in_place += 1;
+        } else {
+            list::move_to(h, &st.dirty);
         }
     }
 }
 
-/// Moves every `OLD` object `h` references to `dirty` (as if it had lost
-/// a reference): `h` may be what holds them now, and it is not `OLD`. In
-/// checked mode each reference is validated first, for `api`.
+/// Makes every `OLD` object `h` references dirty (as if it had lost a
+/// reference; moved to `dirty` at once if `moving`): `h` may be what holds
+/// them now, and it is not `OLD`. In checked mode each reference is
+/// validated first, for `api`.
 ///
 /// # Safety
 /// Lock held; `h` is live.
-pub unsafe fn make_children_dirty(g: &Locked, h: *mut Header, api: &CStr) {
+pub unsafe fn make_children_dirty(g: &Locked, h: *mut Header, api: &CStr, moving: bool) {
     let checked = checks::enabled();
     // SAFETY: lock held; h is live and its children are live objects.
     unsafe {
@@ -359,7 +361,7 @@ pub unsafe fn make_children_dirty(g: &Locked, h: *mut Header, api: &CStr) {
             }
             if (*c).has(OLD) {
                 (*c).change_fast(0, OLD);
-                make_dirty(g, c);
+                make_dirty(g, c, moving);
             }
         });
     }
@@ -401,6 +403,7 @@ unsafe fn start_death(g: &Locked, h: *mut Header) {
             } else if v.has(DIRTY) {
                 (*h).change_fast(0, DIRTY);
                 (*g.st()).in_place -= 1;
+                (*g.st()).pool.unmark(h as *mut u8);
             }
         }
         let st = &mut *g.st();
@@ -528,7 +531,7 @@ unsafe fn revive(g: &Locked, h: *mut Header) {
         (*h).unset(DYING | COLLECTED);
         if (*h).is_tracked() {
             list::append(h, &(*g.st()).gens[0]);
-            make_children_dirty(g, h, c"obj_decref");
+            make_children_dirty(g, h, c"obj_decref", false);
         }
     }
 }

@@ -4,7 +4,7 @@
 //! weakref_get racing the last decref and collections, and threads building
 //! cyclic garbage while collecting, untracked objects made, released and
 //! counted across threads, old cycles cut by other threads while
-//! collecting. Also runs in every plain `cargo test`.
+//! collecting, temporary references dropped during full collections. Also runs in every plain `cargo test`.
 //! A plain main() (harness = false in Cargo.toml): libtest's own threads
 //! would be all TSan reports, since std is not instrumented.
 
@@ -302,6 +302,102 @@ fn old_cycles_cut_by_other_threads() -> usize {
     2000 + 800
 }
 
+/// How many collections have started.
+static STARTED: AtomicUsize = AtomicUsize::new(0);
+unsafe extern "C" fn on_collection(
+    phase: GcPhase,
+    _info: *const GcCallbackInfo,
+    _ctx: *mut std::ffi::c_void,
+) {
+    if matches!(phase, GcPhase::GC_PHASE_START) {
+        STARTED.fetch_add(1, SeqCst);
+    }
+}
+
+/// Another thread holds a temporary reference to an old cycle when this
+/// thread cuts the cycle and runs a full collection (over a young batch
+/// that makes the scan last), and drops it once the collection has
+/// started, after a varying delay: whether the drop comes before the scan
+/// reads the count, during the scan or after it, the cycle is destroyed
+/// once, at the latest by the next collection. (A lock-free drop the count
+/// read missed would leave the cycle `OLD` with nothing holding it, never
+/// scanned again: the collector marks every member of a full collection,
+/// and such a drop waits for the lock.)
+fn references_dropped_during_full_collections() -> usize {
+    const ROUNDS: usize = 300;
+    const BATCH: usize = 2000;
+    let destroyed_before = DESTROYED.load(SeqCst);
+    gc_disable();
+    let pairs: Arc<Vec<H>> = Arc::new(
+        (0..ROUNDS)
+            .map(|_| {
+                let (a, b) = (node(1), node(1));
+                obj_set_field(a, 0, b);
+                obj_set_field(b, 0, a);
+                obj_decref(b);
+                H(a)
+            })
+            .collect(),
+    );
+    gc_collect();
+    assert_eq!(gc_callback_add(Some(on_collection), ptr::null_mut()), GC_OK);
+    // The round the reader is in (it holds a reference), and the last one
+    // it finished (it dropped it).
+    let (held, done) = (
+        Arc::new(AtomicUsize::new(usize::MAX)),
+        Arc::new(AtomicUsize::new(usize::MAX)),
+    );
+    let reader = {
+        let (pairs, held, done) = (Arc::clone(&pairs), Arc::clone(&held), Arc::clone(&done));
+        thread::spawn(move || {
+            for (i, a) in pairs.iter().enumerate() {
+                obj_incref(a.0);
+                let started = STARTED.load(SeqCst);
+                held.store(i, SeqCst);
+                while STARTED.load(SeqCst) == started {
+                    std::hint::spin_loop();
+                }
+                for _ in 0..(i * 997) % 4000 {
+                    std::hint::spin_loop();
+                }
+                obj_decref(a.0);
+                done.store(i, SeqCst);
+            }
+        })
+    };
+    for (i, a) in pairs.iter().enumerate() {
+        while held.load(SeqCst) != i {
+            std::hint::spin_loop();
+        }
+        obj_decref(a.0);
+        let mut head = node(1);
+        for _ in 1..BATCH {
+            let n = node(1);
+            obj_set_field(n, 0, head);
+            obj_decref(head);
+            head = n;
+        }
+        gc_collect();
+        while done.load(SeqCst) != i {
+            std::hint::spin_loop();
+        }
+        obj_decref(head);
+    }
+    reader.join().unwrap();
+    assert_eq!(
+        gc_callback_remove(Some(on_collection), ptr::null_mut()),
+        GC_OK
+    );
+    gc_collect();
+    gc_enable();
+    assert_eq!(
+        DESTROYED.load(SeqCst) - destroyed_before,
+        ROUNDS * (2 + BATCH),
+        "a cycle whose last outside reference was dropped during a full collection was never collected"
+    );
+    ROUNDS * (2 + BATCH)
+}
+
 fn main() {
     gc_set_threshold(100, 5, 5);
     // One lock-free weakref_get (and the library's first lock, which
@@ -323,6 +419,7 @@ fn main() {
         + cyclic_garbage_while_collecting()
         + weakref_get_while_gc_locked()
         + old_cycles_cut_by_other_threads()
+        + references_dropped_during_full_collections()
         + untracked_across_threads(early, base);
     gc_collect();
     assert_eq!(DESTROYED.load(SeqCst), made);

@@ -5,14 +5,15 @@
 //! `collect_main` reads like the algorithm:
 //! 1. merge the younger generations into the collected one (`young`). A
 //!    full collection leaves out the `OLD` objects nothing cut off (below,
-//!    "Old objects"): it takes `dirty`, and first every `OLD` object
-//!    reachable from `dirty` (`take_in_cut_off`); or, while an object lost
-//!    `OLD` in place (`DIRTY`), all of
-//!    `old`;
+//!    "Old objects"): it takes `dirty`, the objects that lost `OLD` in place
+//!    (`DIRTY`), and every `OLD` object they reach (`take_in_dirty`);
 //! 2. gc_refs: each member's state word (below) becomes
 //!    `gc_refs << 3 | COLLECTING`, with gc_refs = its reference count; an
-//!    object with weakrefs gets `MARK` in the same atomic step, so from then
-//!    on a lock-free `weakref_get` on it takes the lock instead;
+//!    object with weakrefs, and in a full collection every member, gets
+//!    `MARK` in the same atomic step, so from then on a lock-free
+//!    `weakref_get` or decrement on it takes the lock instead (a decrement
+//!    the count read missed would otherwise leave an object `OLD` that
+//!    nothing holds);
 //! 3. every reference from one member of `young` to another is subtracted,
 //!    so gc_refs counts only references from outside. In a full collection
 //!    with nothing frozen and no death under way, every tracked object is a
@@ -37,10 +38,11 @@
 //!    alive) and a full collection resets (clearing the marks in step 2);
 //!    those of a full collection are marked `OLD` (step 4's walk) and join
 //!    `old`, and `long_lived_total` is then all of `old`;
-//! 6. (no step: counts change lock-free only through references their holders
-//!    already own, which keep the object reachable; turning a borrowed
-//!    reference into an owned one while another thread collects must be done
-//!    under the heap lock, as the API says);
+//! 6. (no step: counts change lock-free only through references their
+//!    holders already own, which keep the object reachable, and in a full
+//!    collection a drop of one waits for its end (step 2's `MARK`);
+//!    turning a borrowed reference into an owned one while another thread
+//!    collects must be done under the heap lock, as the API says);
 //! 7. if a finalizer is due: the marks come off (the garbage is not dead
 //!    yet) and `finalize_garbage` runs the finalize hook of every garbage
 //!    object not finalized before, before anything is cleared;
@@ -75,32 +77,30 @@
 //! become garbage, a reference on every path that held it at that
 //! collection must have been dropped since. Dropping a reference is a
 //! decrement: the first one that leaves an `OLD` object alive clears `OLD`
-//! and moves the object to `dirty` (refcount.rs, `make_dirty`); one that
+//! and makes the object dirty (refcount.rs, `make_dirty`); one that
 //! reaches zero releases the object's fields, decrementing its children
 //! in turn. So an `OLD` object is either still held along one of those
-//! paths (live), or reachable from a `dirty` object through `OLD` objects.
-//! Step 1 therefore takes in every `OLD` object reachable from `dirty`,
-//! and the scan counts references from the `OLD` objects it leaves out as
-//! references from outside: the result is exactly that of a scan of the
-//! whole heap. Two events give an object a hold on `OLD` objects that no
-//! path of old objects explains, without any reference dropped, so they
-//! make the `OLD` objects it references dirty: a finalizer resurrecting
-//! its object (refcount.rs, `revive`) and `gc_unfreeze` (frozen objects
-//! were outside every collection).
+//! paths (live), or reachable from a dirty object through `OLD` objects.
+//! Step 1 therefore takes in every dirty object and every `OLD` object
+//! reachable from one, and the scan counts references from the `OLD`
+//! objects it leaves out as references from outside: the result is exactly
+//! that of a scan of the whole heap. (That needs every survivor's count to
+//! have been read with no reference dropped unseen: step 2's `MARK`.) Two
+//! events give an object a hold on `OLD` objects that no path of old
+//! objects explains, without any reference dropped, so they make the `OLD`
+//! objects it references dirty: a finalizer resurrecting its object
+//! (refcount.rs, `revive`) and `gc_unfreeze` (frozen objects were outside
+//! every collection).
 //!
-//! Once `dirty_limit` objects (a sixteenth of what the last full
-//! collection left) have moved to `dirty`, further objects lose `OLD` in
-//! place (marked `DIRTY`, counted in `in_place`) and, if any of them is
-//! still alive then, the next full collection scans all of `old`, in its
-//! order: a `dirty` list nearly as long as the heap, in the order the
-//! program dropped references, costs more to walk than the whole of `old`
-//! (a 2^20-node tree read through
-//! `obj_get_field` before each collection: 97 ns per object scanning
-//! `dirty`, 23 ns scanning `old`). The moved objects are out of order even
-//! then (binary-trees' full collections: 35-45 ms with an eighth moved,
-//! 28-34 ms with a sixteenth or less); a sixteenth keeps most of cyclic
-//! binary-trees' full collections from scanning `old`. So after a cycle in
-//! which more than a sixteenth lost `OLD`, only a 256th may move.
+//! A dirty object stays where it is in `old`, marked `DIRTY` and marked on
+//! its pool page (alloc.rs `Pool::mark`); step 1 takes them page by page,
+//! in address order, into `dirty`. A list in the order the program dropped
+//! references would cost more to scan (a 2^20-node tree read through
+//! `obj_get_field` before each collection: 97 ns per object scanning such
+//! a list, 23 ns in allocation order), and scanning all of `old` to find
+//! them would cost what leaving it out saves. Objects the pool does not
+//! hold (over 512 bytes, checked mode) move to `dirty` at once, as do the
+//! `OLD` objects step 1 reaches.
 //!
 //! # The header during a collection
 //! - The state word (`prev` walking forward, `next` backward) of a member
@@ -116,7 +116,8 @@
 //!   changes.
 //! - After `move_unreachable` both lists are plain doubly linked lists again;
 //!   the debug-only validator checks this between phases.
-//! - `MARK` (rc word) is set at step 2 on objects with weakrefs, cleared when
+//! - `MARK` (rc word) is set at step 2 on objects with weakrefs (in a full
+//!   collection on every member), cleared when
 //!   step 4 finds them reachable or `rescue` resurrects them; the garbage
 //!   keeps it until it is freed.
 //!
@@ -376,29 +377,12 @@ unsafe fn collect_main(g: &Locked, generation: usize) -> (usize, usize) {
             (*st).count[i] = 0;
         }
         let young: *mut Header = &raw mut (*st).gens[generation];
-        // Whether a full collection scans `old` too (heap.rs: `in_place`).
-        let mut whole = false;
         if generation == NUM_GENERATIONS - 1 {
             validate::old(st);
-            if (*st).in_place == 0 {
-                take_in_cut_off(g);
-            }
-            whole = (*st).in_place > 0;
-            // The set, oldest first: (old,) dirty, promoted.
-            let dirty = &raw const (*st).dirty;
-            list::merge(young, dirty);
-            if whole {
-                let old = &raw const (*st).old;
-                list::merge(dirty, old);
-                list::merge(old, young);
-                // (The scan clears every `DIRTY`: survivors become `OLD`,
-                // garbage neither.)
-                (*st).old_len = 0;
-                (*st).in_place = 0;
-            } else {
-                list::merge(dirty, young);
-            }
-            (*st).dirty_len = 0;
+            take_in_dirty(g);
+            // The set, oldest first: dirty, promoted.
+            list::merge(young, &raw const (*st).dirty);
+            list::merge(&raw const (*st).dirty, young);
         }
         for i in 0..generation {
             list::merge(&raw const (*st).gens[i], young);
@@ -415,17 +399,14 @@ unsafe fn collect_main(g: &Locked, generation: usize) -> (usize, usize) {
             _ => Promote::ResetAll,
         };
         // A full collection with nothing frozen and no death under way sees
-        // every tracked object (heap.rs): one pass computes gc_refs.
+        // every tracked object but the `OLD` ones (heap.rs): one pass
+        // computes gc_refs.
         let members = if young == old
             && list::is_empty(&raw const (*st).permanent)
             && (*st).deaths.is_null()
             && (*st).fresh.is_null()
         {
-            if whole {
-                Members::All
-            } else {
-                Members::AllButOld
-            }
+            Members::AllButOld
         } else {
             Members::Open
         };
@@ -454,8 +435,6 @@ unsafe fn collect_main(g: &Locked, generation: usize) -> (usize, usize) {
             (*st).old_len += survivors;
             (*st).long_lived_pending = 0;
             (*st).long_lived_total = (*st).old_len;
-            (*st).dirty_limit = dirty_limit((*st).long_lived_total, (*st).dirty_seen);
-            (*st).dirty_seen = 0;
         }
 
         let final_garbage = list::sentinel();
@@ -500,37 +479,32 @@ unsafe fn collect_main(g: &Locked, generation: usize) -> (usize, usize) {
     }
 }
 
-/// How many objects may move to `dirty` before the next full collection
-/// (module docs, "Old objects"): a sixteenth of `old`, or a 256th when more
-/// than a sixteenth lost `OLD` in the cycle just ended (a program that
-/// reads its whole heap between full collections: they will scan all of
-/// `old` anyway, and the moved objects would only be out of order there).
-fn dirty_limit(old: usize, seen_last_cycle: usize) -> usize {
-    if seen_last_cycle > old / 16 {
-        old / 256
-    } else {
-        old / 16
-    }
-}
-
-/// Step 1 of a full collection: every `OLD` object reachable from `dirty`
-/// loses `OLD` and joins `dirty` (module docs: only those can have become
-/// garbage since the last full collection).
+/// Step 1 of a full collection: the objects that lost `OLD` in place
+/// join `dirty` (page by page, in address order), then every `OLD` object
+/// reachable from `dirty` loses `OLD` and joins it too (module docs: only
+/// those can have become garbage since the last full collection).
 ///
 /// # Safety
 /// Lock held; no collection is scanning.
-unsafe fn take_in_cut_off(g: &Locked) {
-    // SAFETY: lock held; members of `dirty` are live; objects it reaches
-    // are appended to it, so the walk meets them too.
+unsafe fn take_in_dirty(g: &Locked) {
+    // SAFETY: lock held; marked objects are live members of `old`; members
+    // of `dirty` are live; objects it reaches are appended to it, so the
+    // walk meets them too.
     unsafe {
-        if (*g.st()).old_len == 0 {
+        let st = g.st();
+        let dirty = &raw const (*st).dirty;
+        (*st).pool.take_marked(|b| {
+            let h = b as *mut Header;
+            (*h).change_fast(0, DIRTY);
+            list::move_to(h, dirty);
+        });
+        (*st).in_place = 0;
+        if (*st).old_len == 0 {
             return;
         }
-        let dirty = &raw const (*g.st()).dirty;
         let mut h = list::next(dirty);
-        // (Once that leaves one in place, the collection scans all of `old`.)
-        while !std::ptr::eq(h, dirty) && (*g.st()).in_place == 0 {
-            make_children_dirty(g, h, c"gc_collect");
+        while !std::ptr::eq(h, dirty) {
+            make_children_dirty(g, h, c"gc_collect", true);
             h = list::next(h);
         }
     }
@@ -712,11 +686,12 @@ pub fn freeze() {
         }
     });
     // SAFETY: lock held; members are live.
-    for_each(&st.old, |h| unsafe { (*h).change_fast(0, OLD | DIRTY) });
+    for_each(&st.old, |h| unsafe {
+        (*h).change_fast(0, OLD | DIRTY);
+    });
+    st.pool.take_marked(|_| {});
     st.old_len = 0;
     st.in_place = 0;
-    st.dirty_len = 0;
-    st.dirty_seen = 0;
     for i in 0..NUM_GENERATIONS {
         // SAFETY: lock held.
         for head in unsafe { crate::heap::generation_lists(st, i) } {
@@ -734,7 +709,9 @@ pub fn unfreeze() {
     // user code runs (`traverse` hooks only report references).
     unsafe {
         let permanent = &raw const (*g.st()).permanent;
-        for_each(permanent, |h| make_children_dirty(&g, h, c"gc_unfreeze"));
+        for_each(permanent, |h| {
+            make_children_dirty(&g, h, c"gc_unfreeze", false)
+        });
         list::merge(permanent, &raw const (*g.st()).gens[NUM_GENERATIONS - 1]);
     }
 }

@@ -61,8 +61,8 @@ pub fn closed(reachable: *const Header, unreachable: *const Header) {
 }
 
 /// Checks that `old` holds every object marked `OLD`, `old_len` of them,
-/// and the `in_place` ones marked `DIRTY` (and nothing else); and that
-/// `dirty_len` counts every object in `dirty`.
+/// and the `in_place` ones marked `DIRTY` (and nothing else), each marked
+/// on its pool page.
 ///
 /// # Safety
 /// Lock held; no collection is scanning.
@@ -73,11 +73,6 @@ pub unsafe fn old(st: *mut crate::heap::State) {
     // SAFETY: caller's contract; list members are live.
     unsafe {
         let old = &raw const (*st).old;
-        let dirty = &raw const (*st).dirty;
-        assert!(
-            list::len(dirty) <= (*st).dirty_len,
-            "dirty_len below dirty's length"
-        );
         let (mut marked, mut dirty_in_place) = (0, 0);
         for i in 0..crate::heap::NUM_GENERATIONS {
             for head in crate::heap::generation_lists(st, i) {
@@ -108,6 +103,11 @@ pub unsafe fn old(st: *mut crate::heap::State) {
             dirty_in_place,
             (*st).in_place,
             "in_place is not the number of DIRTY objects"
+        );
+        assert_eq!(
+            (*st).pool.marked_count(),
+            (*st).in_place,
+            "the pool's marks are not the DIRTY objects"
         );
     }
 }
