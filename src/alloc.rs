@@ -101,6 +101,9 @@ struct Page {
     /// Links in `Pool::marked` (the pages whose `marks` is not NULL).
     marked_next: *mut Page,
     marked_prev: *mut Page,
+    /// When the page was given its class: pages taken later have higher
+    /// numbers.
+    seq: u64,
 }
 
 /// Bytes of a page's `marks`: a bit per 16 bytes.
@@ -151,6 +154,8 @@ pub struct Pool {
     /// Pages with marked objects (`Page::marks`), linked through
     /// `marked_next`/`marked_prev`.
     marked: *mut Page,
+    /// The next page's `seq`.
+    next_seq: u64,
 }
 
 /// Bytes of the blocks of class `c`.
@@ -181,6 +186,7 @@ impl Pool {
             fresh_left: 0,
             mapped: 0,
             marked: ptr::null_mut(),
+            next_seq: 0,
         }
     }
 
@@ -382,7 +388,9 @@ impl Pool {
                 marked: 0,
                 marked_next: ptr::null_mut(),
                 marked_prev: ptr::null_mut(),
+                seq: self.next_seq,
             });
+            self.next_seq += 1;
             self.link_room(p);
         }
         true
@@ -440,24 +448,51 @@ impl Pool {
         }
     }
 
-    /// Calls `f` with every marked object, page by page (the page marked
-    /// most recently first) and in address order within a page, and unmarks
-    /// them all. `f` must not mark, unmark or free anything.
+    /// Calls `f` with every marked object, page by page in the order the
+    /// pages were given their class (the order of a program's allocations,
+    /// mostly; in the order they were marked if there is no memory to sort
+    /// them) and in address order within a page, and unmarks them all. `f`
+    /// must not mark, unmark or free anything.
     pub fn take_marked(&mut self, mut f: impl FnMut(*mut u8)) {
-        while !self.marked.is_null() {
-            let p = self.marked;
-            // SAFETY: pages on the marked list are live and have marks.
-            unsafe {
-                for word in 0..MARKS_BYTES / 8 {
-                    let mut bits = *(*p).marks.add(word);
-                    while bits != 0 {
-                        let bit = bits.trailing_zeros() as usize;
-                        bits &= bits - 1;
-                        f((p as *mut u8).add((word * 64 + bit) * ALIGN));
-                    }
-                }
-                self.drop_marks(p);
+        let mut pages = Vec::new();
+        let mut p = self.marked;
+        while !p.is_null() {
+            if !reserve(|| pages.try_reserve(1)) {
+                break;
             }
+            pages.push(p);
+            // SAFETY: pages on the marked list are live.
+            p = unsafe { (*p).marked_next };
+        }
+        // SAFETY: pages on the marked list are live.
+        pages.sort_unstable_by_key(|&p| unsafe { (*p).seq });
+        for p in pages {
+            // SAFETY: p is on the marked list.
+            unsafe { self.take_page(p, &mut f) };
+        }
+        // (The pages the sort could not take, if memory ran out.)
+        while !self.marked.is_null() {
+            // SAFETY: as above.
+            unsafe { self.take_page(self.marked, &mut f) };
+        }
+    }
+
+    /// `take_marked` for one page.
+    ///
+    /// # Safety
+    /// `p` is on the marked list.
+    unsafe fn take_page(&mut self, p: *mut Page, f: &mut impl FnMut(*mut u8)) {
+        // SAFETY: caller's contract: p is live, with marks.
+        unsafe {
+            for word in 0..MARKS_BYTES / 8 {
+                let mut bits = *(*p).marks.add(word);
+                while bits != 0 {
+                    let bit = bits.trailing_zeros() as usize;
+                    bits &= bits - 1;
+                    f((p as *mut u8).add((word * 64 + bit) * ALIGN));
+                }
+            }
+            self.drop_marks(p);
         }
     }
 
