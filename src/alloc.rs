@@ -665,6 +665,28 @@ mod tests {
     }
 
     #[test]
+    fn marked_blocks_come_back_in_allocation_order_once() {
+        let mut pool = Pool::new();
+        // Several pages of one class.
+        let blocks: Vec<*mut u8> = (0..5000).map(|_| pool.alloc(48)).collect();
+        // SAFETY: live blocks of this pool, each marked at most once, and
+        // unmarked only when marked.
+        unsafe {
+            for &b in blocks.iter().skip(1).step_by(2).rev() {
+                assert!(pool.mark(b));
+            }
+            pool.unmark(blocks[1]);
+        }
+        assert_eq!(pool.marked_count(), 2499);
+        let mut got = Vec::new();
+        pool.take_marked(|b| got.push(b));
+        let want: Vec<*mut u8> = blocks.iter().copied().skip(3).step_by(2).collect();
+        assert_eq!(got, want);
+        assert_eq!(pool.marked_count(), 0);
+        pool.take_marked(|_| panic!("nothing is marked"));
+    }
+
+    #[test]
     fn trim_returns_exactly_the_pages_with_no_live_block() {
         let mut pool = Pool::new();
         let blocks: Vec<*mut u8> = (0..100_000).map(|_| pool.alloc(48)).collect();

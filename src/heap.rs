@@ -122,6 +122,10 @@ pub struct State {
     /// and stayed in `old`, marked `DIRTY` and on their pool page
     /// (`Pool::mark`).
     pub in_place: usize,
+    /// How many full collections appended their survivors to `old` since
+    /// it was last rebuilt by one (a whole-heap scan): above 1, `old` is
+    /// in no one scan's order.
+    pub old_batches: usize,
     pub permanent: Header,
     pub count: [usize; NUM_GENERATIONS],
     pub threshold: [usize; NUM_GENERATIONS],
@@ -200,6 +204,7 @@ pub static HEAP: Heap = Heap {
         old_len: 0,
         dirty: crate::list::sentinel(),
         in_place: 0,
+        old_batches: 0,
         permanent: crate::list::sentinel(),
         count: [0; NUM_GENERATIONS],
         threshold: [700, 10, 10],

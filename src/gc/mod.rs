@@ -377,12 +377,32 @@ unsafe fn collect_main(g: &Locked, generation: usize) -> (usize, usize) {
             (*st).count[i] = 0;
         }
         let young: *mut Header = &raw mut (*st).gens[generation];
+        // Whether a full collection scans all of `old` (module docs, "Old
+        // objects": when more of it lost `OLD` in place than kept it).
+        let mut whole = false;
         if generation == NUM_GENERATIONS - 1 {
             validate::old(st);
-            take_in_dirty(g);
-            // The set, oldest first: dirty, promoted.
-            list::merge(young, &raw const (*st).dirty);
-            list::merge(&raw const (*st).dirty, young);
+            whole = (*st).old_len < (*st).in_place;
+            let dirty = &raw const (*st).dirty;
+            // The set, oldest first: (old,) dirty, promoted.
+            if whole && (*st).old_batches <= 1 {
+                // `old` is in the order of the scan that made it (the
+                // order of the program's allocations, mostly): left in it,
+                // the marked objects cost nothing to take in.
+                (*st).pool.take_marked(|_| {});
+                (*st).in_place = 0;
+            } else {
+                take_in_dirty(g, !whole);
+            }
+            list::merge(young, dirty);
+            if whole {
+                let old = &raw const (*st).old;
+                list::merge(dirty, old);
+                list::merge(old, young);
+                (*st).old_len = 0;
+            } else {
+                list::merge(dirty, young);
+            }
         }
         for i in 0..generation {
             list::merge(&raw const (*st).gens[i], young);
@@ -406,7 +426,11 @@ unsafe fn collect_main(g: &Locked, generation: usize) -> (usize, usize) {
             && (*st).deaths.is_null()
             && (*st).fresh.is_null()
         {
-            Members::AllButOld
+            if whole {
+                Members::All
+            } else {
+                Members::AllButOld
+            }
         } else {
             Members::Open
         };
@@ -432,6 +456,7 @@ unsafe fn collect_main(g: &Locked, generation: usize) -> (usize, usize) {
         } else {
             // The survivors are `OLD` now (the marking walk set it).
             list::merge(young, &raw const (*st).old);
+            (*st).old_batches = if whole { 1 } else { (*st).old_batches + 1 };
             (*st).old_len += survivors;
             (*st).long_lived_pending = 0;
             (*st).long_lived_total = (*st).old_len;
@@ -480,13 +505,14 @@ unsafe fn collect_main(g: &Locked, generation: usize) -> (usize, usize) {
 }
 
 /// Step 1 of a full collection: the objects that lost `OLD` in place
-/// join `dirty` (page by page, in address order), then every `OLD` object
-/// reachable from `dirty` loses `OLD` and joins it too (module docs: only
-/// those can have become garbage since the last full collection).
+/// join `dirty` (page by page, in allocation order), then, with `closure`,
+/// every `OLD` object reachable from `dirty` loses `OLD` and joins it too
+/// (module docs: only those can have become garbage since the last full
+/// collection).
 ///
 /// # Safety
 /// Lock held; no collection is scanning.
-unsafe fn take_in_dirty(g: &Locked) {
+unsafe fn take_in_dirty(g: &Locked, closure: bool) {
     // SAFETY: lock held; marked objects are live members of `old`; members
     // of `dirty` are live; objects it reaches are appended to it, so the
     // walk meets them too.
@@ -499,7 +525,7 @@ unsafe fn take_in_dirty(g: &Locked) {
             list::move_to(h, dirty);
         });
         (*st).in_place = 0;
-        if (*st).old_len == 0 {
+        if !closure || (*st).old_len == 0 {
             return;
         }
         let mut h = list::next(dirty);
@@ -692,6 +718,7 @@ pub fn freeze() {
     st.pool.take_marked(|_| {});
     st.old_len = 0;
     st.in_place = 0;
+    st.old_batches = 0;
     for i in 0..NUM_GENERATIONS {
         // SAFETY: lock held.
         for head in unsafe { crate::heap::generation_lists(st, i) } {

@@ -84,11 +84,14 @@ pub(super) enum Promote {
 /// Which objects the scanned list holds.
 #[derive(Clone, Copy, PartialEq, Eq)]
 pub(super) enum Members {
-    /// Every tracked object is a member but those marked `OLD` (a full
-    /// collection with no frozen object and an empty death stack, heap.rs;
-    /// gc/mod.rs says why the `OLD` ones may be left out). Membership is
-    /// then the `TRACKED` bit without `OLD`, and one pass computes gc_refs
+    /// Every tracked object is a member (a full collection of the whole
+    /// heap with no frozen object and an empty death stack, heap.rs).
+    /// Membership is then the `TRACKED` bit, and one pass computes gc_refs
     /// (`count_refs`).
+    All,
+    /// As `All`, but for the objects marked `OLD`, which are not members
+    /// (a full collection that leaves `old` out, gc/mod.rs): membership is
+    /// the `TRACKED` bit without `OLD`.
     AllButOld,
     /// Anything else: members may reference tracked objects outside the
     /// list, told apart only by the `COLLECTING` mark `update_refs` puts on
@@ -400,7 +403,9 @@ fn refs<const BACK: bool>(
     habit: Habit,
 ) -> Spread {
     match members {
-        Members::AllButOld => count_refs::<BACK>(head, reset, habit),
+        Members::All | Members::AllButOld => {
+            count_refs::<BACK>(head, reset, members == Members::AllButOld, habit)
+        }
         Members::Open => {
             update_refs::<BACK>(head, reset);
             subtract_refs::<BACK>(head, habit)
@@ -408,12 +413,18 @@ fn refs<const BACK: bool>(
     }
 }
 
-/// `update_refs` and `subtract_refs` in one pass, for `Members::AllButOld`:
+/// `update_refs` and `subtract_refs` in one pass, for `Members::All` (and
+/// `AllButOld`, with `skip_old`):
 /// a member gets its gc_refs when first met, as a child of an earlier member
 /// (count less one) or in its own turn (its count); references from later
 /// members are subtracted as they come. Until then its `prev` is a plain
 /// link, with no `COLLECTING` bit.
-fn count_refs<const BACK: bool>(head: *const Header, reset: bool, habit: Habit) -> Spread {
+fn count_refs<const BACK: bool>(
+    head: *const Header,
+    reset: bool,
+    skip_old: bool,
+    habit: Habit,
+) -> Spread {
     let checked = checks::enabled();
     let mut spread = Spread::default();
     walk::<BACK>(head, habit.big, habit.prefetch, look, |h| {
@@ -430,7 +441,7 @@ fn count_refs<const BACK: bool>(head: *const Header, reset: bool, habit: Habit) 
                 let p = state::<BACK>(c);
                 if p & FLAGS == COLLECTING {
                     subtract_one::<BACK>(c, p);
-                } else if (*c).is_tracked() && !(*c).has(OLD) {
+                } else if (*c).is_tracked() && !(skip_old && (*c).has(OLD)) {
                     let refs = read_count(c, reset);
                     debug_assert!(refs > 0, "gc_refs below zero: a count is too low");
                     set_state::<BACK>(c, refs.wrapping_sub(1) << REFS_SHIFT | COLLECTING);
@@ -539,13 +550,12 @@ impl<const BACK: bool> Marker<BACK> {
                     _ => {}
                 }
             });
-            // Reachable: no `MARK`, and the flag survivors get. (No member
-            // is `OLD` or `DIRTY`: a full collection leaves `old` out.)
+            // Reachable: no `MARK`, no `DIRTY` (only a full collection that
+            // scans `old` meets one), and the flag survivors get.
             let v = (*x).rc.load();
-            debug_assert!(!v.has(OLD | DIRTY), "an old object among the members");
             let set = if v.has(self.mark) { 0 } else { self.mark };
-            if set != 0 || v.has(MARK) {
-                (*x).change_fast(set, MARK);
+            if set != 0 || v.has(MARK | DIRTY) {
+                (*x).change_fast(set, MARK | DIRTY);
             }
         }
         self.reachable += 1;
@@ -731,8 +741,10 @@ fn move_passed<const BACK: bool>(
             last = x;
             // SAFETY: lock held; x is live garbage.
             unsafe {
+                // (a whole-heap collection's garbage may be `OLD` or
+                // `DIRTY`: it leaves `old` for good)
                 let rc = &(*x).rc;
-                rc.store_exclusive(rc.load().with(DYING | COLLECTED));
+                rc.store_exclusive(rc.load().with(DYING | COLLECTED).without(OLD | DIRTY));
                 scan.finalizers_due |= !(*x).has(FINALIZED) && (*x).hook(|t| t.finalize).is_some();
                 scan.weakrefs_due |= (*x).has(WEAKREFED);
             }
