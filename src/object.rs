@@ -52,8 +52,8 @@
 //!   collection does not scan (gc/mod.rs says why that is exact). Set by a
 //!   full collection on its survivors; cleared, under the heap lock, by the
 //!   first decrement that leaves the count above zero (in the same atomic
-//!   step: the object moves to the `dirty` list), by the start of its death,
-//!   and by `gc_freeze` / `gc_unfreeze`. So a count change by the owner
+//!   step; the object becomes dirty, refcount.rs `make_dirty`), by the
+//!   start of its death, and by `gc_freeze` / `gc_unfreeze`. So a count change by the owner
 //!   thread stays a plain store unless it is that first decrement.
 //! - DIRTY: the object lost `OLD` but stayed in `old`, marked on its pool
 //!   page (refcount.rs `make_dirty`); the heap counts these (`in_place`)
