@@ -25,7 +25,8 @@
 //!   step at a time, until the stack is back to where it started;
 //! - a step is: the finalizer (then the object stays on the stack, with
 //!   `RESUME_MARK`'s address in `prev`); or, from the resurrection check
-//!   on, the rest of the death (the object leaves the stack first). So the deaths a
+//!   on, the rest of the death (the object leaves the stack first). An
+//!   object with no type has no finalizer: its death is that one step. So the deaths a
 //!   finalizer caused (a temporary holder of its object, say) complete
 //!   before its object's resurrection check, as they would at once in
 //!   CPython, without nesting; deaths queued earlier wait below.
@@ -493,6 +494,21 @@ unsafe fn pop(g: &Locked, h: *mut Header) {
 unsafe fn step(g: &Locked, h: *mut Header) {
     // SAFETY: lock held; h stays allocated until we free it below.
     unsafe {
+        if (*h).ty().is_null() {
+            // No hooks (so no finalizer to run first): the whole death in
+            // one step.
+            pop(g, h);
+            if (*h).count() > 0 {
+                return revive(g, h);
+            }
+            if (*h).has(WEAKREFED) {
+                let mut pending = Pending::new();
+                weakref::clear_target(&mut *g.st(), h, &mut pending);
+                run_weak_callbacks(pending);
+            }
+            release_fields(g, h, |_| {});
+            return free(g.st(), h);
+        }
         if (*h).prev.load(Relaxed) != resume() {
             (*h).prev.store(resume(), Relaxed);
             if (*h).count() == 0
