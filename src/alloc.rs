@@ -133,7 +133,10 @@ const CHUNK_PAGES: usize = if cfg!(miri) { 1 } else { 16 };
 ///   system and taken again is a fresh zeroed mapping.
 /// - A page can mark some of its objects (`mark`, for the collector: old
 ///   objects that lost a reference, gc/mod.rs); `take_marked` hands them
-///   over in address order, page by page.
+///   over page by page, in the order the pages were given their class, and
+///   in address order within a page. The marks are a bitmap in a pool block
+///   of their own, taken when a page gets its first mark and given back
+///   when it loses its last.
 ///
 /// Invariants: a page is 64 KiB-aligned, so a block's page is its address
 /// rounded down; every block on a page's free list belongs to that page, is
