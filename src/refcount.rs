@@ -494,22 +494,8 @@ unsafe fn pop(g: &Locked, h: *mut Header) {
 unsafe fn step(g: &Locked, h: *mut Header) {
     // SAFETY: lock held; h stays allocated until we free it below.
     unsafe {
-        if (*h).ty().is_null() {
-            // No hooks (so no finalizer to run first): the whole death in
-            // one step.
-            pop(g, h);
-            if (*h).count() > 0 {
-                return revive(g, h);
-            }
-            if (*h).has(WEAKREFED) {
-                let mut pending = Pending::new();
-                weakref::clear_target(&mut *g.st(), h, &mut pending);
-                run_weak_callbacks(pending);
-            }
-            release_fields(g, h, |_| {});
-            return free(g.st(), h);
-        }
-        if (*h).prev.load(Relaxed) != resume() {
+        // (An object with no type has no finalizer: its death is one step.)
+        if !(*h).ty().is_null() && (*h).prev.load(Relaxed) != resume() {
             (*h).prev.store(resume(), Relaxed);
             if (*h).count() == 0
                 && !(*h).has(FINALIZED)

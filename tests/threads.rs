@@ -259,6 +259,15 @@ fn untracked_across_threads(early: Vec<H>, base: GcMemStats) -> usize {
 /// decrefs (the first loss of an old object's reference, taken under the
 /// lock from the lock-free path) while this thread and they collect: every
 /// cycle is found, none twice (the final check counts destroy calls).
+/// A two-node cycle `a <-> b`; the caller keeps `a`.
+fn pair() -> H {
+    let (a, b) = (node(1), node(1));
+    obj_set_field(a, 0, b);
+    obj_set_field(b, 0, a);
+    obj_decref(b);
+    H(a)
+}
+
 fn old_cycles_cut_by_other_threads() -> usize {
     // A ballast of old objects, so that the cut cycles move to `dirty`
     // rather than making the collection scan all of `old`.
@@ -269,15 +278,7 @@ fn old_cycles_cut_by_other_threads() -> usize {
         obj_decref(chain);
         chain = n;
     }
-    let pairs: Vec<H> = (0..400)
-        .map(|_| {
-            let (a, b) = (node(1), node(1));
-            obj_set_field(a, 0, b);
-            obj_set_field(b, 0, a);
-            obj_decref(b);
-            H(a)
-        })
-        .collect();
+    let pairs: Vec<H> = (0..400).map(|_| pair()).collect();
     gc_collect();
     let pairs = Arc::new(pairs);
     let threads: Vec<_> = (0..4)
@@ -328,17 +329,7 @@ fn references_dropped_during_full_collections() -> usize {
     const BATCH: usize = 2000;
     let destroyed_before = DESTROYED.load(SeqCst);
     gc_disable();
-    let pairs: Arc<Vec<H>> = Arc::new(
-        (0..ROUNDS)
-            .map(|_| {
-                let (a, b) = (node(1), node(1));
-                obj_set_field(a, 0, b);
-                obj_set_field(b, 0, a);
-                obj_decref(b);
-                H(a)
-            })
-            .collect(),
-    );
+    let pairs: Arc<Vec<H>> = Arc::new((0..ROUNDS).map(|_| pair()).collect());
     gc_collect();
     assert_eq!(gc_callback_add(Some(on_collection), ptr::null_mut()), GC_OK);
     // The round the reader is in (it holds a reference), and the last one
