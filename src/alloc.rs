@@ -37,6 +37,12 @@ pub fn fail_after(n: usize) {
     FAIL_COUNTDOWN.store(n, Relaxed);
 }
 
+/// Whether a failure is to be injected at some later allocation (one load).
+#[inline(always)]
+fn failure_injection_armed() -> bool {
+    FAIL_COUNTDOWN.load(Relaxed) != 0
+}
+
 /// Whether the allocation about to be made must fail (test hook).
 #[inline]
 pub(crate) fn injected_failure() -> bool {
@@ -207,20 +213,11 @@ impl Pool {
 
     /// A block of `size` bytes (`serves(size)`), or NULL when the system is
     /// out of memory.
-    #[inline]
+    #[inline(always)]
     pub fn alloc(&mut self, size: usize) -> *mut u8 {
-        if injected_failure() {
-            return ptr::null_mut();
-        }
         let class = (size - 1) / ALIGN;
-        loop {
-            let p = self.classes[class];
-            if p.is_null() {
-                if self.add_page(class) {
-                    continue;
-                }
-                return ptr::null_mut();
-            }
+        let p = self.classes[class];
+        if !p.is_null() && !failure_injection_armed() {
             // SAFETY: pages in a class list are mapped, initialised pages of
             // that class; the blocks they hand out lie inside them.
             unsafe {
@@ -232,6 +229,36 @@ impl Pool {
                     // The next allocation reads that block's link and writes
                     // its header: start fetching it now (a freed block is
                     // seldom still in cache).
+                    prefetch_write(next);
+                    return b;
+                }
+            }
+        }
+        self.alloc_slow(class)
+    }
+
+    /// `alloc` when the first page of the class has no free block: its
+    /// untouched end, the next page, or a new one.
+    #[inline(never)]
+    fn alloc_slow(&mut self, class: usize) -> *mut u8 {
+        if injected_failure() {
+            return ptr::null_mut();
+        }
+        loop {
+            let p = self.classes[class];
+            if p.is_null() {
+                if self.add_page(class) {
+                    continue;
+                }
+                return ptr::null_mut();
+            }
+            // SAFETY: as in alloc.
+            unsafe {
+                let b = (*p).free;
+                if !b.is_null() {
+                    let next = *(b.add(8) as *mut *mut u8);
+                    (*p).free = next;
+                    (*p).live += 1;
                     prefetch_write(next);
                     return b;
                 }
@@ -252,7 +279,7 @@ impl Pool {
     ///
     /// # Safety
     /// `b` came from `self.alloc(size)` and is not used again.
-    #[inline]
+    #[inline(always)]
     pub unsafe fn free(&mut self, b: *mut u8, size: usize) {
         let p = page_of(b);
         // SAFETY: b came from this pool, so its page is a live page of the

@@ -68,6 +68,13 @@ unsafe impl Send for Registry {}
 
 static REGISTRY: Mutex<Option<Registry>> = Mutex::new(None);
 
+/// Whether checked mode is off for good (the mode was fixed OFF by the
+/// first allocation): one load.
+#[inline]
+pub fn fixed_off() -> bool {
+    !MAYBE_ON.load(Relaxed)
+}
+
 /// Whether checked mode is on. Outside checked mode this is one relaxed load.
 #[inline]
 pub fn enabled() -> bool {

@@ -350,6 +350,13 @@ pub fn set_limit(bytes: usize) {
     LIMIT.store(if bytes == UNREAD { 0 } else { bytes }, Relaxed);
 }
 
+/// Whether no memory limit is set (one load; false until the environment
+/// was read).
+#[inline]
+pub fn no_limit() -> bool {
+    LIMIT.load(Relaxed) == 0
+}
+
 /// Whether `bytes` more fit under the limit (true when there is none).
 #[inline]
 pub fn fits(bytes: usize) -> bool {

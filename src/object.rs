@@ -323,8 +323,25 @@ pub enum ShapeError {
 
 impl Shape {
     /// Computes the layout of an object, or `TooLarge`.
+    #[inline]
     pub fn new(nfields: usize, payload_size: usize) -> Result<Shape, ShapeError> {
         let ext = payload_size > 0 || nfields >= SMALL_NFIELDS_LIMIT;
+        if nfields < SMALL_NFIELDS_LIMIT && payload_size <= crate::alloc::POOL_MAX {
+            // The common shapes: nothing here can overflow.
+            let fields_end = HEADER_SIZE + nfields * size_of::<usize>();
+            let payload_offset = if payload_size == 0 {
+                fields_end
+            } else {
+                (fields_end + ALIGN - 1) & !(ALIGN - 1)
+            };
+            return Ok(Shape {
+                nfields,
+                payload_size,
+                ext,
+                payload_offset,
+                total: payload_offset + payload_size + if ext { PREFIX_SIZE } else { 0 },
+            });
+        }
         let fields_end = nfields
             .checked_mul(size_of::<usize>())
             .and_then(|b| b.checked_add(HEADER_SIZE))
@@ -363,11 +380,16 @@ impl Shape {
 
     /// Whether objects of this shape and type are tracked by the collector.
     pub fn tracked(&self, ty: *const GcType, kind: Kind) -> bool {
-        // SAFETY: a non-NULL type is a valid GcType (API contract).
-        kind == Kind::Weakref
-            || self.nfields > 0
-            || (!ty.is_null() && unsafe { (*ty).traverse.is_some() })
+        tracked(ty, self.nfields, kind)
     }
+}
+
+/// Whether an object of this type, kind and number of fields is tracked by
+/// the collector: it can reference other objects.
+#[inline(always)]
+fn tracked(ty: *const GcType, nfields: usize, kind: Kind) -> bool {
+    // SAFETY: a non-NULL type is a valid GcType (API contract).
+    kind == Kind::Weakref || nfields > 0 || (!ty.is_null() && unsafe { (*ty).traverse.is_some() })
 }
 
 /// What kind of object to create.
@@ -389,42 +411,73 @@ pub unsafe fn init_object(
     shape: &Shape,
     kind: Kind,
 ) -> *mut Header {
-    let prefix = if shape.ext { PREFIX_SIZE } else { 0 };
     // SAFETY: base is a fresh allocation of `total` bytes, 16-aligned; the
-    // header starts `prefix` bytes in and stays 16-aligned; we zero every
+    // header starts after the prefix and stays 16-aligned; we zero every
     // byte after the header (fields and payload) before anyone sees them.
     unsafe {
-        if shape.ext {
-            let words = base as *mut usize;
-            words.write(shape.nfields);
-            words.add(1).write(shape.payload_size);
+        if !shape.ext {
+            return init_small(base, ty, shape.nfields, kind);
         }
-        let h = base.add(prefix) as *mut Header;
+        let words = base as *mut usize;
+        words.write(shape.nfields);
+        words.add(1).write(shape.payload_size);
+        let h = base.add(PREFIX_SIZE) as *mut Header;
         let body = (h as *mut u8).add(HEADER_SIZE);
-        let len = shape.total - prefix - HEADER_SIZE;
-        // The small objects most programs make: word stores, no memset call.
-        match len {
-            16 => (body as *mut [usize; 2]).write([0; 2]),
-            8 => (body as *mut usize).write(0),
-            _ => ptr::write_bytes(body, 0, len),
-        }
-        let small = if shape.ext { 0 } else { shape.nfields };
-        let mut meta = ty as usize;
-        debug_assert_eq!(meta & META_FLAGS, 0, "GcType must be 8-aligned");
-        if shape.ext {
-            meta |= META_EXT;
-        }
-        if kind == Kind::Weakref {
-            meta |= META_WEAKREF;
-        }
-        if shape.tracked(ty, kind) {
-            meta |= META_TRACKED;
-        }
+        ptr::write_bytes(body, 0, shape.total - PREFIX_SIZE - HEADER_SIZE);
         h.write(Header {
-            rc: CountWord::new(small),
+            rc: CountWord::new(0),
             next: AtomicUsize::new(0),
             prev: AtomicUsize::new(0),
-            meta,
+            meta: meta_word(ty, shape.nfields, kind) | META_EXT,
+        });
+        h
+    }
+}
+
+/// The `meta` word of a new object (without `META_EXT`); `ty` is NULL or
+/// a valid `GcType` (API contract).
+#[inline(always)]
+fn meta_word(ty: *const GcType, nfields: usize, kind: Kind) -> usize {
+    let mut meta = ty as usize;
+    debug_assert_eq!(meta & META_FLAGS, 0, "GcType must be 8-aligned");
+    if kind == Kind::Weakref {
+        meta |= META_WEAKREF;
+    }
+    if tracked(ty, nfields, kind) {
+        meta |= META_TRACKED;
+    }
+    meta
+}
+
+/// `init_object` for an object with no payload and fewer than
+/// `SMALL_NFIELDS_LIMIT` fields: no prefix.
+///
+/// # Safety
+/// As `init_object`, for `HEADER_SIZE + nfields * 8` bytes.
+#[inline(always)]
+pub unsafe fn init_small(
+    base: *mut u8,
+    ty: *const GcType,
+    nfields: usize,
+    kind: Kind,
+) -> *mut Header {
+    debug_assert!(nfields < SMALL_NFIELDS_LIMIT);
+    // SAFETY: base is a fresh 16-aligned block of the header and the fields;
+    // we zero the fields before anyone sees them.
+    unsafe {
+        let h = base as *mut Header;
+        let body = base.add(HEADER_SIZE) as *mut usize;
+        // The small objects most programs make: word stores, no memset call.
+        match nfields {
+            2 => (body as *mut [usize; 2]).write([0; 2]),
+            1 => body.write(0),
+            _ => ptr::write_bytes(body, 0, nfields),
+        }
+        h.write(Header {
+            rc: CountWord::new(nfields),
+            next: AtomicUsize::new(0),
+            prev: AtomicUsize::new(0),
+            meta: meta_word(ty, nfields, kind),
         });
         h
     }
@@ -434,6 +487,7 @@ pub unsafe fn init_object(
 ///
 /// # Safety
 /// `h` points to a live object made by `init_object`.
+#[inline(always)]
 pub unsafe fn allocation_of(h: *mut Header) -> (*mut u8, usize) {
     // SAFETY: the shape is read from the still-valid header.
     unsafe {
@@ -441,9 +495,20 @@ pub unsafe fn allocation_of(h: *mut Header) -> (*mut u8, usize) {
             // Header and small fields only: no prefix, no payload.
             return (h as *mut u8, HEADER_SIZE + nfields(h) * size_of::<usize>());
         }
+        allocation_of_ext(h)
+    }
+}
+
+/// `allocation_of` for an object with a prefix.
+///
+/// # Safety
+/// As `allocation_of`; `h` has `META_EXT`.
+#[inline(never)]
+unsafe fn allocation_of_ext(h: *mut Header) -> (*mut u8, usize) {
+    // SAFETY: the shape is read from the still-valid header.
+    unsafe {
         let shape = shape_of(h);
-        let base = (h as *mut u8).sub(if shape.ext { PREFIX_SIZE } else { 0 });
-        (base, shape.total)
+        ((h as *mut u8).sub(PREFIX_SIZE), shape.total)
     }
 }
 

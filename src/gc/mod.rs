@@ -147,8 +147,8 @@ use crate::heap::{GcCallbackInfo, GcPhase, Locked, NUM_GENERATIONS, lock};
 use crate::list;
 use crate::memory;
 use crate::object::{
-    COLLECTED, DIRTY, DYING, FINALIZED, GcObject, GcType, Header, Kind, MARK, OLD, POOLED,
-    PROMOTED, RELEASED, Shape, WEAKREFED, init_object,
+    COLLECTED, DIRTY, DYING, FINALIZED, GcObject, GcType, HEADER_SIZE, Header, Kind, MARK, OLD,
+    POOLED, PROMOTED, RELEASED, Shape, WEAKREFED, init_object, init_small,
 };
 use crate::refcount::{
     destroy, drain, free, make_children_dirty, release_fields, release_references,
@@ -172,12 +172,74 @@ pub unsafe fn new_object(
     payload_size: usize,
     kind: Kind,
 ) -> Result<*mut Header, i32> {
+    // The common creation in a straight line: a pool block, while the heap
+    // lock's bias is this thread's (no other thread to settle with),
+    // checked mode is off for good and there is no memory limit.
+    let fast = nfields <= SMALL_FIELDS
+        && payload_size <= crate::alloc::POOL_MAX
+        && crate::bias::lock_is_mine()
+        && checks::fixed_off()
+        && memory::no_limit();
+    if fast && payload_size == 0 {
+        // SAFETY: caller's contract on ty.
+        return unsafe { new_small(ty, nfields, kind) };
+    }
     let Ok(shape) = Shape::new(nfields, payload_size) else {
         return Err(fail(
             GC_ERR_INVALID,
             c"obj_new: nfields/payload_size overflow or exceed PTRDIFF_MAX",
         ));
     };
+    if fast && Pool::serves(shape.size()) {
+        // SAFETY: caller's contract on ty; the lock is held.
+        return unsafe { new_pooled(&lock(), ty, &shape, kind) };
+    }
+    // SAFETY: as above.
+    unsafe { new_object_general(ty, &shape, kind) }
+}
+
+/// The most fields `new_small` serves (the pool's largest block).
+const SMALL_FIELDS: usize = (crate::alloc::POOL_MAX - HEADER_SIZE) / size_of::<usize>();
+
+/// `new_object`'s common case: `nfields <= SMALL_FIELDS`, no payload.
+///
+/// # Safety
+/// As `new_object`; the heap lock's bias was this thread's and checked mode
+/// is off for good.
+#[inline(always)]
+unsafe fn new_small(ty: *const GcType, nfields: usize, kind: Kind) -> Result<*mut Header, i32> {
+    let size = HEADER_SIZE + nfields * size_of::<usize>();
+    let g = lock();
+    // SAFETY: lock held; the borrow of the state ends before enter_young;
+    // the block is fresh memory of `size` bytes.
+    unsafe {
+        let base = (*g.st()).pool.alloc(size);
+        if base.is_null() {
+            return Err(fail(GC_ERR_NOMEM, c"obj_new: out of memory"));
+        }
+        let h = init_small(base, ty, nfields, kind);
+        // (a fresh object: nobody else can see it yet)
+        (*h).set_exclusive(POOLED);
+        let tracked = (*h).is_tracked();
+        memory::on_alloc_locked(&g, memory::charge(size), tracked, true);
+        if tracked {
+            enter_young(&g, h);
+        }
+        Ok(h)
+    }
+}
+
+/// `new_object` for every other case: the first object of the process,
+/// checked mode, the memory limit, other threads about, big objects.
+///
+/// # Safety
+/// As `new_object`.
+#[inline(never)]
+unsafe fn new_object_general(
+    ty: *const GcType,
+    shape: &Shape,
+    kind: Kind,
+) -> Result<*mut Header, i32> {
     let size = shape.size();
     crate::bias::before_create();
     let nomem = || Err(fail(GC_ERR_NOMEM, c"obj_new: out of memory"));
@@ -214,7 +276,7 @@ pub unsafe fn new_object(
             return nomem();
         }
         // SAFETY: fresh memory of the shape's size; caller's contract on ty.
-        let h = unsafe { init_object(base, ty, &shape, kind) };
+        let h = unsafe { init_object(base, ty, shape, kind) };
         if !register(h, base) {
             return nomem();
         }
@@ -232,34 +294,73 @@ pub unsafe fn new_object(
         if !memory::fits(bytes) && !room_under_limit(&g, bytes) {
             return over_limit();
         }
-        let st = &mut *g.st();
-        let pooled = Pool::serves(size) && !checked;
-        let base = if pooled {
-            st.pool.alloc(size)
-        } else {
-            sys_alloc(size)
-        };
+        if Pool::serves(size) && !checked {
+            return new_pooled(&g, ty, shape, kind);
+        }
+        let base = sys_alloc(size);
         if base.is_null() {
             return nomem();
         }
-        let h = init_object(base, ty, &shape, kind);
-        if pooled {
-            // (a fresh object: nobody else can see it yet)
-            (*h).set_exclusive(POOLED);
-        }
+        let h = init_object(base, ty, shape, kind);
         if !register(h, base) {
             return nomem();
         }
-        memory::on_alloc_locked(&g, bytes, tracked, pooled);
-        if !tracked {
-            return Ok(h);
+        memory::on_alloc_locked(&g, bytes, tracked, false);
+        if tracked {
+            enter_young(&g, h);
         }
+        Ok(h)
+    }
+}
+
+/// Creates an object in a pool block, under the lock `g`.
+///
+/// # Safety
+/// `g` is this thread's lock guard; `Pool::serves(shape.size())`; checked
+/// mode is off; `ty` as in `new_object`.
+#[inline(always)]
+unsafe fn new_pooled(
+    g: &Locked,
+    ty: *const GcType,
+    shape: &Shape,
+    kind: Kind,
+) -> Result<*mut Header, i32> {
+    // SAFETY: lock held; the borrow of the state ends before enter_young;
+    // the block is fresh memory of the shape's size.
+    unsafe {
+        let size = shape.size();
+        let base = (*g.st()).pool.alloc(size);
+        if base.is_null() {
+            return Err(fail(GC_ERR_NOMEM, c"obj_new: out of memory"));
+        }
+        let h = init_object(base, ty, shape, kind);
+        // (a fresh object: nobody else can see it yet)
+        (*h).set_exclusive(POOLED);
+        let tracked = (*h).is_tracked();
+        memory::on_alloc_locked(g, memory::charge(size), tracked, true);
+        if tracked {
+            enter_young(g, h);
+        }
+        Ok(h)
+    }
+}
+
+/// A new tracked object joins generation 0: counted in count0, after the
+/// automatic collection that count may trigger (it is never part of it).
+///
+/// # Safety
+/// Lock held; `h` is a new tracked object, on no list.
+#[inline(always)]
+unsafe fn enter_young(g: &Locked, h: *mut Header) {
+    // SAFETY: lock held; the borrow ends before collect_automatic runs
+    // user code.
+    unsafe {
+        let st = &mut *g.st();
         st.count[0] += 1;
         if st.enabled && st.threshold[0] > 0 && st.count[0] > st.threshold[0] && !st.collecting {
-            collect_automatic(&g);
+            collect_automatic(g);
         }
         list::append(h, &(*g.st()).gens[0]);
-        Ok(h)
     }
 }
 
