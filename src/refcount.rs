@@ -132,6 +132,16 @@ pub unsafe fn get_field(slot: &AtomicPtr<Header>, holder: *const Header) -> *mut
             return v;
         }
     }
+    // SAFETY: caller's contract.
+    unsafe { get_field_locked(slot, holder) }
+}
+
+/// `get_field` under the heap lock.
+///
+/// # Safety
+/// As `get_field`.
+#[inline(never)]
+unsafe fn get_field_locked(slot: &AtomicPtr<Header>, holder: *const Header) -> *mut Header {
     let _g = lock();
     let v = slot.load(Relaxed);
     if !v.is_null() {
@@ -170,30 +180,34 @@ pub unsafe fn set_field(slot: &AtomicPtr<Header>, value: *mut Header, holder: *c
             (old, full)
         })
     };
-    let old = match owned {
-        Some((old, full)) => {
-            if full {
-                crate::object::overflow(value);
-            }
-            old
-        }
-        None => {
-            let _g = lock();
-            if !value.is_null() {
-                // SAFETY: the caller holds a reference to value.
-                unsafe { incref(value) };
-            }
-            let old = slot.load(Relaxed);
-            slot.store(value, Release);
-            if !old.is_null() {
-                checks::referenced(c"obj_set_field", old, holder);
-                // SAFETY: the field owned a reference to old.
-                unsafe { decref(old) };
-            }
-            return;
-        }
+    let Some((old, full)) = owned else {
+        // SAFETY: caller's contract.
+        return unsafe { set_field_locked(slot, value, holder) };
     };
+    if full {
+        crate::object::overflow(value);
+    }
     if !old.is_null() {
+        // SAFETY: the field owned a reference to old.
+        unsafe { decref(old) };
+    }
+}
+
+/// `set_field` under the heap lock.
+///
+/// # Safety
+/// As `set_field`.
+#[inline(never)]
+unsafe fn set_field_locked(slot: &AtomicPtr<Header>, value: *mut Header, holder: *const Header) {
+    let _g = lock();
+    if !value.is_null() {
+        // SAFETY: the caller holds a reference to value.
+        unsafe { incref(value) };
+    }
+    let old = slot.load(Relaxed);
+    slot.store(value, Release);
+    if !old.is_null() {
+        checks::referenced(c"obj_set_field", old, holder);
         // SAFETY: the field owned a reference to old.
         unsafe { decref(old) };
     }
@@ -272,11 +286,13 @@ pub unsafe fn decref_locked(g: &Locked, h: *mut Header) {
     // SAFETY: h is live (caller's contract) and the lock is held.
     let rc = unsafe { &(*h).rc };
     // The new count word for the old one `v`, None when the count is 0; the
-    // transition to zero sets DYING in the same step, and a loss that
-    // leaves an `OLD` object alive clears `OLD` (it moves to `dirty` below).
+    // transition to zero sets DYING and takes the object off its list's
+    // books (`start_death` settles them from the old word) in the same
+    // step, and a loss that leaves an `OLD` object alive clears `OLD` (it
+    // moves to `dirty` below).
     let next = |v: Counts| match v.count() {
         0 => None,
-        1 => Some(v.minus_one().with(DYING)),
+        1 => Some(v.minus_one().with(DYING).without(PROMOTED | OLD | DIRTY)),
         _ => Some(v.minus_one().without(OLD)),
     };
     // The counts are this thread's (bias.rs): plain accesses, same result.
@@ -312,7 +328,7 @@ pub unsafe fn decref_locked(g: &Locked, h: *mut Header) {
     }
     if cur.count() == 1 && !cur.has(DYING) {
         // SAFETY: the count just reached zero under the lock.
-        unsafe { start_death(g, h) };
+        unsafe { start_death(g, h, cur) };
     } else if cur.count() > 1 && cur.has(OLD) {
         // SAFETY: lock held; h is live, and was in `old` until this step.
         unsafe { make_dirty(g, h, false) };
@@ -382,27 +398,24 @@ fn resume() -> usize {
 }
 
 /// Queues `h`, whose count just reached zero (and which was just set
-/// `DYING`), and drains the queue unless an outer death or collection will.
+/// `DYING`, its list flags cleared; `v` is its word before), and drains
+/// the queue unless an outer death or collection will.
 ///
 /// # Safety
 /// Lock held; `h` has count 0 and was set `DYING` by this transition.
-unsafe fn start_death(g: &Locked, h: *mut Header) {
+unsafe fn start_death(g: &Locked, h: *mut Header, v: Counts) {
     // SAFETY: lock held; h is live; no user code runs while `st` is borrowed.
     unsafe {
         if (*h).is_tracked() {
             list::remove(h);
-            let v = (*h).rc.load();
             if v.has(PROMOTED) {
                 // It leaves generation 2 (API v2: pending counts promoted
                 // objects still alive; resurrected, it rejoins generation 0).
-                (*h).change_fast(0, PROMOTED);
                 (*g.st()).long_lived_pending -= 1;
             } else if v.has(OLD) {
                 // It leaves `old` (and, resurrected, rejoins generation 0).
-                (*h).change_fast(0, OLD);
                 (*g.st()).old_len -= 1;
             } else if v.has(DIRTY) {
-                (*h).change_fast(0, DIRTY);
                 (*g.st()).in_place -= 1;
                 (*g.st()).pool.unmark(h as *mut u8);
             }
