@@ -395,7 +395,9 @@ int gc_last_error_code(void);
  * Returns: the number of unreachable tracked objects found (collected plus
  * uncollectable), as CPython counts them: resurrected objects and untracked
  * objects freed along the way are not counted; 0 immediately when called
- * during a collection (from a finalizer, hook or callback).
+ * during a collection (from a finalizer, hook or callback). Afterwards,
+ * returns the pool's empty pages to the system when they are at least
+ * 1 MiB and a quarter of the pool (see gc_trim).
  * Thread-safe; runs finalizers, weakref callbacks, hooks and gc callbacks on
  * this thread.
  */
@@ -662,8 +664,14 @@ size_t gc_get_memory_limit(void);
  * Returns the pool's pages that hold no live object to the system (with
  * glibc, also asks malloc to return its free memory). Never moves an
  * object; a page returned and taken again later is a fresh zeroed one.
- * The library also does this on its own at the end of a full collection
- * that leaves at least 1 MiB and a quarter of the pool's pages empty.
+ * The library also does this on its own, when at least 1 MiB and a
+ * quarter of the pool's pages would go back: at the end of every explicit
+ * full collection (`gc_collect`, `gc_collect_generation(2)`), and at the end
+ * of an automatic full collection for the pages that have stayed empty
+ * since the previous full collection (the pages its own garbage emptied
+ * are kept for the next one: a program that builds and drops big
+ * structures in turn would otherwise return and fault in the same memory
+ * at every full collection).
  *
  * Returns: the bytes of pool pages returned to the system.
  * Thread-safe (takes the heap lock; waits for another thread's gc_lock).

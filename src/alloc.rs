@@ -5,8 +5,10 @@
 //!   pool lives in the heap state and is only used under the heap lock,
 //!   which allocation and death of tracked objects hold anyway, so taking a
 //!   block is a few instructions and no atomics. Pages with no live block
-//!   are returned to the system by `Pool::trim` (gc_trim, and after a full
-//!   collection that leaves much of the pool empty).
+//!   are returned to the system by `Pool::trim` (gc_trim, and explicit full
+//!   collections that leave much of the pool empty) and `Pool::trim_aged`
+//!   (automatic full collections: only the pages that stayed empty since
+//!   the previous one).
 //! - Everything else (untracked objects, large objects, pages) comes from the
 //!   system allocator through `sys_alloc`/`sys_free`.
 //! - With the cargo feature `system-alloc` every object goes straight to
@@ -110,6 +112,8 @@ struct Page {
     /// When the page was given its class: pages taken later have higher
     /// numbers.
     seq: u64,
+    /// `Pool::trims` when the page last lost its last live block.
+    emptied_at: u64,
 }
 
 /// Bytes of a page's `marks`: a bit per 16 bytes.
@@ -165,6 +169,8 @@ pub struct Pool {
     marked: *mut Page,
     /// The next page's `seq`.
     next_seq: u64,
+    /// How many `trim_aged` calls there were (the age of empty pages).
+    trims: u64,
 }
 
 /// Bytes of the blocks of class `c`.
@@ -196,6 +202,7 @@ impl Pool {
             mapped: 0,
             marked: ptr::null_mut(),
             next_seq: 0,
+            trims: 0,
         }
     }
 
@@ -291,8 +298,11 @@ impl Pool {
             *(b.add(8) as *mut *mut u8) = (*p).free;
             (*p).free = b;
             (*p).live -= 1;
-            if (*p).live == 0 && self.classes[(*p).class] != p {
-                self.page_emptied(p);
+            if (*p).live == 0 {
+                (*p).emptied_at = self.trims;
+                if self.classes[(*p).class] != p {
+                    self.page_emptied(p);
+                }
             } else if !(*p).has_room {
                 self.link_room(p);
             }
@@ -326,11 +336,50 @@ impl Pool {
 
     /// Unmaps every page with no live block; returns the bytes returned.
     pub fn trim(&mut self) -> usize {
+        self.trims += 1;
+        // SAFETY: fresh pages were never handed out.
+        unsafe { self.unmap_empty(|_| true, true) }
+    }
+
+    /// Unmaps the pages that have had no live block since the previous
+    /// `trim_aged` or `trim` (not those emptied since, which a program that
+    /// builds and drops big structures in turn will soon fill again; nor
+    /// fresh pages, which take no memory until touched), if they are at
+    /// least 1 MiB and a quarter of the pool (`memory::worth_trimming`).
+    /// Returns the bytes returned.
+    pub fn trim_aged(&mut self) -> usize {
+        let since = self.trims;
+        self.trims += 1;
+        // SAFETY: the lists hold mapped pages.
+        let aged = |p: *mut Page| unsafe { (*p).emptied_at < since };
+        let mut bytes = 0;
+        self.for_each_empty(|p| {
+            if aged(p) {
+                bytes += PAGE;
+            }
+        });
+        if !crate::memory::worth_trimming(bytes) {
+            return 0;
+        }
+        // SAFETY: as in trim.
+        unsafe { self.unmap_empty(aged, false) }
+    }
+
+    /// Unmaps the pages with no live block for which `which` holds, and the
+    /// fresh pages if `fresh`; returns the bytes returned.
+    ///
+    /// # Safety
+    /// Used only under the heap lock (as every method).
+    unsafe fn unmap_empty(&mut self, which: impl Fn(*mut Page) -> bool, fresh: bool) -> usize {
         let mut pages = Vec::new();
         if !reserve(|| pages.try_reserve(64)) {
             return 0;
         }
-        self.for_each_empty(|p| pages.push(p));
+        self.for_each_empty(|p| {
+            if which(p) {
+                pages.push(p)
+            }
+        });
         // SAFETY: each page is mapped, holds no live block and is unlinked
         // before it is unmapped; fresh pages were never handed out.
         unsafe {
@@ -339,13 +388,24 @@ impl Pool {
                     self.unlink_room(p);
                 }
             }
-            self.empty = ptr::null_mut();
+            // The empty pages kept.
+            let mut kept: *mut Page = ptr::null_mut();
+            let mut p = self.empty;
+            while !p.is_null() {
+                let next = (*p).next;
+                if !which(p) {
+                    (*p).next = kept;
+                    kept = p;
+                }
+                p = next;
+            }
+            self.empty = kept;
             let mut returned = 0;
             for p in pages {
                 unmap(p as *mut u8, PAGE);
                 returned += PAGE;
             }
-            while self.fresh_left > 0 {
+            while fresh && self.fresh_left > 0 {
                 self.fresh_left -= 1;
                 unmap(self.fresh.add(self.fresh_left * PAGE), PAGE);
                 returned += PAGE;
@@ -419,6 +479,7 @@ impl Pool {
                 marked_next: ptr::null_mut(),
                 marked_prev: ptr::null_mut(),
                 seq: self.next_seq,
+                emptied_at: 0,
             });
             self.next_seq += 1;
             self.link_room(p);
@@ -692,6 +753,36 @@ mod tests {
         for _ in 0..2 * PAGE / 64 {
             assert!(!pool.alloc(64).is_null());
         }
+    }
+
+    #[test]
+    fn automatic_trims_return_the_pages_that_stayed_empty() {
+        let mut pool = Pool::new();
+        let n = (4 << 20) / 64;
+        let blocks: Vec<*mut u8> = (0..n).map(|_| pool.alloc(64)).collect();
+        let used = pool.mapped - pool.fresh_left * PAGE;
+        // SAFETY: live blocks of this pool, freed once.
+        unsafe {
+            for &b in &blocks {
+                pool.free(b, 64);
+            }
+        }
+        assert_eq!(
+            pool.trim_aged(),
+            0,
+            "pages emptied since the last trim stay"
+        );
+        // One page is taken again before the next trim: it stays too.
+        let again = pool.alloc(64);
+        assert!(!again.is_null());
+        assert_eq!(pool.trim_aged(), used - PAGE);
+        assert_eq!(pool.mapped - pool.fresh_left * PAGE, PAGE);
+        // SAFETY: as above.
+        unsafe { pool.free(again, 64) };
+        // gc_trim's trim returns the rest, fresh pages too.
+        let mapped = pool.mapped;
+        assert_eq!(pool.trim(), mapped);
+        assert_eq!(pool.mapped, 0);
     }
 
     #[test]

@@ -405,7 +405,18 @@ pub fn collect_generation(generation: i32) -> i64 {
             c"gc_collect_generation: generation must be 0, 1 or 2",
         ) as i64;
     }
-    collect(&lock(), generation as usize) as i64
+    let g = lock();
+    let found = collect(&g, generation as usize);
+    // SAFETY: lock held; no user code runs while the borrow lives.
+    let st = unsafe { &mut *g.st() };
+    // (Not from inside a running collection, which this call did not make.)
+    if generation as usize == NUM_GENERATIONS - 1
+        && !st.collecting
+        && memory::worth_trimming(st.pool.empty_bytes())
+    {
+        st.pool.trim();
+    }
+    found as i64
 }
 
 fn collect(g: &Locked, generation: usize) -> usize {
@@ -425,8 +436,11 @@ fn collect(g: &Locked, generation: usize) -> usize {
         let (found, uncollectable) = collect_main(g, generation);
         debug::collection_done(found, uncollectable, start.elapsed());
         let st = &mut *g.st();
-        if generation == NUM_GENERATIONS - 1 && memory::worth_trimming(st.pool.empty_bytes()) {
-            st.pool.trim();
+        if generation == NUM_GENERATIONS - 1 {
+            // Pages that stayed empty since the previous full collection go
+            // back to the system (alloc.rs `trim_aged`); an explicit
+            // collection returns the rest too (`collect_generation`).
+            st.pool.trim_aged();
         }
         st.stats[generation].collections += 1;
         st.stats[generation].collected += found - uncollectable;
