@@ -469,8 +469,10 @@ pub unsafe fn init_small(
         let body = base.add(HEADER_SIZE) as *mut usize;
         // The small objects most programs make: word stores, no memset call.
         match nfields {
-            2 => (body as *mut [usize; 2]).write([0; 2]),
             1 => body.write(0),
+            2 => (body as *mut [usize; 2]).write([0; 2]),
+            3 => (body as *mut [usize; 3]).write([0; 3]),
+            4 => (body as *mut [usize; 4]).write([0; 4]),
             _ => ptr::write_bytes(body, 0, nfields),
         }
         h.write(Header {
