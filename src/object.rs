@@ -405,6 +405,7 @@ pub enum Kind {
 /// # Safety
 /// `base` is 16-aligned, `shape.size()` bytes, unused; `ty` is NULL or points
 /// to a `GcType` that outlives the object.
+#[inline(always)]
 pub unsafe fn init_object(
     base: *mut u8,
     ty: *const GcType,
@@ -423,7 +424,16 @@ pub unsafe fn init_object(
         words.add(1).write(shape.payload_size);
         let h = base.add(PREFIX_SIZE) as *mut Header;
         let body = (h as *mut u8).add(HEADER_SIZE);
-        ptr::write_bytes(body, 0, shape.total - PREFIX_SIZE - HEADER_SIZE);
+        let len = shape.total - PREFIX_SIZE - HEADER_SIZE;
+        // Small bodies of whole words (a few fields and a small payload):
+        // word stores, no memset call.
+        match len {
+            8 => (body as *mut [usize; 1]).write([0; 1]),
+            16 => (body as *mut [usize; 2]).write([0; 2]),
+            24 => (body as *mut [usize; 3]).write([0; 3]),
+            32 => (body as *mut [usize; 4]).write([0; 4]),
+            _ => ptr::write_bytes(body, 0, len),
+        }
         h.write(Header {
             rc: CountWord::new(0),
             next: AtomicUsize::new(0),
