@@ -209,8 +209,12 @@ impl Pool {
     /// Whether objects of `size` bytes come from the pool.
     #[inline]
     pub fn serves(size: usize) -> bool {
-        !cfg!(feature = "system-alloc") && size <= POOL_MAX
+        Self::ENABLED && size <= POOL_MAX
     }
+
+    /// Whether the pool serves anything (not with the cargo feature
+    /// `system-alloc`, for sanitizers and valgrind).
+    pub const ENABLED: bool = !cfg!(feature = "system-alloc");
 
     /// The bytes a block for an object of `size` bytes takes.
     #[inline]

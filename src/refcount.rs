@@ -30,13 +30,19 @@
 //!   finalizer caused (a temporary holder of its object, say) complete
 //!   before its object's resurrection check, as they would at once in
 //!   CPython, without nesting; deaths queued earlier wait below.
+//! - An object that dies simply (no type, no weakrefs, not a weakref: no
+//!   user code runs, so no one sees the order) skips the stack: the death
+//!   of one frees it, then every object that dies simply because of it, in
+//!   one loop (`die_simply`, a worklist through their `next` links); the
+//!   others whose count reaches zero there go to `fresh` as above.
 //!
 //! `DYING` stops a second transition to zero (after a resurrection inside
 //! the finalizer, say) from queueing the object twice, and marks collector
 //! garbage whose teardown the collector owns.
 //!
-//! Invariants: an object is on the death stack (`deaths` or `fresh`) at most
-//! once, only while `DYING` and unlinked from every generation; `fresh` is
+//! Invariants: an object is on the death stack (`deaths` or `fresh`), or
+//! on `die_simply`'s worklist, at most once, only while `DYING` and
+//! unlinked from every generation; `fresh` is
 //! empty whenever no step is running; a drain only pops objects it pushed
 //! (those above the top it found).
 //!
@@ -283,6 +289,19 @@ unsafe fn die_untracked_plain(h: *mut Header) -> bool {
 /// `h` is a live object, the caller owns the reference it drops, and `g` is
 /// this thread's lock guard.
 pub unsafe fn decref_locked(g: &Locked, h: *mut Header) {
+    // SAFETY: caller's contract.
+    unsafe {
+        let cur = count_down(h);
+        after_count_down(g, h, cur);
+    }
+}
+
+/// `decref_locked`'s change of the count word; returns the word before.
+///
+/// # Safety
+/// As `decref_locked`.
+#[inline(always)]
+unsafe fn count_down(h: *mut Header) -> Counts {
     // SAFETY: h is live (caller's contract) and the lock is held.
     let rc = unsafe { &(*h).rc };
     // The new count word for the old one `v`, None when the count is 0; the
@@ -303,7 +322,7 @@ pub unsafe fn decref_locked(g: &Locked, h: *mut Header) {
         }
         v
     });
-    let cur = match owned {
+    match owned {
         Some(v) => v,
         None => {
             crate::bias::before_shared_count_change();
@@ -318,7 +337,16 @@ pub unsafe fn decref_locked(g: &Locked, h: *mut Header) {
             }
             cur
         }
-    };
+    }
+}
+
+/// The rest of `decref_locked`, for `h` whose count word was `cur` before
+/// `count_down`.
+///
+/// # Safety
+/// As `decref_locked`, after `count_down(h)` returned `cur`.
+#[inline(always)]
+unsafe fn after_count_down(g: &Locked, h: *mut Header, cur: Counts) {
     if cur.count() == 0 {
         if crate::checks::enabled() {
             crate::checks::underflow(c"obj_decref", h);
@@ -397,37 +425,36 @@ fn resume() -> usize {
     &RESUME_MARK as *const Header as usize
 }
 
+/// `after_count_down`, not inlined (for the loops that release many
+/// references: `die_simply`'s, whose other case is the common one, and
+/// `release_fields`').
+///
+/// # Safety
+/// As `after_count_down`.
+#[inline(never)]
+unsafe fn after_count_down_outlined(g: &Locked, h: *mut Header, cur: Counts) {
+    // SAFETY: caller's contract.
+    unsafe { after_count_down(g, h, cur) }
+}
+
 /// Queues `h`, whose count just reached zero (and which was just set
 /// `DYING`, its list flags cleared; `v` is its word before), and drains
 /// the queue unless an outer death or collection will.
 ///
 /// # Safety
 /// Lock held; `h` has count 0 and was set `DYING` by this transition.
+#[inline(always)]
 unsafe fn start_death(g: &Locked, h: *mut Header, v: Counts) {
     // SAFETY: lock held; h is live; no user code runs while `st` is borrowed.
     unsafe {
-        if (*h).is_tracked() {
-            list::remove(h);
-            if v.has(PROMOTED) {
-                // It leaves generation 2 (API v2: pending counts promoted
-                // objects still alive; resurrected, it rejoins generation 0).
-                (*g.st()).long_lived_pending -= 1;
-            } else if v.has(OLD) {
-                // It leaves `old` (and, resurrected, rejoins generation 0).
-                (*g.st()).old_len -= 1;
-            } else if v.has(DIRTY) {
-                (*g.st()).in_place -= 1;
-                (*g.st()).pool.unmark(h as *mut u8);
-            }
-        }
+        unlink_dying(g, h, v);
         let st = &mut *g.st();
-        if !st.draining && (*h).ty().is_null() && !(*h).has(WEAKREFED) && !(*h).is_weakref() {
+        if !st.draining && dies_simply(h) {
             // The common death, outside any other: no hooks, no weakrefs, so
             // steps 1-3 are empty and no user code can run; release the
             // fields and free at once, then drain the deaths that caused.
             st.draining = true;
-            release_references(g, h);
-            free(g.st(), h);
+            die_simply(g, h);
             (*g.st()).draining = false;
             if !(*g.st()).fresh.is_null() {
                 drain(g);
@@ -444,6 +471,87 @@ unsafe fn start_death(g: &Locked, h: *mut Header, v: Counts) {
         st.fresh_tail = h;
         if !st.draining {
             drain(g);
+        }
+    }
+}
+
+/// Takes `h`, whose count just reached zero (`v`: its word before), off
+/// its generation's list and books.
+///
+/// # Safety
+/// Lock held; `h` has count 0 and was set `DYING` by this transition.
+#[inline(always)]
+unsafe fn unlink_dying(g: &Locked, h: *mut Header, v: Counts) {
+    // SAFETY: lock held; h is live.
+    unsafe {
+        if (*h).is_tracked() {
+            list::remove(h);
+            if v.has(PROMOTED) {
+                // It leaves generation 2 (API v2: pending counts promoted
+                // objects still alive; resurrected, it rejoins generation 0).
+                (*g.st()).long_lived_pending -= 1;
+            } else if v.has(OLD) {
+                // It leaves `old` (and, resurrected, rejoins generation 0).
+                (*g.st()).old_len -= 1;
+            } else if v.has(DIRTY) {
+                (*g.st()).in_place -= 1;
+                (*g.st()).pool.unmark(h as *mut u8);
+            }
+        }
+    }
+}
+
+/// Whether the death of `h` runs no user code and touches no weakref: it
+/// has no type and is not a weakref, and never had weakrefs.
+///
+/// # Safety
+/// `h` is live.
+#[inline(always)]
+unsafe fn dies_simply(h: *mut Header) -> bool {
+    // SAFETY: caller's contract.
+    unsafe { (*h).ty().is_null() && !(*h).has(WEAKREFED) && !(*h).is_weakref() }
+}
+
+/// Steps 4-5 of the death of `h` and of every object whose count its
+/// releases take to zero and that dies simply too (`dies_simply`), in one
+/// loop: a worklist through their `next` links instead of a step of the
+/// death stack each (no user code runs, so the order is not seen). Others
+/// whose count reaches zero are queued in `fresh`, for the caller's drain.
+///
+/// # Safety
+/// Lock held, `draining` set; `h` dies simply, has count 0, is `DYING` and
+/// unlinked from every list.
+#[inline(always)]
+unsafe fn die_simply(g: &Locked, h: *mut Header) {
+    let checked = checks::enabled();
+    // SAFETY: lock held; every object on the worklist is dying, unlinked
+    // and ours; field values are strong references.
+    unsafe {
+        list::set_next(h, std::ptr::null());
+        let mut todo = h;
+        while !todo.is_null() {
+            let x = todo;
+            todo = list::next(x);
+            for slot in fields(x) {
+                // Fields change only under the lock we hold: no RMW needed.
+                let c = slot.load(Relaxed);
+                if c.is_null() {
+                    continue;
+                }
+                if checked {
+                    checks::referenced(c"obj_decref", c, x);
+                }
+                slot.store(std::ptr::null_mut(), Relaxed);
+                let cur = count_down(c);
+                if cur.count() == 1 && !cur.has(DYING) && dies_simply(c) {
+                    unlink_dying(g, c, cur);
+                    list::set_next(c, todo);
+                    todo = c;
+                } else {
+                    after_count_down_outlined(g, c, cur);
+                }
+            }
+            free(g.st(), x);
         }
     }
 }
@@ -524,6 +632,9 @@ unsafe fn step(g: &Locked, h: *mut Header) {
         pop(g, h);
         if (*h).count() > 0 {
             return revive(g, h);
+        }
+        if dies_simply(h) {
+            return die_simply(g, h);
         }
         if (*h).has(WEAKREFED) {
             let mut pending = Pending::new();
@@ -619,7 +730,15 @@ pub unsafe fn release_fields(g: &Locked, h: *mut Header, mut then: impl FnMut(*m
                     checks::referenced(c"obj_decref", child, h);
                 }
                 slot.store(std::ptr::null_mut(), Relaxed);
-                decref_locked(g, child);
+                // The rare outcomes (a death, an old object's first loss)
+                // out of line: this loop releases garbage's references.
+                let cur = count_down(child);
+                if cur.count() == 0
+                    || (cur.count() == 1 && !cur.has(DYING))
+                    || (cur.count() > 1 && cur.has(OLD))
+                {
+                    after_count_down_outlined(g, child, cur);
+                }
                 then(child);
             }
         }

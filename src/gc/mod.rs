@@ -175,7 +175,8 @@ pub unsafe fn new_object(
     // The common creation in a straight line: a pool block, while the heap
     // lock's bias is this thread's (no other thread to settle with),
     // checked mode is off for good and there is no memory limit.
-    let fast = nfields <= SMALL_FIELDS
+    let fast = Pool::ENABLED
+        && nfields <= SMALL_FIELDS
         && payload_size <= crate::alloc::POOL_MAX
         && crate::bias::lock_is_mine()
         && checks::fixed_off()
