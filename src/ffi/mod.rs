@@ -109,10 +109,7 @@ pub extern "C" fn obj_new_typed(
 ) -> *mut GcObject {
     // SAFETY: the API contract makes `type` NULL or a GcType outliving the
     // object.
-    match unsafe { gc::new_object(r#type, nfields, payload_size, Kind::Plain) } {
-        Ok(h) => h as *mut GcObject,
-        Err(_) => ptr::null_mut(),
-    }
+    unsafe { gc::new_object(r#type, nfields, payload_size, Kind::Plain) as *mut GcObject }
 }
 
 /// Adds one reference to `o`. NULL is a no-op.
@@ -593,10 +590,10 @@ pub extern "C" fn weakref_new(
     let target = live(c"weakref_new", target);
     let g = heap::lock();
     // SAFETY: a NULL type is allowed.
-    let Ok(wr) = (unsafe { gc::new_object(ptr::null(), 0, weakref::DATA_SIZE, Kind::Weakref) })
-    else {
+    let wr = unsafe { gc::new_object(ptr::null(), 0, weakref::DATA_SIZE, Kind::Weakref) };
+    if wr.is_null() {
         return ptr::null_mut();
-    };
+    }
     // SAFETY: lock held; wr is new; the caller holds a reference to target.
     if unsafe { weakref::attach(&mut *g.st(), wr, target, cb, ctx) }.is_err() {
         // SAFETY: wr is ours; unattached, its death is plain.

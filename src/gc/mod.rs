@@ -156,11 +156,13 @@ use crate::refcount::{
 };
 use crate::weakref::{self, Pending};
 use scan::{Habit, Members, Promote, Scan, Way, deduce_unreachable};
+use std::ptr;
 use std::sync::atomic::Ordering::Acquire;
 use std::sync::atomic::fence;
 use std::time::Instant;
 
-/// Creates an object (refcount 1). A tracked object is counted in count0,
+/// Creates an object (refcount 1), or returns NULL with the error recorded
+/// (`fail`). A tracked object is counted in count0,
 /// may trigger an automatic collection first (it is never part of it), and
 /// is then linked into generation 0.
 ///
@@ -171,7 +173,7 @@ pub unsafe fn new_object(
     nfields: usize,
     payload_size: usize,
     kind: Kind,
-) -> Result<*mut Header, i32> {
+) -> *mut Header {
     // The common creation in a straight line: a pool block, while the heap
     // lock's bias is this thread's (no other thread to settle with),
     // checked mode is off for good and there is no memory limit.
@@ -186,10 +188,11 @@ pub unsafe fn new_object(
         return unsafe { new_small(ty, nfields, kind) };
     }
     let Ok(shape) = Shape::new(nfields, payload_size) else {
-        return Err(fail(
+        fail(
             GC_ERR_INVALID,
             c"obj_new: nfields/payload_size overflow or exceed PTRDIFF_MAX",
-        ));
+        );
+        return ptr::null_mut();
     };
     if fast && Pool::serves(shape.size()) {
         // SAFETY: caller's contract on ty; the lock is held.
@@ -208,7 +211,7 @@ const SMALL_FIELDS: usize = (crate::alloc::POOL_MAX - HEADER_SIZE) / size_of::<u
 /// As `new_object`; the heap lock's bias was this thread's and checked mode
 /// is off for good.
 #[inline(always)]
-unsafe fn new_small(ty: *const GcType, nfields: usize, kind: Kind) -> Result<*mut Header, i32> {
+unsafe fn new_small(ty: *const GcType, nfields: usize, kind: Kind) -> *mut Header {
     let size = HEADER_SIZE + nfields * size_of::<usize>();
     let g = lock();
     // SAFETY: lock held; the borrow of the state ends before enter_young;
@@ -216,7 +219,8 @@ unsafe fn new_small(ty: *const GcType, nfields: usize, kind: Kind) -> Result<*mu
     unsafe {
         let base = (*g.st()).pool.alloc(size);
         if base.is_null() {
-            return Err(fail(GC_ERR_NOMEM, c"obj_new: out of memory"));
+            fail(GC_ERR_NOMEM, c"obj_new: out of memory");
+            return ptr::null_mut();
         }
         let h = init_small(base, ty, nfields, kind);
         // (a fresh object: nobody else can see it yet)
@@ -226,7 +230,7 @@ unsafe fn new_small(ty: *const GcType, nfields: usize, kind: Kind) -> Result<*mu
         if tracked {
             enter_young(&g, h);
         }
-        Ok(h)
+        h
     }
 }
 
@@ -236,14 +240,13 @@ unsafe fn new_small(ty: *const GcType, nfields: usize, kind: Kind) -> Result<*mu
 /// # Safety
 /// As `new_object`.
 #[inline(never)]
-unsafe fn new_object_general(
-    ty: *const GcType,
-    shape: &Shape,
-    kind: Kind,
-) -> Result<*mut Header, i32> {
+unsafe fn new_object_general(ty: *const GcType, shape: &Shape, kind: Kind) -> *mut Header {
     let size = shape.size();
     crate::bias::before_create();
-    let nomem = || Err(fail(GC_ERR_NOMEM, c"obj_new: out of memory"));
+    let nomem = || {
+        fail(GC_ERR_NOMEM, c"obj_new: out of memory");
+        ptr::null_mut()
+    };
     let checked = checks::on_first_allocation();
     let register = |h: *mut Header, base: *mut u8| {
         if checked && !checks::on_alloc(h, ty) {
@@ -256,14 +259,15 @@ unsafe fn new_object_general(
     };
     let bytes = memory::charge(size);
     let over_limit = || {
-        Err(fail(
+        fail(
             GC_ERR_NOMEM,
             if kind == Kind::Weakref {
                 c"weakref_new: memory limit reached (gc_set_memory_limit)"
             } else {
                 c"obj_new: memory limit reached (gc_set_memory_limit)"
             },
-        ))
+        );
+        ptr::null_mut()
     };
     let tracked = shape.tracked(ty, kind);
     if !tracked && !crate::bias::lock_is_mine() {
@@ -282,7 +286,7 @@ unsafe fn new_object_general(
             return nomem();
         }
         memory::on_alloc_unlocked(bytes);
-        return Ok(h);
+        return h;
     }
     // Tracked objects, and untracked ones while the lock is biased to this
     // thread (taking it is then a plain store): under the lock, from the
@@ -310,7 +314,7 @@ unsafe fn new_object_general(
         if tracked {
             enter_young(&g, h);
         }
-        Ok(h)
+        h
     }
 }
 
@@ -320,19 +324,15 @@ unsafe fn new_object_general(
 /// `g` is this thread's lock guard; `Pool::serves(shape.size())`; checked
 /// mode is off; `ty` as in `new_object`.
 #[inline(always)]
-unsafe fn new_pooled(
-    g: &Locked,
-    ty: *const GcType,
-    shape: &Shape,
-    kind: Kind,
-) -> Result<*mut Header, i32> {
+unsafe fn new_pooled(g: &Locked, ty: *const GcType, shape: &Shape, kind: Kind) -> *mut Header {
     // SAFETY: lock held; the borrow of the state ends before enter_young;
     // the block is fresh memory of the shape's size.
     unsafe {
         let size = shape.size();
         let base = (*g.st()).pool.alloc(size);
         if base.is_null() {
-            return Err(fail(GC_ERR_NOMEM, c"obj_new: out of memory"));
+            fail(GC_ERR_NOMEM, c"obj_new: out of memory");
+            return ptr::null_mut();
         }
         let h = init_object(base, ty, shape, kind);
         // (a fresh object: nobody else can see it yet)
@@ -342,7 +342,7 @@ unsafe fn new_pooled(
         if tracked {
             enter_young(g, h);
         }
-        Ok(h)
+        h
     }
 }
 
