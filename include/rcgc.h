@@ -668,10 +668,9 @@ size_t gc_get_memory_limit(void);
  * quarter of the pool's pages would go back: at the end of every explicit
  * full collection (`gc_collect`, `gc_collect_generation(2)`), and at the end
  * of an automatic full collection for the pages that have stayed empty
- * since the previous full collection (the pages its own garbage emptied
- * are kept for the next one: a program that builds and drops big
- * structures in turn would otherwise return and fault in the same memory
- * at every full collection).
+ * through the last four full collections (the pages recent garbage
+ * emptied are kept: a program that builds and drops big structures in
+ * turn would otherwise return and fault in the same memory over and over).
  *
  * Returns: the bytes of pool pages returned to the system.
  * Thread-safe (takes the heap lock; waits for another thread's gc_lock).

@@ -7,8 +7,8 @@
 //!   block is a few instructions and no atomics. Pages with no live block
 //!   are returned to the system by `Pool::trim` (gc_trim, and explicit full
 //!   collections that leave much of the pool empty) and `Pool::trim_aged`
-//!   (automatic full collections: only the pages that stayed empty since
-//!   the previous one).
+//!   (automatic full collections: only the pages that stayed empty through
+//!   the last `TRIM_AGE` of them).
 //! - Everything else (untracked objects, large objects, pages) comes from the
 //!   system allocator through `sys_alloc`/`sys_free`.
 //! - With the cargo feature `system-alloc` every object goes straight to
@@ -28,6 +28,11 @@ pub(crate) const ALIGN: usize = 16;
 pub(crate) const POOL_MAX: usize = 512;
 const CLASSES: usize = POOL_MAX / ALIGN;
 const PAGE: usize = 64 * 1024;
+/// How many automatic full collections a page must stay empty through
+/// before one returns it (`Pool::trim_aged`). Cyclic binary-trees at depth
+/// 18: 111,851 page faults with 1, 49,083 with 2, 31,048 with 4, 28,998
+/// with 8 (system time 0.31 s with 1, 0.08-0.13 s with 4).
+const TRIM_AGE: u64 = 4;
 
 /// 0: no failure scheduled; n > 0: the n-th allocation from now fails.
 static FAIL_COUNTDOWN: AtomicUsize = AtomicUsize::new(0);
@@ -345,17 +350,17 @@ impl Pool {
         unsafe { self.unmap_empty(|_| true, true) }
     }
 
-    /// Unmaps the pages that have had no live block since the previous
-    /// `trim_aged` or `trim` (not those emptied since, which a program that
-    /// builds and drops big structures in turn will soon fill again; nor
-    /// fresh pages, which take no memory until touched), if they are at
-    /// least 1 MiB and a quarter of the pool (`memory::worth_trimming`).
-    /// Returns the bytes returned.
+    /// Unmaps the pages that have had no live block since `TRIM_AGE`
+    /// calls of `trim_aged` or `trim` ago (not those emptied since, which a
+    /// program that builds and drops big structures in turn will soon fill
+    /// again; nor fresh pages, which take no memory until touched), if they
+    /// are at least 1 MiB and a quarter of the pool
+    /// (`memory::worth_trimming`). Returns the bytes returned.
     pub fn trim_aged(&mut self) -> usize {
-        let since = self.trims;
+        let now = self.trims;
         self.trims += 1;
         // SAFETY: the lists hold mapped pages.
-        let aged = |p: *mut Page| unsafe { (*p).emptied_at < since };
+        let aged = |p: *mut Page| unsafe { (*p).emptied_at + TRIM_AGE <= now };
         let mut bytes = 0;
         self.for_each_empty(|p| {
             if aged(p) {
@@ -771,11 +776,13 @@ mod tests {
                 pool.free(b, 64);
             }
         }
-        assert_eq!(
-            pool.trim_aged(),
-            0,
-            "pages emptied since the last trim stay"
-        );
+        for _ in 0..TRIM_AGE {
+            assert_eq!(
+                pool.trim_aged(),
+                0,
+                "pages emptied since the last trims stay"
+            );
+        }
         // One page is taken again before the next trim: it stays too.
         let again = pool.alloc(64);
         assert!(!again.is_null());

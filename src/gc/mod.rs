@@ -438,9 +438,10 @@ fn collect(g: &Locked, generation: usize) -> usize {
         debug::collection_done(found, uncollectable, start.elapsed());
         let st = &mut *g.st();
         if generation == NUM_GENERATIONS - 1 {
-            // Pages that stayed empty since the previous full collection go
-            // back to the system (alloc.rs `trim_aged`); an explicit
-            // collection returns the rest too (`collect_generation`).
+            // Pages that stayed empty through the last few full
+            // collections go back to the system (alloc.rs `trim_aged`); an
+            // explicit collection returns the rest too
+            // (`collect_generation`).
             st.pool.trim_aged();
         }
         st.stats[generation].collections += 1;
