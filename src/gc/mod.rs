@@ -808,15 +808,28 @@ unsafe fn delete_garbage(
 ///
 /// # Safety
 /// Lock held; `h` is live.
-#[inline]
+#[inline(always)]
 unsafe fn free_released(g: &Locked, h: *mut Header) {
-    // SAFETY: lock held; released garbage is in the garbage list and ours.
+    // SAFETY: lock held; h is live.
     unsafe {
         if (*h).has(RELEASED) && (*h).count() == 0 {
-            debug::collectable(h);
-            list::remove(h);
-            free(g.st(), h);
+            free_garbage(g, h);
         }
+    }
+}
+
+/// Frees `h`, released garbage with no type and count zero (out of line:
+/// `free_released` is called for every reference the garbage released).
+///
+/// # Safety
+/// Lock held; `h` is such an object, in the garbage list.
+#[inline(never)]
+unsafe fn free_garbage(g: &Locked, h: *mut Header) {
+    // SAFETY: lock held; released garbage is in the garbage list and ours.
+    unsafe {
+        debug::collectable(h);
+        list::remove(h);
+        free(g.st(), h);
     }
 }
 
