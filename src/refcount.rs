@@ -227,7 +227,10 @@ unsafe fn decref_slow(h: *mut Header) {
     }
     let g = lock();
     // SAFETY: caller's contract; the lock is held.
-    unsafe { decref_locked(&g, h) }
+    unsafe {
+        let cur = count_down(h);
+        after_count_down(&g, h, cur);
+    }
 }
 
 /// The death of an untracked object with no type that never had weakrefs,
