@@ -191,6 +191,31 @@ fn mark_position(h: *mut u8) -> (usize, u64) {
     (i / 64, 1 << (i % 64))
 }
 
+/// The first block on `p`'s free list, taken off it (counted live), or
+/// NULL when the list is empty.
+///
+/// # Safety
+/// `p` is a mapped, initialised page of the pool (used under the heap
+/// lock).
+#[inline(always)]
+unsafe fn pop_free(p: *mut Page) -> *mut u8 {
+    // SAFETY: caller's contract; free blocks lie inside the page and keep
+    // their link in the second word.
+    unsafe {
+        let b = (*p).free;
+        if !b.is_null() {
+            let next = *(b.add(8) as *mut *mut u8);
+            (*p).free = next;
+            (*p).live += 1;
+            // The next allocation reads that block's link and writes its
+            // header: start fetching it now (a freed block is seldom still
+            // in cache).
+            prefetch_write(next);
+        }
+        b
+    }
+}
+
 /// The page holding block `b`.
 #[inline]
 fn page_of(b: *mut u8) -> *mut Page {
@@ -235,19 +260,10 @@ impl Pool {
         let p = self.classes[class];
         if !p.is_null() && !failure_injection_armed() {
             // SAFETY: pages in a class list are mapped, initialised pages of
-            // that class; the blocks they hand out lie inside them.
-            unsafe {
-                let b = (*p).free;
-                if !b.is_null() {
-                    let next = *(b.add(8) as *mut *mut u8);
-                    (*p).free = next;
-                    (*p).live += 1;
-                    // The next allocation reads that block's link and writes
-                    // its header: start fetching it now (a freed block is
-                    // seldom still in cache).
-                    prefetch_write(next);
-                    return b;
-                }
+            // that class.
+            let b = unsafe { pop_free(p) };
+            if !b.is_null() {
+                return b;
             }
         }
         self.alloc_slow(class)
@@ -268,14 +284,10 @@ impl Pool {
                 }
                 return ptr::null_mut();
             }
-            // SAFETY: as in alloc.
+            // SAFETY: as in alloc; the blocks a page hands out lie inside it.
             unsafe {
-                let b = (*p).free;
+                let b = pop_free(p);
                 if !b.is_null() {
-                    let next = *(b.add(8) as *mut *mut u8);
-                    (*p).free = next;
-                    (*p).live += 1;
-                    prefetch_write(next);
                     return b;
                 }
                 let bytes = class_size(class);

@@ -322,6 +322,21 @@ pub enum ShapeError {
 }
 
 impl Shape {
+    /// The shape of an object with `nfields < SMALL_NFIELDS_LIMIT` fields
+    /// and no payload.
+    #[inline(always)]
+    pub fn small(nfields: usize) -> Shape {
+        debug_assert!(nfields < SMALL_NFIELDS_LIMIT);
+        let total = HEADER_SIZE + nfields * size_of::<usize>();
+        Shape {
+            nfields,
+            payload_size: 0,
+            ext: false,
+            payload_offset: total,
+            total,
+        }
+    }
+
     /// Computes the layout of an object, or `TooLarge`.
     #[inline]
     pub fn new(nfields: usize, payload_size: usize) -> Result<Shape, ShapeError> {
@@ -465,12 +480,7 @@ fn meta_word(ty: *const GcType, nfields: usize, kind: Kind) -> usize {
 /// # Safety
 /// As `init_object`, for `HEADER_SIZE + nfields * 8` bytes.
 #[inline(always)]
-pub unsafe fn init_small(
-    base: *mut u8,
-    ty: *const GcType,
-    nfields: usize,
-    kind: Kind,
-) -> *mut Header {
+unsafe fn init_small(base: *mut u8, ty: *const GcType, nfields: usize, kind: Kind) -> *mut Header {
     debug_assert!(nfields < SMALL_NFIELDS_LIMIT);
     // SAFETY: base is a fresh 16-aligned block of the header and the fields;
     // we zero the fields before anyone sees them.

@@ -148,7 +148,7 @@ use crate::list;
 use crate::memory;
 use crate::object::{
     COLLECTED, DIRTY, DYING, FINALIZED, GcObject, GcType, HEADER_SIZE, Header, Kind, MARK, OLD,
-    POOLED, PROMOTED, RELEASED, Shape, WEAKREFED, init_object, init_small,
+    POOLED, PROMOTED, RELEASED, Shape, WEAKREFED, init_object,
 };
 use crate::refcount::{
     destroy, drain, free, make_children_dirty, release_fields, release_references,
@@ -212,26 +212,8 @@ const SMALL_FIELDS: usize = (crate::alloc::POOL_MAX - HEADER_SIZE) / size_of::<u
 /// is off for good.
 #[inline(always)]
 unsafe fn new_small(ty: *const GcType, nfields: usize, kind: Kind) -> *mut Header {
-    let size = HEADER_SIZE + nfields * size_of::<usize>();
-    let g = lock();
-    // SAFETY: lock held; the borrow of the state ends before enter_young;
-    // the block is fresh memory of `size` bytes.
-    unsafe {
-        let base = (*g.st()).pool.alloc(size);
-        if base.is_null() {
-            fail(GC_ERR_NOMEM, c"obj_new: out of memory");
-            return ptr::null_mut();
-        }
-        let h = init_small(base, ty, nfields, kind);
-        // (a fresh object: nobody else can see it yet)
-        (*h).set_exclusive(POOLED);
-        let tracked = (*h).is_tracked();
-        memory::on_alloc_locked(&g, memory::charge(size), tracked, true);
-        if tracked {
-            enter_young(&g, h);
-        }
-        h
-    }
+    // SAFETY: caller's contract; the shape is a pool block's.
+    unsafe { new_pooled(&lock(), ty, &Shape::small(nfields), kind) }
 }
 
 /// `new_object` for every other case: the first object of the process,
