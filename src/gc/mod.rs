@@ -175,8 +175,10 @@ pub unsafe fn new_object(
     kind: Kind,
 ) -> *mut Header {
     // The common creation in a straight line: a pool block, while the heap
-    // lock's bias is this thread's (no other thread to settle with),
-    // checked mode is off for good and there is no memory limit.
+    // lock's bias is this thread's (no other thread to settle with:
+    // `before_create` would do nothing; if another thread revokes the bias
+    // meanwhile, `lock` takes the real lock), checked mode is off for good
+    // (so this is not the first object) and there is no memory limit.
     let fast = Pool::ENABLED
         && nfields <= SMALL_FIELDS
         && payload_size <= crate::alloc::POOL_MAX
