@@ -220,7 +220,11 @@ pub unsafe fn count(st: &State, target: *mut Header) -> usize {
 /// `weakref_get`: a new reference to the target of the weakref object `wr`,
 /// or NULL once the target is dead.
 ///
-/// Lock-free when the target's count is above zero and no collection is
+/// While the counts are this thread's (bias.rs), a plain load of the target
+/// and a plain increment: no other thread can change a count, take the
+/// lock (so clear a target or free an object) until it has revoked the
+/// bias, which waits for this. Otherwise lock-free when the target's count
+/// is above zero and no collection is
 /// examining it: the increment is a CAS from a non-zero, unmarked count, so it
 /// can neither revive an object whose count reached zero nor slip past a
 /// collection (which marks before it decides, see gc/mod.rs). Otherwise it
@@ -237,6 +241,22 @@ pub unsafe fn get(wr: *mut Header) -> *mut Header {
     // look at it.
     unsafe {
         let d = data(wr);
+        let owned = crate::bias::with_owned_counts(|| {
+            let t = d.target.load(Relaxed);
+            if t.is_null() {
+                return Some(t);
+            }
+            // The same test as the CAS below.
+            let v = (*t).rc.load();
+            if v.count() == 0 || v.has(MARK | DYING) || v.is_full() {
+                return None;
+            }
+            (*t).rc.store_exclusive(v.plus_one());
+            Some(t)
+        });
+        if let Some(Some(t)) = owned {
+            return t;
+        }
         {
             let _pin = crate::epoch::pin();
             let t = d.target.load(Acquire);
