@@ -172,9 +172,11 @@ pub struct Pool {
     /// Pages with marked objects (`Page::marks`), linked through
     /// `marked_next`/`marked_prev`.
     marked: *mut Page,
+    /// How many objects are marked: the sum of those pages' `marked`.
+    marked_objects: usize,
     /// The next page's `seq`.
     next_seq: u64,
-    /// How many `trim_aged` calls there were (the age of empty pages).
+    /// How many `trim_aged` calls there were (the clock of `emptied_at`).
     trims: u64,
 }
 
@@ -231,6 +233,7 @@ impl Pool {
             fresh_left: 0,
             mapped: 0,
             marked: ptr::null_mut(),
+            marked_objects: 0,
             next_seq: 0,
             trims: 0,
         }
@@ -357,13 +360,12 @@ impl Pool {
 
     /// Unmaps every page with no live block; returns the bytes returned.
     pub fn trim(&mut self) -> usize {
-        self.trims += 1;
         // SAFETY: fresh pages were never handed out.
         unsafe { self.unmap_empty(|_| true, true) }
     }
 
     /// Unmaps the pages that have had no live block since `TRIM_AGE`
-    /// calls of `trim_aged` or `trim` ago (not those emptied since, which a
+    /// calls of `trim_aged` ago (not those emptied since, which a
     /// program that builds and drops big structures in turn will soon fill
     /// again; nor fresh pages, which take no memory until touched), if they
     /// are at least 1 MiB and a quarter of the pool
@@ -538,6 +540,7 @@ impl Pool {
             debug_assert!(*(*p).marks.add(word) & bit == 0, "marked twice");
             *(*p).marks.add(word) |= bit;
             (*p).marked += 1;
+            self.marked_objects += 1;
         }
         true
     }
@@ -554,6 +557,7 @@ impl Pool {
             debug_assert!(*(*p).marks.add(word) & bit != 0, "not marked");
             *(*p).marks.add(word) &= !bit;
             (*p).marked -= 1;
+            self.marked_objects -= 1;
             if (*p).marked == 0 {
                 self.drop_marks(p);
             }
@@ -608,18 +612,21 @@ impl Pool {
         }
     }
 
-    /// How many objects are marked (debug checks).
+    /// How many objects are marked.
     pub fn marked_count(&self) -> usize {
-        let mut n = 0;
-        let mut p = self.marked;
-        while !p.is_null() {
-            // SAFETY: pages on the marked list are live.
-            unsafe {
-                n += (*p).marked;
-                p = (*p).marked_next;
+        if cfg!(debug_assertions) {
+            let mut n = 0;
+            let mut p = self.marked;
+            while !p.is_null() {
+                // SAFETY: pages on the marked list are live.
+                unsafe {
+                    n += (*p).marked;
+                    p = (*p).marked_next;
+                }
             }
+            assert_eq!(n, self.marked_objects, "the pages' marks do not add up");
         }
-        n
+        self.marked_objects
     }
 
     /// Gives `p`'s marks back and takes it off the marked list.
@@ -640,6 +647,7 @@ impl Pool {
             }
             let m = (*p).marks;
             (*p).marks = ptr::null_mut();
+            self.marked_objects -= (*p).marked;
             (*p).marked = 0;
             self.free(m as *mut u8, MARKS_BYTES);
         }

@@ -13,8 +13,9 @@
 //!   once its count reached zero, the death stack (`deaths` or `fresh`),
 //!   or (collector garbage) a collector working list. Untracked objects are in no list.
 //! - Generation 2 is three lists: `old` (the `old_len` objects marked
-//!   `OLD`, and the `in_place` objects marked `DIRTY`, which lost it since
-//!   the last full collection and stayed, each marked on its pool page),
+//!   `OLD`, and the objects marked `DIRTY`, which lost it since the last
+//!   full collection and stayed, each marked on its pool page: the pool
+//!   counts them, `Pool::marked_count`),
 //!   `dirty` (objects that lost `OLD` since the last full collection and
 //!   moved) and `gens[2]` (the rest: promoted since, resurrected,
 //!   uncollectable).
@@ -116,12 +117,8 @@ pub struct State {
     pub old_len: usize,
     /// Generation 2's objects that lost `OLD` since the last full
     /// collection and moved (refcount.rs `make_dirty`; the collection
-    /// adds the `in_place` ones): where it starts looking into `old`.
+    /// adds the `DIRTY` ones): where it starts looking into `old`.
     pub dirty: Header,
-    /// How many live objects lost `OLD` since the last full collection
-    /// and stayed in `old`, marked `DIRTY` and on their pool page
-    /// (`Pool::mark`).
-    pub in_place: usize,
     /// How many full collections appended their survivors to `old` since
     /// it was last rebuilt by one (a whole-heap scan): above 1, `old` is
     /// in no one scan's order.
@@ -203,7 +200,6 @@ pub static HEAP: Heap = Heap {
         old: crate::list::sentinel(),
         old_len: 0,
         dirty: crate::list::sentinel(),
-        in_place: 0,
         old_batches: 0,
         permanent: crate::list::sentinel(),
         count: [0; NUM_GENERATIONS],

@@ -56,8 +56,8 @@
 //!   start of its death, and by `gc_freeze` / `gc_unfreeze`. So a count change by the owner
 //!   thread stays a plain store unless it is that first decrement.
 //! - DIRTY: the object lost `OLD` but stayed in `old`, marked on its pool
-//!   page (refcount.rs `make_dirty`); the heap counts these (`in_place`)
-//!   until they die or the next full collection takes them in. Set and
+//!   page (refcount.rs `make_dirty`); the pool counts these
+//!   (`Pool::marked_count`) until they die or the next full collection takes them in. Set and
 //!   cleared under the heap lock.
 //! - nfields: the field count when EXT is clear (fewer than 255 fields).
 //!   Never changes. A whole byte: reading it is one byte load.

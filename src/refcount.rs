@@ -357,7 +357,7 @@ unsafe fn after_count_down(g: &Locked, h: *mut Header, cur: Counts) {
         fail(GC_ERR_INVALID, c"obj_decref: reference count is already 0");
         return;
     }
-    if cur.count() == 1 && !cur.has(DYING) {
+    if dies(cur) {
         // SAFETY: the count just reached zero under the lock.
         unsafe { start_death(g, h, cur) };
     } else if cur.count() > 1 && cur.has(OLD) {
@@ -368,8 +368,8 @@ unsafe fn after_count_down(g: &Locked, h: *mut Header, cur: Counts) {
 
 /// `h` just lost `OLD` with a reference: the next full collection starts
 /// there, looking for objects that reference may have cut off (gc/mod.rs).
-/// It stays in `old`, marked `DIRTY` and on its pool page (`Pool::mark`;
-/// counted in `in_place`), so that the collection takes it in address
+/// It stays in `old`, marked `DIRTY` and on its pool page (`Pool::mark`,
+/// which counts them), so that the collection takes it in address
 /// order rather than in the order the program dropped references; unless
 /// `moving`, or it is not a pool block, or its page can get no marks: then
 /// it moves to `dirty` at once.
@@ -385,7 +385,6 @@ unsafe fn make_dirty(g: &Locked, h: *mut Header, moving: bool) {
         st.old_len -= 1;
         if !moving && (*h).has(POOLED) && st.pool.mark(h as *mut u8) {
             (*h).change_fast(DIRTY, 0);
-            st.in_place += 1;
         } else {
             list::move_to(h, &st.dirty);
         }
@@ -429,8 +428,7 @@ fn resume() -> usize {
 }
 
 /// `after_count_down`, not inlined (for the loops that release many
-/// references: `die_simply`'s, whose other case is the common one, and
-/// `release_fields`').
+/// references: `die_simply`'s and `release_fields`').
 ///
 /// # Safety
 /// As `after_count_down`.
@@ -497,7 +495,6 @@ unsafe fn unlink_dying(g: &Locked, h: *mut Header, v: Counts) {
                 // It leaves `old` (and, resurrected, rejoins generation 0).
                 (*g.st()).old_len -= 1;
             } else if v.has(DIRTY) {
-                (*g.st()).in_place -= 1;
                 (*g.st()).pool.unmark(h as *mut u8);
             }
         }
@@ -536,21 +533,17 @@ unsafe fn die_simply(g: &Locked, h: *mut Header) {
             let x = todo;
             todo = list::next(x);
             for slot in fields(x) {
-                // Fields change only under the lock we hold: no RMW needed.
-                let c = slot.load(Relaxed);
-                if c.is_null() {
+                let Some((c, cur)) = release_field(slot, x, checked) else {
                     continue;
-                }
-                if checked {
-                    checks::referenced(c"obj_decref", c, x);
-                }
-                slot.store(std::ptr::null_mut(), Relaxed);
-                let cur = count_down(c);
-                if cur.count() == 1 && !cur.has(DYING) && dies_simply(c) {
+                };
+                if dies(cur) && dies_simply(c) {
                     unlink_dying(g, c, cur);
                     list::set_next(c, todo);
                     todo = c;
                 } else {
+                    // (Unfiltered by `rare`: a value that survives costs a
+                    // call that finds nothing to do, and testing for it here
+                    // cost binary-trees more instructions than it saved.)
                     after_count_down_outlined(g, c, cur);
                 }
             }
@@ -726,26 +719,53 @@ pub unsafe fn release_fields(g: &Locked, h: *mut Header, mut then: impl FnMut(*m
         }
         let checked = checks::enabled();
         for slot in fields(h) {
-            // Fields change only under the lock we hold: no RMW needed.
-            let child = slot.load(Relaxed);
-            if !child.is_null() {
-                if checked {
-                    checks::referenced(c"obj_decref", child, h);
+            if let Some((c, cur)) = release_field(slot, h, checked) {
+                if rare(cur) {
+                    after_count_down_outlined(g, c, cur);
                 }
-                slot.store(std::ptr::null_mut(), Relaxed);
-                // The rare outcomes (a death, an old object's first loss)
-                // out of line: this loop releases garbage's references.
-                let cur = count_down(child);
-                if cur.count() == 0
-                    || (cur.count() == 1 && !cur.has(DYING))
-                    || (cur.count() > 1 && cur.has(OLD))
-                {
-                    after_count_down_outlined(g, child, cur);
-                }
-                then(child);
+                then(c);
             }
         }
     }
+}
+
+/// Clears `slot`, a field of the dying `h`, and takes the reference it
+/// held off its value's count (`count_down`): the value and its count word
+/// before, or None for an empty field. `checked`: whether checked mode is
+/// on (the value is validated first).
+///
+/// # Safety
+/// Lock held; `h` is dying and certain not to be resurrected.
+#[inline(always)]
+unsafe fn release_field(
+    slot: &AtomicPtr<Header>,
+    h: *mut Header,
+    checked: bool,
+) -> Option<(*mut Header, Counts)> {
+    // Fields change only under the lock we hold: no RMW needed.
+    let c = slot.load(Relaxed);
+    if c.is_null() {
+        return None;
+    }
+    if checked {
+        checks::referenced(c"obj_decref", c, h);
+    }
+    slot.store(std::ptr::null_mut(), Relaxed);
+    // SAFETY: the field held a reference to the live object c.
+    Some((c, unsafe { count_down(c) }))
+}
+
+/// Whether the decrement that found `cur` took the count to zero.
+#[inline(always)]
+fn dies(cur: Counts) -> bool {
+    cur.count() == 1 && !cur.has(DYING)
+}
+
+/// Whether the decrement that found `cur` has more to do than the count
+/// (`after_count_down`: a death, an old object's first loss, an underflow).
+#[inline(always)]
+fn rare(cur: Counts) -> bool {
+    dies(cur) || cur.count() == 0 || (cur.count() > 1 && cur.has(OLD))
 }
 
 /// Step 5, first half: the `destroy` hook.

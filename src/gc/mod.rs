@@ -186,8 +186,8 @@ pub unsafe fn new_object(
         && checks::fixed_off()
         && memory::no_limit();
     if fast && payload_size == 0 {
-        // SAFETY: caller's contract on ty.
-        return unsafe { new_small(ty, nfields, kind) };
+        // SAFETY: caller's contract on ty; the shape is a pool block's.
+        return unsafe { new_pooled(&lock(), ty, &Shape::small(nfields), kind) };
     }
     let Ok(shape) = Shape::new(nfields, payload_size) else {
         fail(
@@ -204,19 +204,9 @@ pub unsafe fn new_object(
     unsafe { new_object_general(ty, &shape, kind) }
 }
 
-/// The most fields `new_small` serves (the pool's largest block).
+/// The most fields of an object with no payload in the pool's largest
+/// block.
 const SMALL_FIELDS: usize = (crate::alloc::POOL_MAX - HEADER_SIZE) / size_of::<usize>();
-
-/// `new_object`'s common case: `nfields <= SMALL_FIELDS`, no payload.
-///
-/// # Safety
-/// As `new_object`; the heap lock's bias was this thread's and checked mode
-/// is off for good.
-#[inline(always)]
-unsafe fn new_small(ty: *const GcType, nfields: usize, kind: Kind) -> *mut Header {
-    // SAFETY: caller's contract; the shape is a pool block's.
-    unsafe { new_pooled(&lock(), ty, &Shape::small(nfields), kind) }
-}
 
 /// `new_object` for every other case: the first object of the process,
 /// checked mode, the memory limit, other threads about, big objects.
@@ -494,7 +484,7 @@ unsafe fn collect_main(g: &Locked, generation: usize) -> (usize, usize) {
         let mut whole = false;
         if generation == NUM_GENERATIONS - 1 {
             validate::old(st);
-            whole = (*st).old_len < (*st).in_place;
+            whole = (*st).old_len < (*st).pool.marked_count();
             let dirty = &raw const (*st).dirty;
             // The set, oldest first: (old,) dirty, promoted.
             if whole && (*st).old_batches <= 1 {
@@ -502,7 +492,6 @@ unsafe fn collect_main(g: &Locked, generation: usize) -> (usize, usize) {
                 // order of the program's allocations, mostly): left in it,
                 // the marked objects cost nothing to take in.
                 (*st).pool.take_marked(|_| {});
-                (*st).in_place = 0;
             } else {
                 take_in_dirty(g, !whole);
             }
@@ -636,7 +625,6 @@ unsafe fn take_in_dirty(g: &Locked, closure: bool) {
             (*h).change_fast(0, DIRTY);
             list::move_to(h, dirty);
         });
-        (*st).in_place = 0;
         if !closure || (*st).old_len == 0 {
             return;
         }
@@ -842,7 +830,6 @@ pub fn freeze() {
     });
     st.pool.take_marked(|_| {});
     st.old_len = 0;
-    st.in_place = 0;
     st.old_batches = 0;
     for i in 0..NUM_GENERATIONS {
         // SAFETY: lock held.
