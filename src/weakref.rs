@@ -17,7 +17,7 @@
 //!   handed to the epoch.
 
 use crate::heap::State;
-use crate::object::{COLLECTED, DYING, GcObject, Header, MARK, WEAKREFED};
+use crate::object::{COLLECTED, Counts, DYING, GcObject, Header, MARK, WEAKREFED};
 use std::ffi::c_void;
 use std::ptr;
 use std::sync::atomic::{
@@ -235,6 +235,12 @@ pub unsafe fn count(st: &State, target: *mut Header) -> usize {
 /// # Safety
 /// `wr` is a live weakref object.
 pub unsafe fn get(wr: *mut Header) -> *mut Header {
+    // Whether a target with count word `v` takes a reference without the
+    // lock: alive, not dying or being collected, and (else `incref` under
+    // the lock reports the overflow) not full.
+    fn takes_lock_free(v: Counts) -> bool {
+        v.count() != 0 && !v.has(MARK | DYING) && !v.is_full()
+    }
     // SAFETY: wr is live (caller). The target, if loaded non-NULL, has
     // WEAKREFED set, so its memory is released only through the epoch
     // (epoch.rs) after `target` is cleared; the pin keeps it valid while we
@@ -246,9 +252,8 @@ pub unsafe fn get(wr: *mut Header) -> *mut Header {
             if t.is_null() {
                 return Some(t);
             }
-            // The same test as the CAS below.
             let v = (*t).rc.load();
-            if v.count() == 0 || v.has(MARK | DYING) || v.is_full() {
+            if !takes_lock_free(v) {
                 return None;
             }
             (*t).rc.store_exclusive(v.plus_one());
@@ -266,10 +271,7 @@ pub unsafe fn get(wr: *mut Header) -> *mut Header {
             let rc = &(*t).rc;
             crate::bias::before_shared_count_change();
             let mut cur = rc.load();
-            while cur.count() != 0 && !cur.has(MARK | DYING) {
-                if cur.is_full() {
-                    break; // let incref report the overflow
-                }
+            while takes_lock_free(cur) {
                 match rc.compare_exchange_weak(cur, cur.plus_one(), Acquire) {
                     Ok(_) => return t,
                     Err(seen) => cur = seen,
