@@ -392,13 +392,22 @@ unsafe fn make_dirty(g: &Locked, h: *mut Header, moving: bool) {
 }
 
 /// Makes every `OLD` object `h` references dirty (as if it had lost a
-/// reference; moved to `dirty` at once if `moving`): `h` may be what holds
-/// them now, and it is not `OLD`. In checked mode each reference is
-/// validated first, for `api`.
+/// reference): `h` may be what holds them now, and it is not `OLD`. With
+/// `reached`, each such object is also pushed on it, for the caller to
+/// do the same to its children (a walk of the closure that leaves the
+/// objects in place, marked on their pages, so that the collection takes
+/// them in address order); one that cannot be pushed moves to `dirty` at
+/// once instead. In checked mode each reference is validated first, for
+/// `api`.
 ///
 /// # Safety
 /// Lock held; `h` is live.
-pub unsafe fn make_children_dirty(g: &Locked, h: *mut Header, api: &CStr, moving: bool) {
+pub unsafe fn make_children_dirty(
+    g: &Locked,
+    h: *mut Header,
+    api: &CStr,
+    mut reached: Option<&mut Vec<*mut Header>>,
+) {
     let checked = checks::enabled();
     // SAFETY: lock held; h is live and its children are live objects.
     unsafe {
@@ -408,7 +417,17 @@ pub unsafe fn make_children_dirty(g: &Locked, h: *mut Header, api: &CStr, moving
             }
             if (*c).has(OLD) {
                 (*c).change_fast(0, OLD);
-                make_dirty(g, c, moving);
+                match reached.as_deref_mut() {
+                    None => make_dirty(g, c, false),
+                    Some(stack) => {
+                        if stack.try_reserve(1).is_ok() {
+                            make_dirty(g, c, false);
+                            stack.push(c);
+                        } else {
+                            make_dirty(g, c, true);
+                        }
+                    }
+                }
             }
         });
     }
@@ -653,7 +672,7 @@ unsafe fn revive(g: &Locked, h: *mut Header) {
         (*h).unset(DYING | COLLECTED);
         if (*h).is_tracked() {
             list::append(h, &(*g.st()).gens[0]);
-            make_children_dirty(g, h, c"obj_decref", false);
+            make_children_dirty(g, h, c"obj_decref", None);
         }
     }
 }

@@ -99,9 +99,11 @@
 //! allocation order, mostly), in address order within a page. A list in
 //! the order the program dropped references would cost more to scan (a
 //! 2^20-node tree read through `obj_get_field` before each collection: 97
-//! ns per object scanning such a list, 23 ns in allocation order). Objects
-//! the pool does not hold (over 512 bytes, checked mode) move to `dirty`
-//! at once, as do the `OLD` objects step 1 reaches.
+//! ns per object scanning such a list, 23 ns in allocation order). The
+//! `OLD` objects step 1 reaches from them are marked the same way (a walk
+//! from a stack) and taken after them, also in address order. Objects the
+//! pool does not hold (over 512 bytes, checked mode) move to `dirty` at
+//! once.
 //!
 //! When more objects lost `OLD` in place than kept it, step 1 takes in all
 //! of `old` instead, with no walk for what the dirty ones reach: the whole
@@ -609,30 +611,41 @@ unsafe fn collect_main(g: &Locked, generation: usize) -> (usize, usize) {
 /// join `dirty` (page by page, in allocation order), then, with `closure`,
 /// every `OLD` object reachable from `dirty` loses `OLD` and joins it too
 /// (module docs: only those can have become garbage since the last full
-/// collection).
+/// collection), also in allocation order: the walk of the closure marks
+/// them in place (depth first, from a stack), and they are taken as the
+/// first ones were. (Appended in the order the walk met them, a dropped
+/// tree allocated children first lay scattered along the list, and the
+/// passes that followed went from miss to miss: 214 ns per object of a
+/// 2^19-node cyclic tree, against 40 ns to scan it alive.)
 ///
 /// # Safety
 /// Lock held; no collection is scanning.
 unsafe fn take_in_dirty(g: &Locked, closure: bool) {
     // SAFETY: lock held; marked objects are live members of `old`; members
-    // of `dirty` are live; objects it reaches are appended to it, so the
-    // walk meets them too.
+    // of `dirty` and of the stack are live; objects the walk cannot push
+    // are appended to `dirty`, so the walk meets them too.
     unsafe {
         let st = g.st();
         let dirty = &raw const (*st).dirty;
-        (*st).pool.take_marked(|b| {
-            let h = b as *mut Header;
+        let take = |h: *mut u8| {
+            let h = h as *mut Header;
             (*h).change_fast(0, DIRTY);
             list::move_to(h, dirty);
-        });
+        };
+        (*st).pool.take_marked(take);
         if !closure || (*st).old_len == 0 {
             return;
         }
+        let mut reached = Vec::new();
         let mut h = list::next(dirty);
         while !std::ptr::eq(h, dirty) {
-            make_children_dirty(g, h, c"gc_collect", true);
+            make_children_dirty(g, h, c"gc_collect", Some(&mut reached));
+            while let Some(c) = reached.pop() {
+                make_children_dirty(g, c, c"gc_collect", Some(&mut reached));
+            }
             h = list::next(h);
         }
+        (*g.st()).pool.take_marked(take);
     }
 }
 
@@ -849,7 +862,7 @@ pub fn unfreeze() {
     unsafe {
         let permanent = &raw const (*g.st()).permanent;
         for_each(permanent, |h| {
-            make_children_dirty(&g, h, c"gc_unfreeze", false)
+            make_children_dirty(&g, h, c"gc_unfreeze", None)
         });
         list::merge(permanent, &raw const (*g.st()).gens[NUM_GENERATIONS - 1]);
     }
