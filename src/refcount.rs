@@ -526,7 +526,7 @@ unsafe fn unlink_dying(g: &Locked, h: *mut Header, v: Counts) {
 /// # Safety
 /// `h` is live.
 #[inline(always)]
-unsafe fn dies_simply(h: *mut Header) -> bool {
+pub unsafe fn dies_simply(h: *mut Header) -> bool {
     // SAFETY: caller's contract.
     unsafe { (*h).ty().is_null() && !(*h).has(WEAKREFED) && !(*h).is_weakref() }
 }
@@ -715,7 +715,7 @@ pub unsafe fn run_weak_callbacks(pending: Pending) -> usize {
 pub unsafe fn release_references(g: &Locked, h: *mut Header) {
     // SAFETY: lock held; h is live and dying (caller's contract).
     unsafe {
-        release_fields(g, h, |_| {});
+        release_fields(g, h, |_| false, |_| {});
         if let Some(clear) = (*h).hook(|t| t.clear) {
             crate::heap::host(|| clear(h as *mut GcObject));
         }
@@ -724,13 +724,20 @@ pub unsafe fn release_references(g: &Locked, h: *mut Header) {
 
 /// The first half of step 4: detaches a weakref object from its target and
 /// releases every field, calling `then` with each child after its release
-/// (the collector frees released garbage there).
+/// (the collector frees released garbage there). A child that is garbage
+/// `ahead` of the collector's pass that frees it (gc/scan.rs
+/// `free_passed`) only loses the count: its death is the collection's.
 ///
 /// # Safety
-/// Lock held; `h` is dying and certain not to be resurrected; `then` runs
-/// no user code.
+/// Lock held; `h` is dying and certain not to be resurrected; `ahead` and
+/// `then` run no user code.
 #[inline(always)]
-pub unsafe fn release_fields(g: &Locked, h: *mut Header, mut then: impl FnMut(*mut Header)) {
+pub unsafe fn release_fields(
+    g: &Locked,
+    h: *mut Header,
+    ahead: impl Fn(*mut Header) -> bool,
+    mut then: impl FnMut(*mut Header),
+) {
     // SAFETY: lock held; h is live; field values are strong references.
     unsafe {
         if (*h).is_weakref() {
@@ -739,7 +746,7 @@ pub unsafe fn release_fields(g: &Locked, h: *mut Header, mut then: impl FnMut(*m
         let checked = checks::enabled();
         for slot in fields(h) {
             if let Some((c, cur)) = release_field(slot, h, checked) {
-                if rare(cur) {
+                if rare(cur) && !ahead(c) {
                     after_count_down_outlined(g, c, cur);
                 }
                 then(c);

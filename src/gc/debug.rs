@@ -141,6 +141,11 @@ unsafe impl Sync for Garbage {}
 
 static GARBAGE: Garbage = Garbage(UnsafeCell::new(Vec::new()));
 
+/// Whether `GC_DEBUG_SAVEALL` is on: a collection's garbage is kept.
+pub fn saving() -> bool {
+    on(DEBUG_SAVEALL)
+}
+
 /// `GC_DEBUG_SAVEALL`, after steps 1-3 of the death order: instead of being
 /// cleared and freed, the final garbage moves to `old` intact, each object
 /// with one more reference, owned by the garbage list. Returns whether it

@@ -31,7 +31,11 @@
 //!    object's state word the plain link it was. Only if something stayed
 //!    unreachable does a second pass move it to `unreachable`, marked
 //!    `DYING | COLLECTED` and counted (saving passes later), and mend the
-//!    links around it;
+//!    links around it. When every object the walk passed dies simply (no
+//!    type, no weakrefs, not a weakref: steps 7-9 have nothing to do and
+//!    no user code can see the order), that pass also does step 10 for
+//!    the garbage as it meets it (`scan::free_passed`): one pass over it
+//!    fewer, with each header still in cache;
 //! 5. survivors are promoted (merged into the next older generation); those
 //!    of a generation-1 collection are marked `PROMOTED` and counted in
 //!    `long_lived_pending`, which a death of a `PROMOTED` object decrements
@@ -538,7 +542,10 @@ unsafe fn collect_main(g: &Locked, generation: usize) -> (usize, usize) {
             Members::Open
         };
         let habit = scan::habit(generation);
-        let scan = deduce_unreachable(young, &unreachable, promote, members, habit);
+        // Garbage that dies simply is freed as it is found, unless checked
+        // mode validates it or DEBUG_SAVEALL keeps it.
+        let free = (!checks::enabled() && !debug::saving()).then_some(g);
+        let scan = deduce_unreachable(young, &unreachable, promote, members, habit, free);
         scan::learn(generation, habit, &scan);
         if scan.unreachable > 0 {
             // The scan read counts with Relaxed loads; the garbage's last
@@ -658,7 +665,7 @@ fn rescue(set: *const Header, dead: *const Header, old: *const Header) -> Scan {
         prefetch: false,
         big: false,
     };
-    let scan = deduce_unreachable(set, dead, Promote::No, Members::Open, habit);
+    let scan = deduce_unreachable(set, dead, Promote::No, Members::Open, habit, None);
     for_each(set, |h| {
         // SAFETY: members of set are live.
         unsafe { (*h).unset(MARK | COLLECTED) }
@@ -754,7 +761,7 @@ unsafe fn delete_garbage(
         unsafe {
             if (*h).ty().is_null() {
                 // (no `clear` hook: step 4 is the fields alone)
-                release_fields(g, h, |c| free_released(g, c));
+                release_fields(g, h, |_| false, |c| free_released(g, c));
                 (*h).set_exclusive(RELEASED);
                 free_released(g, h);
             } else {

@@ -17,15 +17,17 @@
 //! lists are plain doubly linked lists again. `BACKWARD` and `PREFETCH` only
 //! steer speed: the result does not depend on them.
 
+use super::debug;
 use crate::checks;
-use crate::heap::NUM_GENERATIONS;
+use crate::heap::{Locked, NUM_GENERATIONS};
 use crate::list;
 use crate::object::{
-    COLLECTED, DIRTY, DYING, FINALIZED, Header, MARK, OLD, PROMOTED, WEAKREFED, fields,
+    COLLECTED, DIRTY, DYING, FINALIZED, Header, MARK, OLD, PROMOTED, RELEASED, WEAKREFED, fields,
     for_each_child,
 };
-use std::sync::atomic::AtomicBool;
-use std::sync::atomic::Ordering::Relaxed;
+use crate::refcount::{dies_simply, free, release_fields};
+use std::sync::atomic::Ordering::{Acquire, Relaxed};
+use std::sync::atomic::{AtomicBool, fence};
 
 /// Low bits of `prev` during a scan (headers are 16-aligned, so a pointer
 /// has them clear): the member's state.
@@ -163,13 +165,17 @@ pub(super) fn learn(generation: usize, habit: Habit, scan: &Scan) {
 }
 
 /// Steps 2-4 on the list `young`: what nothing outside it references moves to
-/// `unreachable`, marked `DYING | COLLECTED` (see move_unreachable).
+/// `unreachable`, marked `DYING | COLLECTED` (see move_unreachable). With
+/// `free` (the collector's first scan, draining), garbage that no user code
+/// can see go is released and freed as it is found instead (`free_passed`),
+/// when all of it dies simply.
 pub(super) fn deduce_unreachable(
     young: *const Header,
     unreachable: *const Header,
     promote: Promote,
     members: Members,
     habit: Habit,
+    free: Option<&Locked>,
 ) -> Scan {
     let reset = promote == Promote::ResetAll;
     // The flag every survivor gets.
@@ -180,10 +186,10 @@ pub(super) fn deduce_unreachable(
     };
     if habit.way == Way::Backward {
         let spread = refs::<true>(young, reset, members, habit);
-        move_unreachable::<true>(young, unreachable, mark, &spread)
+        move_unreachable::<true>(young, unreachable, mark, &spread, free)
     } else {
         let spread = refs::<false>(young, reset, members, habit);
-        move_unreachable::<false>(young, unreachable, mark, &spread)
+        move_unreachable::<false>(young, unreachable, mark, &spread, free)
     }
 }
 
@@ -661,6 +667,7 @@ fn move_unreachable<const BACK: bool>(
     unreachable: *const Header,
     mark: u64,
     spread: &Spread,
+    free: Option<&Locked>,
 ) -> Scan {
     let (big, prefetch) = (spread.big(), spread.scattered());
     let mut m = Marker::<BACK> {
@@ -672,6 +679,8 @@ fn move_unreachable<const BACK: bool>(
         prefetch,
     };
     let mut passed = 0;
+    // Whether every member passed (a superset of the garbage) dies simply.
+    let mut simple = free.is_some();
     let mut pred = young;
     walk::<BACK>(young, big, prefetch, look_if_scanned::<BACK>, |x| {
         // The walk has not passed x: it is COLLECTING or AHEAD.
@@ -682,6 +691,8 @@ fn move_unreachable<const BACK: bool>(
         } else {
             set_state::<BACK>(x, pred as usize | PASSED);
             passed += 1;
+            // SAFETY: x is a live member.
+            simple = simple && unsafe { dies_simply(x as *mut Header) };
         }
         pred = x;
     });
@@ -698,7 +709,18 @@ fn move_unreachable<const BACK: bool>(
         big,
     };
     if scan.unreachable > 0 {
-        move_passed::<BACK>(young, unreachable, big, &mut scan);
+        match free {
+            Some(g) if simple => {
+                // The garbage's last decrements by other threads were
+                // Release (refcount::decref); this pairs with them before
+                // the garbage is torn down (as after the scan, gc/mod.rs).
+                fence(Acquire);
+                // SAFETY: g is the heap lock, held throughout, with
+                // `draining` set (the caller's contract for `free`).
+                unsafe { free_passed::<BACK>(g, young, unreachable, big) }
+            }
+            _ => move_passed::<BACK>(young, unreachable, big, &mut scan),
+        }
     } else {
         relink_head::<BACK>(young);
     }
@@ -719,6 +741,66 @@ fn relink_head<const BACK: bool>(young: *const Header) {
     } else {
         set_step::<BACK>(far, young);
     }
+}
+
+/// `move_passed` for garbage that dies simply (no type, no weakrefs, not a
+/// weakref: no user code runs and nothing sees the order): each member
+/// still `PASSED` is marked `DYING | COLLECTED`, its fields are released
+/// and it is freed at once if its count is zero, or appended to
+/// `unreachable` (`RELEASED`) until the release of its last holder frees
+/// it, further on in the same walk. One pass over the garbage fewer, with
+/// its header still in cache. A value that is garbage the walk has not
+/// reached yet only loses its count (its state word still says `PASSED`);
+/// other values are released as by any death (a death is queued).
+///
+/// # Safety
+/// `g` is the heap lock, `draining` is set, and every member still
+/// `PASSED` dies simply.
+unsafe fn free_passed<const BACK: bool>(
+    g: &Locked,
+    young: *const Header,
+    unreachable: *const Header,
+    runahead: bool,
+) {
+    let mut kept = young;
+    let mut gap = false;
+    // Changes only links of x and of members before it (see walk); frees
+    // only x and released garbage, all behind the walk.
+    walk::<BACK>(young, runahead, false, look, |x| {
+        if state::<BACK>(x) & FLAGS == PASSED {
+            let x = x as *mut Header;
+            // SAFETY: lock held; x is live garbage, ours alone (see
+            // set_exclusive); its values are live (a released one is freed
+            // only when no reference to it is left).
+            unsafe {
+                let rc = &(*x).rc;
+                rc.store_exclusive(rc.load().with(DYING | COLLECTED).without(OLD | DIRTY));
+                release_fields(
+                    g,
+                    x,
+                    |c| state::<BACK>(c) & FLAGS == PASSED,
+                    |c| super::free_released(g, c),
+                );
+                (*x).set_exclusive(RELEASED);
+                if (*x).count() == 0 {
+                    debug::collectable(x);
+                    free(g.st(), x);
+                } else {
+                    list::append(x, unreachable);
+                }
+            }
+            gap = true;
+        } else {
+            if gap {
+                set_state::<BACK>(x, kept as usize);
+                set_step::<BACK>(kept, x);
+                gap = false;
+            }
+            kept = x;
+        }
+    });
+    set_step::<BACK>(kept, young);
+    set_state::<BACK>(young, kept as usize);
 }
 
 /// Moves the members still `PASSED` from `young` to the tail of
