@@ -422,6 +422,9 @@ pub unsafe fn make_children_dirty(
                     Some(stack) => {
                         if stack.try_reserve(1).is_ok() {
                             make_dirty(g, c, false);
+                            // Its line is in cache: start the loads of its
+                            // children before its turn on the stack.
+                            crate::object::prefetch_children(c);
                             stack.push(c);
                         } else {
                             make_dirty(g, c, true);

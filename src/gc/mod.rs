@@ -614,6 +614,9 @@ unsafe fn collect_main(g: &Locked, generation: usize) -> (usize, usize) {
     }
 }
 
+/// How far below the top of its stack `take_in_dirty`'s walk works.
+const SLACK: usize = 8;
+
 /// Step 1 of a full collection: the objects that lost `OLD` in place
 /// join `dirty` (page by page, in allocation order), then, with `closure`,
 /// every `OLD` object reachable from `dirty` loses `OLD` and joins it too
@@ -647,7 +650,10 @@ unsafe fn take_in_dirty(g: &Locked, closure: bool) {
         let mut h = list::next(dirty);
         while !std::ptr::eq(h, dirty) {
             make_children_dirty(g, h, c"gc_collect", Some(&mut reached));
-            while let Some(c) = reached.pop() {
+            // Each object is taken `SLACK` entries below the top, so that
+            // the prefetches started when it was pushed have time to land.
+            while !reached.is_empty() {
+                let c = reached.swap_remove(reached.len().saturating_sub(SLACK + 1));
                 make_children_dirty(g, c, c"gc_collect", Some(&mut reached));
             }
             h = list::next(h);

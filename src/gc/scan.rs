@@ -6,7 +6,7 @@
 //! reading the links a window of `WINDOW` members ahead, so that the loads
 //! of the next members overlap. Where references reach far (`Spread`), a
 //! member entering the window also has its first fields read and the
-//! headers of the objects they name prefetched (`look`): by the time the
+//! headers of the objects they name prefetched (`prefetch_children`): by the time the
 //! pass reaches the member, its children's state words are on their way to
 //! the cache. Where they lie next to their parents (a tree allocated in
 //! order), the hardware has them already and the lookahead would cost a
@@ -22,8 +22,8 @@ use crate::checks;
 use crate::heap::{Locked, NUM_GENERATIONS};
 use crate::list;
 use crate::object::{
-    COLLECTED, DIRTY, DYING, FINALIZED, Header, MARK, OLD, PROMOTED, RELEASED, WEAKREFED, fields,
-    for_each_child,
+    COLLECTED, DIRTY, DYING, FINALIZED, Header, MARK, OLD, PROMOTED, RELEASED, WEAKREFED,
+    for_each_child, prefetch_children,
 };
 use crate::refcount::{dies_simply, free, release_fields};
 use std::sync::atomic::Ordering::{Acquire, Relaxed};
@@ -49,8 +49,6 @@ const WINDOW: usize = 8;
 /// The marking stack is scanned `SLACK` entries below its top, so that the
 /// prefetches started when a member was pushed have time to land.
 const SLACK: usize = 8;
-/// Fields whose targets are prefetched when a member enters the window.
-const LOOK_FIELDS: usize = 4;
 
 /// What a reachability pass found.
 pub(super) struct Scan {
@@ -117,7 +115,7 @@ pub(super) enum Way {
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
 pub(super) struct Habit {
     pub way: Way,
-    /// Whether the first pass prefetches children (`look`). The marking
+    /// Whether the first pass prefetches children (`prefetch_children`). The marking
     /// walk decides for itself from what the first pass saw (`Scan::
     /// scattered`): where children lie next to their parents, the hardware
     /// has them already and the lookahead is pure cost (a third of the scan
@@ -271,58 +269,21 @@ fn set_state<const BACK: bool>(h: *const Header, v: usize) {
     }
 }
 
-/// Asks the CPU to bring the cache line holding `p` closer. A hint only.
-#[inline(always)]
-fn prefetch(p: *const u8) {
-    // (Miri has no use for the hint.)
-    #[cfg(all(target_arch = "x86_64", not(miri)))]
-    // SAFETY: a prefetch never faults and has no observable effect,
-    // whatever the address (SSE is part of the x86_64 baseline).
-    unsafe {
-        std::arch::x86_64::_mm_prefetch::<{ std::arch::x86_64::_MM_HINT_T0 }>(p.cast())
-    }
-    #[cfg(not(all(target_arch = "x86_64", not(miri))))]
-    let _ = p;
-}
-
-/// Prefetches what a scan reads of an object: the header (`rc`, the links,
-/// `meta`) and its first fields. With headers 16-aligned, these 48 bytes
-/// span at most two lines, the ones holding the header's first byte and its
-/// 32nd.
-#[inline(always)]
-fn prefetch_header(h: *const Header) {
-    prefetch(h.cast());
-    prefetch((h as *const u8).wrapping_add(32));
-}
-
-/// A member entering the window: prefetches what the pass will read of its
-/// first children. (Children a `traverse` hook reports are not looked at:
-/// the hook runs once per pass, when the member's turn comes.)
-#[inline(always)]
-fn look(h: *const Header) {
-    // SAFETY: h is a live member; its fields hold NULL or live objects.
-    for slot in unsafe { fields(h) }.iter().take(LOOK_FIELDS) {
-        let c = slot.load(Relaxed);
-        if !c.is_null() {
-            prefetch_header(c);
-        }
-    }
-}
-
-/// `look` for the marking walk: only for a member that will be scanned in
+/// `prefetch_children` for the marking walk: only for a member that will be scanned in
 /// its turn as things stand (a root, or reached already); the others are
 /// passed, and looked at again if they are reached later.
 #[inline(always)]
 fn look_if_scanned<const BACK: bool>(h: *const Header) {
     let p = state::<BACK>(h);
     if p == AHEAD || p >> REFS_SHIFT > 0 {
-        look(h);
+        prefetch_children(h);
     }
 }
 
 /// Calls `f` on each member of the list `head` in list order (reversed if
 /// `BACK`), reading links `WINDOW` members ahead if `runahead`, after
-/// `look` has seen the member `WINDOW` members earlier if `prefetch`. `f` may change the links of the member it is given and of
+/// `look` has seen the member `WINDOW` members earlier if `prefetch`. `f`
+/// may change the links of the member it is given and of
 /// those before it (the walk has read them), not of those after; `look`
 /// changes nothing.
 #[inline(always)]
@@ -433,7 +394,7 @@ fn count_refs<const BACK: bool>(
 ) -> Spread {
     let checked = checks::enabled();
     let mut spread = Spread::default();
-    walk::<BACK>(head, habit.big, habit.prefetch, look, |h| {
+    walk::<BACK>(head, habit.big, habit.prefetch, prefetch_children, |h| {
         spread.members += 1;
         if state::<BACK>(h) & FLAGS != COLLECTING {
             set_state::<BACK>(h, read_count(h, reset) << REFS_SHIFT | COLLECTING);
@@ -478,7 +439,7 @@ fn update_refs<const BACK: bool>(head: *const Header, reset: bool) {
 fn subtract_refs<const BACK: bool>(head: *const Header, habit: Habit) -> Spread {
     let checked = checks::enabled();
     let mut spread = Spread::default();
-    walk::<BACK>(head, habit.big, habit.prefetch, look, |h| {
+    walk::<BACK>(head, habit.big, habit.prefetch, prefetch_children, |h| {
         spread.members += 1;
         // SAFETY: lock held; h is live.
         unsafe {
@@ -582,7 +543,7 @@ impl<const BACK: bool> Marker<BACK> {
         // Its header line is in the cache now; the fields often share it.
         // Start the loads of its children before its turn on the stack.
         if self.prefetch {
-            look(c);
+            prefetch_children(c);
         }
         self.stack.push(c);
     }
@@ -766,7 +727,7 @@ unsafe fn free_passed<const BACK: bool>(
     let mut gap = false;
     // Changes only links of x and of members before it (see walk); frees
     // only x and released garbage, all behind the walk.
-    walk::<BACK>(young, runahead, false, look, |x| {
+    walk::<BACK>(young, runahead, false, prefetch_children, |x| {
         if state::<BACK>(x) & FLAGS == PASSED {
             let x = x as *mut Header;
             // SAFETY: lock held; x is live garbage, ours alone (see
@@ -816,7 +777,7 @@ fn move_passed<const BACK: bool>(
     let mut kept = young;
     let mut gap = false;
     // Changes only links of x and of members before it (see walk).
-    walk::<BACK>(young, runahead, false, look, |x| {
+    walk::<BACK>(young, runahead, false, prefetch_children, |x| {
         if state::<BACK>(x) & FLAGS == PASSED {
             set_step::<BACK>(last, x);
             set_state::<BACK>(x, last as usize);
