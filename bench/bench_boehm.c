@@ -117,6 +117,40 @@ static void w3(double scale) {
   emit("ns_per_obj", (double)(t1 - t0) / (double)(2 * n));
 }
 
+/* W3t (bench_rcgc.c): a dropped tree of 3-pointer nodes with parent
+ * links; ns per node of the GC_gcollect() after the drop. */
+typedef struct PNode {
+  struct PNode *f[3];
+} PNode;
+
+static PNode *ptree_build(size_t n) {
+  if (n == 0) return NULL;
+  size_t left = (n - 1) / 2;
+  PNode *l = ptree_build(left), *r = ptree_build(n - 1 - left);
+  PNode *t = GC_MALLOC(sizeof *t);
+  if (!t) exit(1);
+  t->f[0] = l;
+  t->f[1] = r;
+  if (l) l->f[2] = t;
+  if (r) r->f[2] = t;
+  return t;
+}
+
+static void w3t(double scale) {
+  size_t n = scaled(N_W3T_NODES, scale);
+  g_sink = ptree_build(n);
+  g_sink = NULL;
+  size_t free_before = GC_get_free_bytes();
+  uint64_t t0 = now_ns();
+  GC_gcollect();
+  uint64_t t1 = now_ns();
+  size_t free_after = GC_get_free_bytes();
+  void *probe = GC_MALLOC(sizeof(PNode));
+  emit("collected", (double)(free_after - free_before) / (double)GC_size(probe));
+  emit("ms", (double)(t1 - t0) / 1e6);
+  emit("ns_per_obj", (double)(t1 - t0) / (double)n);
+}
+
 static void w4_layout(double scale, Node *(*build)(size_t)) {
   size_t n = scaled(N_W4_NODES, scale);
   GC_disable();
@@ -236,7 +270,7 @@ static void mem(double scale) {
 }
 
 static const Workload WORKLOADS[] = {
-  {"W1", NULL /* no reference counts in a tracing collector */}, {"W2", w2}, {"W2u", NULL /* no untracked kind */}, {"W3", w3}, {"W4", w4}, {"W4c", w4c}, {"W4s", w4s},
+  {"W1", NULL /* no reference counts in a tracing collector */}, {"W2", w2}, {"W2u", NULL /* no untracked kind */}, {"W3", w3}, {"W3t", w3t}, {"W4", w4}, {"W4c", w4c}, {"W4s", w4s},
   {"W5", w5},  {"W6", w6}, {"MEM", mem},
 };
 

@@ -23,6 +23,7 @@ import weakref
 N_W1_PAIRS = 50_000_000
 N_W2_OBJECTS = 10_000_000
 N_W3_CYCLES = 1_000_000
+N_W3T_NODES = 524_287
 N_W4_NODES = 1_048_575
 N_W5_CYCLES = 10_000_000
 N_W5_TREE = 1_000_000
@@ -170,6 +171,40 @@ def w3(scale):
     emit("ns_per_obj", t / (2 * n))
 
 
+class PNode:
+    __slots__ = ("left", "right", "parent")
+
+
+def ptree_build(n):
+    if n == 0:
+        return None
+    left = (n - 1) // 2
+    kids = (ptree_build(left), ptree_build(n - 1 - left))
+    t = PNode()
+    t.left, t.right, t.parent = kids[0], kids[1], None
+    for k in kids:
+        if k is not None:
+            k.parent = t
+    return t
+
+
+def w3t(scale):
+    """W3t (bench_rcgc.c): a dropped tree with parent links, built while
+    automatic collections run; ns per object of the gc.collect() after."""
+    n = scaled(N_W3T_NODES, scale)
+    gc.collect()
+    t = ptree_build(n)
+    gc.disable()
+    del t
+    t0 = now()
+    found = gc.collect()
+    t = now() - t0
+    gc.enable()
+    emit("collected", found)
+    emit("ms", t / 1e6)
+    emit("ns_per_obj", t / n)
+
+
 def w4(scale, build=tree_build):
     n = scaled(N_W4_NODES, scale)
     gc.disable()
@@ -290,10 +325,10 @@ def mem(scale):
 def main():
     global WORKLOAD
     if len(sys.argv) < 2:
-        sys.exit("usage: bench_cpython.py W1|W2|W2u|W3|W4|W4c|W4s|W5|W6|MEM [scale]")
+        sys.exit("usage: bench_cpython.py W1|W2|W2u|W3|W3t|W4|W4c|W4s|W5|W6|MEM [scale]")
     WORKLOAD = sys.argv[1]
     scale = float(sys.argv[2]) if len(sys.argv) > 2 else 1.0
-    fn = {"W1": w1, "W2": w2, "W2u": w2u, "W3": w3, "W4": w4, "W4c": w4c, "W4s": w4s, "W5": w5, "W6": w6, "MEM": mem}.get(WORKLOAD)
+    fn = {"W1": w1, "W2": w2, "W2u": w2u, "W3": w3, "W3t": w3t, "W4": w4, "W4c": w4c, "W4s": w4s, "W5": w5, "W6": w6, "MEM": mem}.get(WORKLOAD)
     if fn is None:
         sys.exit(f"unknown workload {WORKLOAD}")
     fn(scale)

@@ -182,6 +182,44 @@ static void w3(double scale) {
   emit("ns_per_obj", (double)(t1 - t0) / (double)freed);
 }
 
+/* W3t (bench_rcgc.c) as the least work any collector must do: free every
+ * node of the dropped tree of 3-pointer nodes (a walk down the children). */
+typedef struct PNode {
+  struct PNode *f[3];
+} PNode;
+
+static PNode *ptree_build(size_t n) {
+  if (n == 0) return NULL;
+  size_t left = (n - 1) / 2;
+  PNode *l = ptree_build(left), *r = ptree_build(n - 1 - left);
+  PNode *t = malloc(sizeof *t);
+  if (!t) exit(1);
+  t->f[0] = l;
+  t->f[1] = r;
+  t->f[2] = NULL;
+  if (l) l->f[2] = t;
+  if (r) r->f[2] = t;
+  g_sink = t;
+  return t;
+}
+
+static size_t ptree_free(PNode *t) {
+  if (!t) return 0;
+  size_t n = 1 + ptree_free(t->f[0]) + ptree_free(t->f[1]);
+  free(t);
+  return n;
+}
+
+static void w3t(double scale) {
+  PNode *t = ptree_build(scaled(N_W3T_NODES, scale));
+  uint64_t t0 = now_ns();
+  size_t freed = ptree_free(t);
+  uint64_t t1 = now_ns();
+  emit("collected", (double)freed);
+  emit("ms", (double)(t1 - t0) / 1e6);
+  emit("ns_per_obj", (double)(t1 - t0) / (double)freed);
+}
+
 static void w4_layout(double scale, Node *(*build)(size_t)) {
   size_t n = scaled(N_W4_NODES, scale);
   Node *root = build(n);
@@ -307,7 +345,7 @@ static void mem(double scale) {
 }
 
 static const Workload WORKLOADS[] = {
-  {"W1", w1}, {"W2", w2}, {"W2u", w2u}, {"W3", w3}, {"W4", w4}, {"W4c", w4c}, {"W4s", w4s},
+  {"W1", w1}, {"W2", w2}, {"W2u", w2u}, {"W3", w3}, {"W3t", w3t}, {"W4", w4}, {"W4c", w4c}, {"W4s", w4s},
   {"W5", w5},  {"W6", w6}, {"MEM", mem},
 };
 

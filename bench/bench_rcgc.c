@@ -150,6 +150,48 @@ static void w3(double scale) {
   emit("ns_per_obj", (double)(t1 - t0) / (double)(2 * n));
 }
 
+/* A tree of n nodes with parent links (field 2: every node holds its
+ * parent, so the whole tree is one cyclic structure), built children
+ * first; returns a new reference. */
+static GcObject *ptree_build(size_t n) {
+  if (n == 0) return NULL;
+  size_t left = (n - 1) / 2;
+  GcObject *kids[2] = {ptree_build(left), ptree_build(n - 1 - left)};
+  GcObject *t = obj_new(3, 0);
+  if (!t) {
+    fprintf(stderr, "obj_new failed: %s\n", gc_last_error());
+    exit(1);
+  }
+  for (size_t i = 0; i < 2; i++) {
+    if (!kids[i]) continue;
+    obj_set_field(t, i, kids[i]);
+    obj_set_field(kids[i], 2, t);
+    obj_decref(kids[i]);
+  }
+  return t;
+}
+
+/* W3t: a program drops a big cyclic structure. The tree is built while
+ * automatic collections run (so they scan parts of it, promote them and
+ * make some old, as in a long-running program), then its root is dropped
+ * and one gc_collect() frees it: ns per object of that collection. */
+static void w3t(double scale) {
+  size_t n = scaled(N_W3T_NODES, scale);
+  gc_collect();
+  GcObject *t = ptree_build(n);
+  gc_disable();
+  obj_decref(t);
+  uint64_t t0 = now_ns();
+  int64_t found = gc_collect();
+  uint64_t t1 = now_ns();
+  gc_enable();
+  if (found != (int64_t)n)
+    fprintf(stderr, "# rcgc W3t: gc_collect returned %lld, expected %zu\n", (long long)found, n);
+  emit("collected", (double)found);
+  emit("ms", (double)(t1 - t0) / 1e6);
+  emit("ns_per_obj", (double)(t1 - t0) / (double)n);
+}
+
 /* Reads every node as a program reading its data does (obj_get_field,
  * then obj_decref): each node loses a reference, so a full collection
  * must look at it again. */
@@ -292,7 +334,7 @@ static void mem(double scale) {
 }
 
 static const Workload WORKLOADS[] = {
-  {"W1", w1}, {"W2", w2}, {"W2u", w2u}, {"W3", w3}, {"W4", w4}, {"W4c", w4c}, {"W4s", w4s},
+  {"W1", w1}, {"W2", w2}, {"W2u", w2u}, {"W3", w3}, {"W3t", w3t}, {"W4", w4}, {"W4c", w4c}, {"W4s", w4s},
   {"W5", w5},  {"W6", w6}, {"MEM", mem},
 };
 

@@ -76,6 +76,7 @@ static inline void emit_peak_rss(void) {
 #define N_W1_PAIRS     50000000.0  /* incref+decref pairs */
 #define N_W2_OBJECTS   10000000.0  /* new + release */
 #define N_W3_CYCLES     1000000.0  /* two-node garbage cycles */
+#define N_W3T_NODES      524287.0  /* 2^19 - 1 nodes of a dropped tree with parent links */
 #define N_W4_NODES      1048575.0  /* 2^20 - 1 live tree nodes */
 #define N_W5_CYCLES    10000000.0  /* short-lived three-node cycles */
 #define N_W5_TREE       1000000.0  /* live tree during W5 */
@@ -169,7 +170,7 @@ static inline void pause_log_emit(PauseLog *l) {
   *l = (PauseLog){0};
 }
 
-#define USAGE "usage: %s W1|W1p|W2|W3|W4|W4c|W4s|W5|W6|MEM [scale]\n"
+#define USAGE "usage: %s W1|W1p|W2|W3|W3t|W4|W4c|W4s|W5|W6|MEM [scale]\n"
 
 /* One workload of a system; `run` NULL: the system has nothing to measure
  * for it (Boehm has no reference counts for W1). */

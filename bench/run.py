@@ -40,7 +40,7 @@ RELEASE = os.path.join(ROOT, "target", "release")
 
 SYSTEMS = ["rcgc", "malloc", "boehm", "cpython", "nim"]
 PEERS = ["malloc", "boehm", "cpython", "nim"]
-WORKLOADS = ["W1", "W2", "W2u", "W3", "W4", "W4c", "W4s", "W5", "W6", "MEM"]
+WORKLOADS = ["W1", "W2", "W2u", "W3", "W3t", "W4", "W4c", "W4s", "W5", "W6", "MEM"]
 CLIENTS = ["BT", "BTC", "GCB"]
 THREADS = ["T2", "T2u", "TSF", "TRC", "TSH", "THO", "TEX"]
 MEMORY = ["RSS"]
@@ -62,6 +62,7 @@ ROWS = [
     ("W2u new untracked object (16-byte payload) + release, ns/op", "W2u", "ns_per_op"),
     ("W3 collect {w3} two-node cycles, ms", "W3", "ms"),
     ("W3 ns per object freed", "W3", "ns_per_obj"),
+    ("W3t collect a dropped {w3t}-node tree with parent links (built while collections ran), ns per object", "W3t", "ns_per_obj"),
     ("W4 full collection, {w4}-node live tree (rcgc: read first), ms", "W4", "ms"),
     ("W4 ns per live object", "W4", "ns_per_obj"),
     ("W4 rcgc: the first collection, of the tree just built, ns per object", "W4", "first_ns_per_obj"),
@@ -136,6 +137,7 @@ MEMORY_ROWS = [
 # Figures that check the work was really done (shown below the table).
 CHECKS = [
     ("W3", "collected", "objects found by the timed collection"),
+    ("W3t", "collected", "objects found by the timed collection"),
     ("W6", "callbacks", "weakref callbacks run"),
     ("W6", "cleared", "disappearing links cleared (Boehm)"),
     ("W5", "gen1_collections", "generation-1 collections during W5"),
@@ -512,6 +514,7 @@ def main():
     depth = 18 + round(math.log2(client_scale))
     sizes = {
         "w3": f"{round(1_000_000 * scale):,}",
+        "w3t": f"{round(524_287 * scale):,}",
         "w4": f"{round(1_048_575 * scale):,}",
         "w5": f"{round(10_000_000 * scale):,}",
         "w5t": f"{round(1_000_000 * scale):,}",
