@@ -395,14 +395,14 @@ impl Pool {
     /// Used only under the heap lock (as every method).
     unsafe fn unmap_empty(&mut self, which: impl Fn(*mut Page) -> bool, fresh: bool) -> usize {
         let mut pages = Vec::new();
-        if !reserve(|| pages.try_reserve(64)) {
-            return 0;
-        }
+        // (Pages the list cannot take, if memory runs out, stay mapped.)
         self.for_each_empty(|p| {
-            if which(p) {
+            if which(p) && (pages.len() < pages.capacity() || reserve(|| pages.try_reserve(64))) {
                 pages.push(p)
             }
         });
+        pages.sort_unstable();
+        let which = |p: *mut Page| pages.binary_search(&p).is_ok();
         // SAFETY: each page is mapped, holds no live block and is unlinked
         // before it is unmapped; fresh pages were never handed out.
         unsafe {
@@ -423,15 +423,33 @@ impl Pool {
                 p = next;
             }
             self.empty = kept;
+            // Adjacent pages go back in one call: a call per page cost the
+            // kernel a split of the chunk's mapping and a TLB flush each
+            // (1,566 calls, a fifth of W3's collection).
             let mut returned = 0;
-            for p in pages {
-                unmap(p as *mut u8, PAGE);
-                returned += PAGE;
+            let mut i = 0;
+            while i < pages.len() {
+                let mut run = 1;
+                while !cfg!(miri)
+                    && i + run < pages.len()
+                    && pages[i + run] as usize == pages[i] as usize + run * PAGE
+                {
+                    run += 1;
+                }
+                unmap(pages[i] as *mut u8, run * PAGE);
+                returned += run * PAGE;
+                i += run;
             }
-            while fresh && self.fresh_left > 0 {
-                self.fresh_left -= 1;
-                unmap(self.fresh.add(self.fresh_left * PAGE), PAGE);
-                returned += PAGE;
+            if fresh && self.fresh_left > 0 {
+                let n = std::mem::take(&mut self.fresh_left);
+                if cfg!(miri) {
+                    for k in 0..n {
+                        unmap(self.fresh.add(k * PAGE), PAGE);
+                    }
+                } else {
+                    unmap(self.fresh, n * PAGE);
+                }
+                returned += n * PAGE;
             }
             self.mapped -= returned;
             crate::memory::set_pool_mapped(self.mapped);
@@ -811,6 +829,47 @@ mod tests {
         // SAFETY: as above.
         unsafe { pool.free(again, 64) };
         // gc_trim's trim returns the rest, fresh pages too.
+        let mapped = pool.mapped;
+        assert_eq!(pool.trim(), mapped);
+        assert_eq!(pool.mapped, 0);
+    }
+
+    #[test]
+    fn trim_returns_runs_of_empty_pages_around_the_pages_still_used() {
+        let mut pool = Pool::new();
+        let per_page = (PAGE - PAGE_HEADER) / 64;
+        let n = per_page * (2 * CHUNK_PAGES + 3);
+        let blocks: Vec<*mut u8> = (0..n).map(|_| pool.alloc(64)).collect();
+        // One block stays on two pages inside a run of empty ones.
+        let kept = [
+            blocks[3 * per_page + 5],
+            blocks[(CHUNK_PAGES + 1) * per_page],
+        ];
+        // SAFETY: live blocks of this pool, freed once.
+        unsafe {
+            for &b in blocks.iter().filter(|b| !kept.contains(b)) {
+                pool.free(b, 64);
+            }
+        }
+        let mapped = pool.mapped;
+        assert_eq!(pool.trim(), mapped - 2 * PAGE);
+        assert_eq!(pool.mapped, 2 * PAGE);
+        // The pages kept are intact and still usable: their blocks can be
+        // written, and new blocks come from them.
+        // SAFETY: the kept blocks are live, 64 bytes each.
+        unsafe {
+            for &b in &kept {
+                ptr::write_bytes(b, 0xAB, 64);
+            }
+        }
+        let again: Vec<*mut u8> = (0..2 * per_page).map(|_| pool.alloc(64)).collect();
+        assert!(again.iter().all(|b| !b.is_null() && !kept.contains(b)));
+        // SAFETY: live blocks of this pool, freed once.
+        unsafe {
+            for &b in again.iter().chain(&kept) {
+                pool.free(b, 64);
+            }
+        }
         let mapped = pool.mapped;
         assert_eq!(pool.trim(), mapped);
         assert_eq!(pool.mapped, 0);
