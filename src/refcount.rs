@@ -560,9 +560,6 @@ unsafe fn die_simply(g: &Locked, h: *mut Header) {
                 };
                 if dies(cur) && dies_simply(c) {
                     unlink_dying(g, c, cur);
-                    // Its line is in cache: start the loads of its
-                    // children before its turn comes.
-                    crate::object::prefetch_children(c);
                     list::set_next(c, todo);
                     todo = c;
                 } else {
