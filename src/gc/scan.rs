@@ -704,52 +704,30 @@ fn relink_head<const BACK: bool>(young: *const Header) {
     }
 }
 
-/// `move_passed` for garbage that dies simply (no type, no weakrefs, not a
-/// weakref: no user code runs and nothing sees the order): each member
-/// still `PASSED` is marked `DYING | COLLECTED`, its fields are released
-/// and it is freed at once if its count is zero, or appended to
-/// `unreachable` (`RELEASED`) until the release of its last holder frees
-/// it, further on in the same walk. One pass over the garbage fewer, with
-/// its header still in cache. A value that is garbage the walk has not
-/// reached yet only loses its count (its state word still says `PASSED`);
-/// other values are released as by any death (a death is queued).
-///
-/// # Safety
-/// `g` is the heap lock, `draining` is set, and every member still
-/// `PASSED` dies simply.
-unsafe fn free_passed<const BACK: bool>(
-    g: &Locked,
+/// The pass after the marking walk, when something stayed `PASSED`: calls
+/// `garbage` on each member still `PASSED` (marked `DYING | COLLECTED`
+/// first; a whole-heap collection's garbage may be `OLD` or `DIRTY`: it
+/// leaves `old` for good) and mends the links of the rest, whose state
+/// word names their predecessor in the walk, which may have been garbage.
+/// `garbage` may change the links of the member it is given, and free it.
+#[inline(always)]
+fn pass_garbage<const BACK: bool>(
     young: *const Header,
-    unreachable: *const Header,
     runahead: bool,
+    mut garbage: impl FnMut(*mut Header),
 ) {
     let mut kept = young;
     let mut gap = false;
-    // Changes only links of x and of members before it (see walk); frees
-    // only x and released garbage, all behind the walk.
+    // Changes only links of x and of members before it (see walk).
     walk::<BACK>(young, runahead, false, prefetch_children, |x| {
         if state::<BACK>(x) & FLAGS == PASSED {
-            let x = x as *mut Header;
             // SAFETY: lock held; x is live garbage, ours alone (see
-            // set_exclusive); its values are live (a released one is freed
-            // only when no reference to it is left).
+            // set_exclusive).
             unsafe {
                 let rc = &(*x).rc;
                 rc.store_exclusive(rc.load().with(DYING | COLLECTED).without(OLD | DIRTY));
-                release_fields(
-                    g,
-                    x,
-                    |c| state::<BACK>(c) & FLAGS == PASSED,
-                    |c| super::free_released(g, c),
-                );
-                (*x).set_exclusive(RELEASED);
-                if (*x).count() == 0 {
-                    debug::collectable(x);
-                    free(g.st(), x);
-                } else {
-                    list::append(x, unreachable);
-                }
             }
+            garbage(x as *mut Header);
             gap = true;
         } else {
             if gap {
@@ -765,8 +743,7 @@ unsafe fn free_passed<const BACK: bool>(
 }
 
 /// Moves the members still `PASSED` from `young` to the tail of
-/// `unreachable`, marked `DYING | COLLECTED`, and mends the links of the
-/// rest (whose `prev` may name a moved member).
+/// `unreachable` (`pass_garbage`), noting whether steps 7 and 9 have work.
 fn move_passed<const BACK: bool>(
     young: *const Header,
     unreachable: *const Header,
@@ -774,35 +751,58 @@ fn move_passed<const BACK: bool>(
     scan: &mut Scan,
 ) {
     let mut last = state::<BACK>(unreachable) as *const Header;
-    let mut kept = young;
-    let mut gap = false;
-    // Changes only links of x and of members before it (see walk).
-    walk::<BACK>(young, runahead, false, prefetch_children, |x| {
-        if state::<BACK>(x) & FLAGS == PASSED {
-            set_step::<BACK>(last, x);
-            set_state::<BACK>(x, last as usize);
-            last = x;
-            // SAFETY: lock held; x is live garbage.
-            unsafe {
-                // (a whole-heap collection's garbage may be `OLD` or
-                // `DIRTY`: it leaves `old` for good)
-                let rc = &(*x).rc;
-                rc.store_exclusive(rc.load().with(DYING | COLLECTED).without(OLD | DIRTY));
-                scan.finalizers_due |= !(*x).has(FINALIZED) && (*x).hook(|t| t.finalize).is_some();
-                scan.weakrefs_due |= (*x).has(WEAKREFED);
-            }
-            gap = true;
-        } else {
-            if gap {
-                set_state::<BACK>(x, kept as usize);
-                set_step::<BACK>(kept, x);
-                gap = false;
-            }
-            kept = x;
+    pass_garbage::<BACK>(young, runahead, |x| {
+        set_step::<BACK>(last, x);
+        set_state::<BACK>(x, last as usize);
+        last = x;
+        // SAFETY: lock held; x is live garbage.
+        unsafe {
+            scan.finalizers_due |= !(*x).has(FINALIZED) && (*x).hook(|t| t.finalize).is_some();
+            scan.weakrefs_due |= (*x).has(WEAKREFED);
         }
     });
     set_step::<BACK>(last, unreachable);
     set_state::<BACK>(unreachable, last as usize);
-    set_step::<BACK>(kept, young);
-    set_state::<BACK>(young, kept as usize);
+}
+
+/// `move_passed` for garbage that dies simply (no type, no weakrefs, not a
+/// weakref: no user code runs and nothing sees the order): the fields of
+/// each member still `PASSED` are released and it is freed at once if its
+/// count is zero, or appended to `unreachable` (`RELEASED`) until the
+/// release of its last holder frees it, further on in the same pass. One
+/// pass over the garbage fewer, with its header still in cache. A value
+/// that is garbage the pass has not reached yet only loses its count (its
+/// state word still says `PASSED`); other values are released as by any
+/// death (a death is queued).
+///
+/// # Safety
+/// `g` is the heap lock, `draining` is set, and every member still
+/// `PASSED` dies simply.
+unsafe fn free_passed<const BACK: bool>(
+    g: &Locked,
+    young: *const Header,
+    unreachable: *const Header,
+    runahead: bool,
+) {
+    // Frees only x and released garbage, all behind the walk.
+    pass_garbage::<BACK>(young, runahead, |x| {
+        // SAFETY: lock held; x is live garbage, ours alone; its values are
+        // live (a released one is freed only when no reference to it is
+        // left).
+        unsafe {
+            release_fields(
+                g,
+                x,
+                |c| state::<BACK>(c) & FLAGS == PASSED,
+                |c| super::free_released(g, c),
+            );
+            (*x).set_exclusive(RELEASED);
+            if (*x).count() == 0 {
+                debug::collectable(x);
+                free(g.st(), x);
+            } else {
+                list::append(x, unreachable);
+            }
+        }
+    });
 }

@@ -14,6 +14,18 @@ struct Graph {
 }
 
 impl Graph {
+    /// Steps 2-4 on `young` (no promotion, nothing freed on the way).
+    fn scan(&self, members: Members, habit: Habit) -> Scan {
+        deduce_unreachable(
+            &*self.young,
+            &*self.unreachable,
+            Promote::No,
+            members,
+            habit,
+            None,
+        )
+    }
+
     /// `n` objects with 2 fields each; `edges` (from, to) are field
     /// references; `external[i]` extra references held from outside.
     fn new(n: usize, edges: &[(usize, usize)], external: &[usize]) -> Graph {
@@ -124,15 +136,7 @@ fn cycle_without_outside_reference_is_unreachable() {
     each_way(|members, habit| {
         // 0 <-> 1 garbage; 2 -> 3 held from outside.
         let g = Graph::new(4, &[(0, 1), (1, 0), (2, 3)], &[2]);
-        let survivors = deduce_unreachable(
-            &*g.young,
-            &*g.unreachable,
-            Promote::No,
-            members,
-            habit,
-            None,
-        )
-        .survivors;
+        let survivors = g.scan(members, habit).survivors;
         validate::lists(&[&*g.young, &*g.unreachable]);
         validate::closed(&*g.young, &*g.unreachable);
         assert_eq!(survivors, 2);
@@ -147,15 +151,7 @@ fn object_moved_to_unreachable_comes_back_when_reached_later() {
         // List order 0,1,2: 0 and 1 look unreachable when met (gc_refs 0),
         // then 2 (held from outside) reaches 0, which reaches 1.
         let g = Graph::new(3, &[(0, 1), (2, 0)], &[2]);
-        let survivors = deduce_unreachable(
-            &*g.young,
-            &*g.unreachable,
-            Promote::No,
-            members,
-            habit,
-            None,
-        )
-        .survivors;
+        let survivors = g.scan(members, habit).survivors;
         validate::lists(&[&*g.young, &*g.unreachable]);
         assert_eq!(survivors, 3);
         assert!(list::is_empty(&*g.unreachable));
@@ -179,15 +175,7 @@ fn children_first_tree_with_garbage_between_keeps_list_order() {
             (8, 7),
         ];
         let g = Graph::new(9, &edges, &[8]);
-        let survivors = deduce_unreachable(
-            &*g.young,
-            &*g.unreachable,
-            Promote::No,
-            members,
-            habit,
-            None,
-        )
-        .survivors;
+        let survivors = g.scan(members, habit).survivors;
         validate::lists(&[&*g.young, &*g.unreachable]);
         validate::closed(&*g.young, &*g.unreachable);
         assert_eq!(survivors, 7);
@@ -216,14 +204,7 @@ fn garbage_at_both_ends_and_in_runs_leaves_well_formed_lists() {
             (9, 8),
         ];
         let g = Graph::new(10, &edges, &[7]);
-        let scan = deduce_unreachable(
-            &*g.young,
-            &*g.unreachable,
-            Promote::No,
-            members,
-            habit,
-            None,
-        );
+        let scan = g.scan(members, habit);
         validate::lists(&[&*g.young, &*g.unreachable]);
         validate::closed(&*g.young, &*g.unreachable);
         assert_eq!(scan.survivors, 4);
@@ -245,15 +226,7 @@ fn a_long_chain_met_tail_first_is_marked_without_recursion() {
             let n = 100_000;
             let edges: Vec<(usize, usize)> = (1..n).map(|i| (i, i - 1)).collect();
             let g = Graph::new(n, &edges, &[n - 1]);
-            let survivors = deduce_unreachable(
-                &*g.young,
-                &*g.unreachable,
-                Promote::No,
-                members,
-                habit,
-                None,
-            )
-            .survivors;
+            let survivors = g.scan(members, habit).survivors;
             assert_eq!(survivors, n);
             assert!(list::is_empty(&*g.unreachable));
         }
@@ -268,15 +241,7 @@ fn a_chain_met_tail_first_is_marked_with_no_stack() {
         let n = 300;
         let edges: Vec<(usize, usize)> = (1..n).map(|i| (i, i - 1)).collect();
         let g = Graph::new(n, &edges, &[n - 1]);
-        let survivors = deduce_unreachable(
-            &*g.young,
-            &*g.unreachable,
-            Promote::No,
-            members,
-            habit,
-            None,
-        )
-        .survivors;
+        let survivors = g.scan(members, habit).survivors;
         validate::lists(&[&*g.young, &*g.unreachable]);
         assert_eq!(survivors, n);
         assert!(list::is_empty(&*g.unreachable));
@@ -290,15 +255,7 @@ fn references_from_outside_the_set_are_roots() {
     for habit in habits() {
         let g = Graph::new(3, &[(0, 1), (1, 2), (2, 1)], &[]);
         list::remove(g.objs[0]);
-        let survivors = deduce_unreachable(
-            &*g.young,
-            &*g.unreachable,
-            Promote::No,
-            Members::Open,
-            habit,
-            None,
-        )
-        .survivors;
+        let survivors = g.scan(Members::Open, habit).survivors;
         assert_eq!(survivors, 2);
         assert!(list::is_empty(&*g.unreachable));
         list::append(g.objs[0], &*g.young);
@@ -308,14 +265,7 @@ fn references_from_outside_the_set_are_roots() {
 #[test]
 fn rescue_keeps_what_a_finalizer_resurrected_and_all_it_reaches() {
     let g = Graph::new(2, &[(0, 1), (1, 0)], &[]);
-    deduce_unreachable(
-        &*g.young,
-        &*g.unreachable,
-        Promote::No,
-        Members::Open,
-        habits().next().unwrap(),
-        None,
-    );
+    g.scan(Members::Open, habits().next().unwrap());
     assert_eq!(g.members(&g.unreachable), vec![0, 1]);
     // As collect_main does before finalizers run: the garbage is not dead yet.
     for_each(&*g.unreachable, |h| unsafe {
