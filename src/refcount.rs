@@ -420,7 +420,10 @@ pub unsafe fn make_children_dirty(
                 match reached.as_deref_mut() {
                     None => make_dirty(g, c, false),
                     Some(stack) => {
-                        if stack.try_reserve(1).is_ok() {
+                        if crate::alloc::reserve(|| stack.try_reserve(1)) {
+                            // (One the pool does not hold moves to `dirty`
+                            // all the same; the caller's walk of `dirty`
+                            // then finds its children no longer `OLD`.)
                             make_dirty(g, c, false);
                             // Its line is in cache: start the loads of its
                             // children before its turn on the stack.

@@ -625,8 +625,9 @@ const SLACK: usize = 8;
 /// them in place (depth first, from a stack), and they are taken as the
 /// first ones were. (Appended in the order the walk met them, a dropped
 /// tree allocated children first lay scattered along the list, and the
-/// passes that followed went from miss to miss: 214 ns per object of a
-/// 2^19-node cyclic tree, against 40 ns to scan it alive.)
+/// passes that followed went from miss to miss: collecting a dropped old
+/// 2^19-node cyclic tree took a median of 133 ns per object, 113 in
+/// address order.)
 ///
 /// # Safety
 /// Lock held; no collection is scanning.
