@@ -111,6 +111,30 @@ pub unsafe fn decref(h: *mut Header) {
     }
 }
 
+/// `get_field` while the counts are this thread's and the count is not
+/// full: the value, or None (nothing changed) for the general path.
+///
+/// # Safety
+/// `slot` is a field of a live object.
+#[inline(always)]
+pub unsafe fn get_field_owned(slot: &AtomicPtr<Header>) -> Option<*mut Header> {
+    crate::bias::with_owned_counts(|| {
+        let v = slot.load(Relaxed);
+        if v.is_null() {
+            return Some(v);
+        }
+        // SAFETY: the field holds a reference, so v is live.
+        let rc = unsafe { &(*v).rc };
+        let cur = rc.load();
+        if cur.is_full() {
+            return None;
+        }
+        rc.store_exclusive(cur.plus_one());
+        Some(v)
+    })
+    .flatten()
+}
+
 /// `obj_get_field`: a new reference to the value of `slot`, a field of
 /// `holder` (NULL when empty). While the counts are this thread's (bias.rs)
 /// no other thread can change a count or collect (taking the lock revokes
@@ -197,6 +221,44 @@ pub unsafe fn set_field(slot: &AtomicPtr<Header>, value: *mut Header, holder: *c
         // SAFETY: the field owned a reference to old.
         unsafe { decref(old) };
     }
+}
+
+/// `set_field` while the counts are this thread's and `value`'s count is
+/// not full: stores `value` and takes the old value's reference off its
+/// count where a plain decrement does (as `decref`'s own fast path).
+/// Returns None when nothing changed (the general path's turn), else the
+/// old value if its reference is still to be dropped (`decref`), or NULL.
+///
+/// # Safety
+/// As `set_field`.
+#[inline(always)]
+pub unsafe fn set_field_owned(slot: &AtomicPtr<Header>, value: *mut Header) -> Option<*mut Header> {
+    crate::bias::with_owned_counts(|| {
+        if !value.is_null() {
+            // SAFETY: the caller holds a reference to value.
+            let rc = unsafe { &(*value).rc };
+            let cur = rc.load();
+            if cur.is_full() {
+                return None;
+            }
+            rc.store_exclusive(cur.plus_one());
+        }
+        let old = slot.load(Relaxed);
+        // Release: as in `set_field`.
+        slot.store(value, Release);
+        if old.is_null() {
+            return Some(old);
+        }
+        // SAFETY: the field owned a reference to old.
+        let rc = unsafe { &(*old).rc };
+        let cur = rc.load();
+        if cur.count() > 1 && !cur.has(OLD) {
+            rc.store_exclusive(cur.minus_one());
+            return Some(std::ptr::null_mut());
+        }
+        Some(old)
+    })
+    .flatten()
 }
 
 /// `set_field` under the heap lock.

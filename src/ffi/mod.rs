@@ -169,6 +169,37 @@ pub extern "C" fn obj_refcount(o: *const GcObject) -> usize {
 /// Thread-safe; releasing the old value may run its death.
 #[unsafe(no_mangle)]
 pub extern "C" fn obj_set_field(o: *mut GcObject, i: usize, value: *mut GcObject) -> c_int {
+    // The common case (checked mode off, the counts this thread's) in a
+    // straight line with no call, as obj_get_field's.
+    if !o.is_null() && checks::fixed_off() {
+        // SAFETY: a non-NULL handle is a live object (API contract).
+        let fields = unsafe { object::fields(o as *const Header) };
+        // SAFETY: the slot is a field of the live object o; the caller
+        // holds a reference to value.
+        match fields
+            .get(i)
+            .and_then(|s| unsafe { refcount::set_field_owned(s, value.cast()) })
+        {
+            Some(old) if old.is_null() => return GC_OK,
+            Some(old) => return release_old_value(old),
+            None => {}
+        }
+    }
+    set_field_general(o, i, value)
+}
+
+/// `obj_set_field`'s release of a field's old value whose count the common
+/// case could not just decrement (it dies, or is old).
+#[inline(never)]
+fn release_old_value(old: *mut Header) -> c_int {
+    // SAFETY: the field owned this reference; it was just replaced.
+    unsafe { refcount::decref(old) };
+    GC_OK
+}
+
+/// `obj_set_field` outside its common case.
+#[inline(never)]
+fn set_field_general(o: *mut GcObject, i: usize, value: *mut GcObject) -> c_int {
     let slot = match slot(
         c"obj_set_field",
         o,
@@ -193,6 +224,25 @@ pub extern "C" fn obj_set_field(o: *mut GcObject, i: usize, value: *mut GcObject
 #[must_use]
 #[unsafe(no_mangle)]
 pub extern "C" fn obj_get_field(o: *const GcObject, i: usize) -> *mut GcObject {
+    // The common case (checked mode off, the counts this thread's) in a
+    // straight line with no call, so that it needs no stack frame.
+    if !o.is_null() && checks::fixed_off() {
+        // SAFETY: a non-NULL handle is a live object (API contract).
+        let fields = unsafe { object::fields(o as *const Header) };
+        // SAFETY: the slot is a field of the live object o.
+        if let Some(v) = fields
+            .get(i)
+            .and_then(|s| unsafe { refcount::get_field_owned(s) })
+        {
+            return v as *mut GcObject;
+        }
+    }
+    get_field_general(o, i)
+}
+
+/// `obj_get_field` outside its common case.
+#[inline(never)]
+fn get_field_general(o: *const GcObject, i: usize) -> *mut GcObject {
     let Ok(slot) = slot(
         c"obj_get_field",
         o,
