@@ -146,21 +146,11 @@ pub unsafe fn get_field_owned(slot: &AtomicPtr<Header>) -> Option<*mut Header> {
 /// `slot` is a field of the live object `holder`.
 #[inline]
 pub unsafe fn get_field(slot: &AtomicPtr<Header>, holder: *const Header) -> *mut Header {
-    if !checks::enabled() {
-        let owned = crate::bias::with_owned_counts(|| {
-            let v = slot.load(Relaxed);
-            if v.is_null() {
-                return (v, false);
-            }
-            // SAFETY: the field holds a reference, so v is live.
-            (v, unsafe { (*v).rc.increment_exclusive() }.is_full())
-        });
-        if let Some((v, full)) = owned {
-            if full {
-                crate::object::overflow(v);
-            }
-            return v;
-        }
+    // SAFETY: caller's contract.
+    if !checks::enabled()
+        && let Some(v) = unsafe { get_field_owned(slot) }
+    {
+        return v;
     }
     // SAFETY: caller's contract.
     unsafe { get_field_locked(slot, holder) }
@@ -192,35 +182,18 @@ unsafe fn get_field_locked(slot: &AtomicPtr<Header>, holder: *const Header) -> *
 /// and the caller holds a reference to it.
 #[inline]
 pub unsafe fn set_field(slot: &AtomicPtr<Header>, value: *mut Header, holder: *const Header) {
-    // Every writer of a field holds the heap lock or the counts' bias, so a
-    // load and a store (no locked exchange). Release: pairs with
-    // obj_borrow_field's lock-free Acquire load, so a thread that borrows
-    // `value` from the field also sees what was written to it before.
-    let owned = if checks::enabled() {
-        None
-    } else {
-        crate::bias::with_owned_counts(|| {
-            let mut full = false;
-            if !value.is_null() {
-                // SAFETY: the caller holds a reference to value.
-                full = unsafe { (*value).rc.increment_exclusive() }.is_full();
-            }
-            let old = slot.load(Relaxed);
-            slot.store(value, Release);
-            (old, full)
-        })
-    };
-    let Some((old, full)) = owned else {
-        // SAFETY: caller's contract.
-        return unsafe { set_field_locked(slot, value, holder) };
-    };
-    if full {
-        crate::object::overflow(value);
+    // SAFETY: caller's contract.
+    if !checks::enabled()
+        && let Some(old) = unsafe { set_field_owned(slot, value) }
+    {
+        if !old.is_null() {
+            // SAFETY: the field owned a reference to old.
+            unsafe { decref(old) };
+        }
+        return;
     }
-    if !old.is_null() {
-        // SAFETY: the field owned a reference to old.
-        unsafe { decref(old) };
-    }
+    // SAFETY: caller's contract.
+    unsafe { set_field_locked(slot, value, holder) }
 }
 
 /// `set_field` while the counts are this thread's and `value`'s count is
@@ -243,8 +216,12 @@ pub unsafe fn set_field_owned(slot: &AtomicPtr<Header>, value: *mut Header) -> O
             }
             rc.store_exclusive(cur.plus_one());
         }
+        // Every writer of a field holds the heap lock or the counts' bias,
+        // so a load and a store (no locked exchange). Release: pairs with
+        // obj_borrow_field's lock-free Acquire load, so a thread that
+        // borrows `value` from the field also sees what was written to it
+        // before.
         let old = slot.load(Relaxed);
-        // Release: as in `set_field`.
         slot.store(value, Release);
         if old.is_null() {
             return Some(old);
