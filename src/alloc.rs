@@ -272,6 +272,33 @@ impl Pool {
         self.alloc_slow(class)
     }
 
+    /// `alloc` from the class's first page alone, its free list or its
+    /// untouched end (no call): NULL when it has neither (or a failure is
+    /// to be injected), for the caller to go the general way.
+    #[inline(always)]
+    pub fn alloc_here(&mut self, size: usize) -> *mut u8 {
+        let p = self.classes[(size - 1) / ALIGN];
+        if p.is_null() || failure_injection_armed() {
+            return ptr::null_mut();
+        }
+        // SAFETY: pages in a class list are mapped, initialised pages of
+        // that class; the blocks a page hands out lie inside it.
+        unsafe {
+            let b = pop_free(p);
+            if !b.is_null() {
+                return b;
+            }
+            let bytes = Self::block_size(size);
+            if (*p).end as usize - (*p).bump as usize >= bytes {
+                let b = (*p).bump;
+                (*p).bump = b.add(bytes);
+                (*p).live += 1;
+                return b;
+            }
+            ptr::null_mut()
+        }
+    }
+
     /// `alloc` when the first page of the class has no free block: its
     /// untouched end, the next page, or a new one.
     #[inline(never)]

@@ -251,6 +251,38 @@ pub fn lock() -> Locked {
     g
 }
 
+/// The heap lock taken by a biased hold (the owner's plain store of
+/// `holds`, bias.rs), or None at once when taking it needs more: the real
+/// lock held by this thread (a hook re-entered the library), the bias not
+/// this thread's, or the heap not set up yet. No call on the way, so a
+/// caller's common case needs no stack frame. Give it back with
+/// `unlock_biased` (dropping the guard would too, but through a path with
+/// calls this one never takes); no host code may run meanwhile (that
+/// needs the real lock, see `host`).
+#[inline(always)]
+pub fn lock_biased() -> Option<std::mem::ManuallyDrop<Locked>> {
+    if HEAP.lock.real_held_by_me() || !crate::bias::lock_biased() {
+        return None;
+    }
+    let g = std::mem::ManuallyDrop::new(Locked {
+        from_host: false,
+        _not_send: std::marker::PhantomData,
+    });
+    // SAFETY: we hold the lock; the borrow ends at once.
+    if !unsafe { (*g.st()).initialized } {
+        unlock_biased(g);
+        return None;
+    }
+    Some(g)
+}
+
+/// Gives back a hold from `lock_biased`.
+#[inline(always)]
+pub fn unlock_biased(g: std::mem::ManuallyDrop<Locked>) {
+    let _ = g;
+    crate::bias::unlock_biased();
+}
+
 /// The first holder of the lock sets up the generation lists and the
 /// process hooks.
 #[cold]

@@ -67,7 +67,7 @@ impl ReentrantLock {
 
     /// Whether this thread holds the real lock.
     #[inline]
-    fn real_held_by_me(&self) -> bool {
+    pub fn real_held_by_me(&self) -> bool {
         // Relaxed: only this thread ever stores its own id here, so reading
         // it means this thread stored it and has not cleared it since.
         self.owner.load(Relaxed) == me()

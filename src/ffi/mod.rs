@@ -109,7 +109,15 @@ pub extern "C" fn obj_new_typed(
 ) -> *mut GcObject {
     // SAFETY: the API contract makes `type` NULL or a GcType outliving the
     // object.
-    unsafe { gc::new_object(r#type, nfields, payload_size, Kind::Plain) as *mut GcObject }
+    unsafe {
+        // The common case with no call on the way (no stack frame).
+        if payload_size == 0
+            && let Some(h) = gc::new_object_quick(r#type, nfields, Kind::Plain)
+        {
+            return h as *mut GcObject;
+        }
+        gc::new_object(r#type, nfields, payload_size, Kind::Plain) as *mut GcObject
+    }
 }
 
 /// Adds one reference to `o`. NULL is a no-op.

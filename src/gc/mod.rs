@@ -174,6 +174,7 @@ use std::time::Instant;
 ///
 /// # Safety
 /// `ty` is NULL or a `GcType` that outlives the object.
+#[inline(never)]
 pub unsafe fn new_object(
     ty: *const GcType,
     nfields: usize,
@@ -308,21 +309,112 @@ unsafe fn new_pooled(g: &Locked, ty: *const GcType, shape: &Shape, kind: Kind) -
     // SAFETY: lock held; the borrow of the state ends before enter_young;
     // the block is fresh memory of the shape's size.
     unsafe {
-        let size = shape.size();
-        let base = (*g.st()).pool.alloc(size);
+        let base = (*g.st()).pool.alloc(shape.size());
         if base.is_null() {
             fail(GC_ERR_NOMEM, c"obj_new: out of memory");
             return ptr::null_mut();
         }
-        let h = init_object(base, ty, shape, kind);
-        // (a fresh object: nobody else can see it yet)
-        (*h).set_exclusive(POOLED);
-        let tracked = (*h).is_tracked();
-        memory::on_alloc_locked(g, memory::charge(size), tracked, true);
-        if tracked {
+        let h = born_pooled(g, base, ty, shape, kind);
+        if (*h).is_tracked() {
             enter_young(g, h);
         }
         h
+    }
+}
+
+/// The object of `shape` in the pool block `base`, counted in the memory
+/// figures; a tracked one is on no list yet.
+///
+/// # Safety
+/// Lock held; `base` is a fresh pool block of `shape.size()` bytes; `ty`
+/// as in `new_object`.
+#[inline(always)]
+unsafe fn born_pooled(
+    g: &Locked,
+    base: *mut u8,
+    ty: *const GcType,
+    shape: &Shape,
+    kind: Kind,
+) -> *mut Header {
+    // SAFETY: caller's contract.
+    unsafe {
+        let h = init_object(base, ty, shape, kind);
+        // (a fresh object: nobody else can see it yet)
+        (*h).set_exclusive(POOLED);
+        memory::on_alloc_locked(g, memory::charge(shape.size()), (*h).is_tracked(), true);
+        h
+    }
+}
+
+/// Fields of the objects `new_object_quick` makes (word stores, no
+/// `memset` call).
+const QUICK_FIELDS: usize = 4;
+
+/// `new_object`'s commonest case with no call on its way, so that
+/// `obj_new` needs no stack frame for it: an object of 1 to
+/// `QUICK_FIELDS` fields and no payload, from the first pool page of its
+/// class, while the heap lock's bias is this thread's, checked mode is off
+/// for good, there is no memory limit and no automatic collection is due.
+/// None (nothing done) otherwise: `new_object`'s turn.
+///
+/// # Safety
+/// As `new_object`.
+#[inline(always)]
+pub unsafe fn new_object_quick(
+    ty: *const GcType,
+    nfields: usize,
+    kind: Kind,
+) -> Option<*mut Header> {
+    if !(Pool::ENABLED
+        && nfields.wrapping_sub(1) < QUICK_FIELDS
+        && checks::fixed_off()
+        && memory::no_limit())
+    {
+        return None;
+    }
+    let g = crate::heap::lock_biased()?;
+    // SAFETY: lock held; no user code runs.
+    let h = unsafe { new_here(&g, ty, nfields, kind) };
+    crate::heap::unlock_biased(g);
+    h
+}
+
+/// `new_object_quick` under the lock: None (nothing done) when a
+/// collection is due with this object or the class's first page is full.
+///
+/// # Safety
+/// Lock held; no user code runs; `1 <= nfields <= QUICK_FIELDS`; `ty` as
+/// in `new_object`.
+#[inline(always)]
+unsafe fn new_here(
+    g: &Locked,
+    ty: *const GcType,
+    nfields: usize,
+    kind: Kind,
+) -> Option<*mut Header> {
+    // SAFETY: caller's contract; the block is fresh memory of the shape's
+    // size.
+    unsafe {
+        let st = g.st();
+        // (a collection due with this object: `new_object` runs it)
+        if (*st).enabled
+            && (*st).threshold[0] > 0
+            && (*st).count[0] >= (*st).threshold[0]
+            && !(*st).collecting
+        {
+            return None;
+        }
+        let shape = Shape::small(nfields);
+        let base = (*st).pool.alloc_here(shape.size());
+        if base.is_null() {
+            return None;
+        }
+        let h = born_pooled(g, base, ty, &shape, kind);
+        if (*h).is_tracked() {
+            (*st).count[0] += 1;
+            list::append(h, &raw const (*st).gens[0]);
+        }
+        Some(h)
     }
 }
 
