@@ -218,6 +218,29 @@ unsafe fn pop_free(p: *mut Page) -> *mut u8 {
     }
 }
 
+/// A block of `p` (counted live): the first on its free list, else one
+/// from its untouched end; NULL when it has neither.
+///
+/// # Safety
+/// As `pop_free`; `bytes` is the size of `p`'s blocks.
+#[inline(always)]
+unsafe fn take_from(p: *mut Page, bytes: usize) -> *mut u8 {
+    // SAFETY: caller's contract; the blocks a page hands out lie inside it.
+    unsafe {
+        let b = pop_free(p);
+        if !b.is_null() {
+            return b;
+        }
+        if (*p).end as usize - (*p).bump as usize >= bytes {
+            let b = (*p).bump;
+            (*p).bump = b.add(bytes);
+            (*p).live += 1;
+            return b;
+        }
+        ptr::null_mut()
+    }
+}
+
 /// The page holding block `b`.
 #[inline]
 fn page_of(b: *mut u8) -> *mut Page {
@@ -282,21 +305,8 @@ impl Pool {
             return ptr::null_mut();
         }
         // SAFETY: pages in a class list are mapped, initialised pages of
-        // that class; the blocks a page hands out lie inside it.
-        unsafe {
-            let b = pop_free(p);
-            if !b.is_null() {
-                return b;
-            }
-            let bytes = Self::block_size(size);
-            if (*p).end as usize - (*p).bump as usize >= bytes {
-                let b = (*p).bump;
-                (*p).bump = b.add(bytes);
-                (*p).live += 1;
-                return b;
-            }
-            ptr::null_mut()
-        }
+        // that class.
+        unsafe { take_from(p, Self::block_size(size)) }
     }
 
     /// `alloc` when the first page of the class has no free block: its
@@ -314,17 +324,10 @@ impl Pool {
                 }
                 return ptr::null_mut();
             }
-            // SAFETY: as in alloc; the blocks a page hands out lie inside it.
+            // SAFETY: as in alloc.
             unsafe {
-                let b = pop_free(p);
+                let b = take_from(p, class_size(class));
                 if !b.is_null() {
-                    return b;
-                }
-                let bytes = class_size(class);
-                if (*p).end as usize - (*p).bump as usize >= bytes {
-                    let b = (*p).bump;
-                    (*p).bump = b.add(bytes);
-                    (*p).live += 1;
                     return b;
                 }
                 // Full: it leaves the list until a block comes back.
