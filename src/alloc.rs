@@ -282,17 +282,11 @@ impl Pool {
     /// out of memory.
     #[inline(always)]
     pub fn alloc(&mut self, size: usize) -> *mut u8 {
-        let class = (size - 1) / ALIGN;
-        let p = self.classes[class];
-        if !p.is_null() && !failure_injection_armed() {
-            // SAFETY: pages in a class list are mapped, initialised pages of
-            // that class.
-            let b = unsafe { pop_free(p) };
-            if !b.is_null() {
-                return b;
-            }
+        let b = self.alloc_here(size);
+        if !b.is_null() {
+            return b;
         }
-        self.alloc_slow(class)
+        self.alloc_slow((size - 1) / ALIGN)
     }
 
     /// `alloc` from the class's first page alone, its free list or its
@@ -309,8 +303,8 @@ impl Pool {
         unsafe { take_from(p, Self::block_size(size)) }
     }
 
-    /// `alloc` when the first page of the class has no free block: its
-    /// untouched end, the next page, or a new one.
+    /// `alloc` when the first page of the class is full (`alloc_here`
+    /// found nothing): the next page with room, or a new one.
     #[inline(never)]
     fn alloc_slow(&mut self, class: usize) -> *mut u8 {
         if injected_failure() {

@@ -111,8 +111,12 @@ pub unsafe fn decref(h: *mut Header) {
     }
 }
 
-/// `get_field` while the counts are this thread's and the count is not
-/// full: the value, or None (nothing changed) for the general path.
+/// `obj_get_field`'s common case: a new reference to the value of `slot`
+/// (NULL when empty) while the counts are this thread's (bias.rs) and the
+/// count is not full, or None (nothing changed) for `get_field`. No other
+/// thread can change a count or collect meanwhile (taking the lock revokes
+/// the counts first, and waits for this), so the load and the increment
+/// need no lock.
 ///
 /// # Safety
 /// `slot` is a field of a live object.
@@ -135,33 +139,15 @@ pub unsafe fn get_field_owned(slot: &AtomicPtr<Header>) -> Option<*mut Header> {
     .flatten()
 }
 
-/// `obj_get_field`: a new reference to the value of `slot`, a field of
-/// `holder` (NULL when empty). While the counts are this thread's (bias.rs)
-/// no other thread can change a count or collect (taking the lock revokes
-/// the counts first, and waits for this), so the load and the increment
-/// need no lock; otherwise the heap lock keeps the field's value from being
-/// released in between.
+/// `obj_get_field` in every case (`get_field_owned` is its common one):
+/// a new reference to the value of `slot`, a field of `holder` (NULL when
+/// empty), under the heap lock, which keeps the value from being released
+/// in between.
 ///
 /// # Safety
 /// `slot` is a field of the live object `holder`.
 #[inline]
 pub unsafe fn get_field(slot: &AtomicPtr<Header>, holder: *const Header) -> *mut Header {
-    // SAFETY: caller's contract.
-    if !checks::enabled()
-        && let Some(v) = unsafe { get_field_owned(slot) }
-    {
-        return v;
-    }
-    // SAFETY: caller's contract.
-    unsafe { get_field_locked(slot, holder) }
-}
-
-/// `get_field` under the heap lock.
-///
-/// # Safety
-/// As `get_field`.
-#[inline(never)]
-unsafe fn get_field_locked(slot: &AtomicPtr<Header>, holder: *const Header) -> *mut Header {
     let _g = lock();
     let v = slot.load(Relaxed);
     if !v.is_null() {
@@ -173,33 +159,11 @@ unsafe fn get_field_locked(slot: &AtomicPtr<Header>, holder: *const Header) -> *
     v
 }
 
-/// `obj_set_field`: `slot`, a field of `holder`, takes a new reference to
-/// `value` (NULL clears it); the old value is released after the store.
-/// Without the lock while the counts are this thread's (see get_field).
-///
-/// # Safety
-/// `slot` is a field of the live object `holder`; `value` is NULL or live
-/// and the caller holds a reference to it.
-#[inline]
-pub unsafe fn set_field(slot: &AtomicPtr<Header>, value: *mut Header, holder: *const Header) {
-    // SAFETY: caller's contract.
-    if !checks::enabled()
-        && let Some(old) = unsafe { set_field_owned(slot, value) }
-    {
-        if !old.is_null() {
-            // SAFETY: the field owned a reference to old.
-            unsafe { decref(old) };
-        }
-        return;
-    }
-    // SAFETY: caller's contract.
-    unsafe { set_field_locked(slot, value, holder) }
-}
-
-/// `set_field` while the counts are this thread's and `value`'s count is
-/// not full: stores `value` and takes the old value's reference off its
-/// count where a plain decrement does (as `decref`'s own fast path).
-/// Returns None when nothing changed (the general path's turn), else the
+/// `obj_set_field`'s common case, without the lock (as
+/// `get_field_owned`): while the counts are this thread's and `value`'s
+/// count is not full, stores `value` and takes the old value's reference
+/// off its count where a plain decrement does (as `decref`'s own fast
+/// path). Returns None when nothing changed (`set_field`'s turn), else the
 /// old value if its reference is still to be dropped (`decref`), or NULL.
 ///
 /// # Safety
@@ -238,12 +202,15 @@ pub unsafe fn set_field_owned(slot: &AtomicPtr<Header>, value: *mut Header) -> O
     .flatten()
 }
 
-/// `set_field` under the heap lock.
+/// `obj_set_field` in every case (`set_field_owned` is its common one),
+/// under the heap lock: `slot`, a field of `holder`, takes a new reference
+/// to `value` (NULL clears it); the old value is released after the store.
 ///
 /// # Safety
-/// As `set_field`.
-#[inline(never)]
-unsafe fn set_field_locked(slot: &AtomicPtr<Header>, value: *mut Header, holder: *const Header) {
+/// `slot` is a field of the live object `holder`; `value` is NULL or live
+/// and the caller holds a reference to it.
+#[inline]
+pub unsafe fn set_field(slot: &AtomicPtr<Header>, value: *mut Header, holder: *const Header) {
     let _g = lock();
     if !value.is_null() {
         // SAFETY: the caller holds a reference to value.

@@ -57,6 +57,21 @@ fn live(function: &CStr, o: *const GcObject) -> *mut Header {
     h
 }
 
+/// The field slot `i` of `o` in the field accessors' common case (checked
+/// mode off, `o` not NULL, `i` in range), with no call and no error
+/// recorded; None otherwise (`slot` then says what is wrong).
+#[inline(always)]
+fn plain_slot<'a>(
+    o: *const GcObject,
+    i: usize,
+) -> Option<&'a std::sync::atomic::AtomicPtr<Header>> {
+    if o.is_null() || !checks::fixed_off() {
+        return None;
+    }
+    // SAFETY: a non-NULL handle is a live object (API contract).
+    unsafe { object::fields(o as *const Header) }.get(i)
+}
+
 /// The field slot `i` of `o`, or the error code (with gc_last_error set).
 #[inline]
 fn slot<'a>(
@@ -179,21 +194,13 @@ pub extern "C" fn obj_refcount(o: *const GcObject) -> usize {
 pub extern "C" fn obj_set_field(o: *mut GcObject, i: usize, value: *mut GcObject) -> c_int {
     // The common case (checked mode off, the counts this thread's) in a
     // straight line with no call, as obj_get_field's.
-    if !o.is_null() && checks::fixed_off() {
-        // SAFETY: a non-NULL handle is a live object (API contract).
-        let fields = unsafe { object::fields(o as *const Header) };
-        // SAFETY: the slot is a field of the live object o; the caller
-        // holds a reference to value.
-        match fields
-            .get(i)
-            .and_then(|s| unsafe { refcount::set_field_owned(s, value.cast()) })
-        {
-            Some(old) if old.is_null() => return GC_OK,
-            Some(old) => return release_old_value(old),
-            None => {}
-        }
+    // SAFETY: the slot is a field of the live object o; the caller holds a
+    // reference to value.
+    match plain_slot(o, i).and_then(|s| unsafe { refcount::set_field_owned(s, value.cast()) }) {
+        Some(old) if old.is_null() => GC_OK,
+        Some(old) => release_old_value(old),
+        None => set_field_general(o, i, value),
     }
-    set_field_general(o, i, value)
 }
 
 /// `obj_set_field`'s release of a field's old value whose count the common
@@ -234,18 +241,11 @@ fn set_field_general(o: *mut GcObject, i: usize, value: *mut GcObject) -> c_int 
 pub extern "C" fn obj_get_field(o: *const GcObject, i: usize) -> *mut GcObject {
     // The common case (checked mode off, the counts this thread's) in a
     // straight line with no call, so that it needs no stack frame.
-    if !o.is_null() && checks::fixed_off() {
-        // SAFETY: a non-NULL handle is a live object (API contract).
-        let fields = unsafe { object::fields(o as *const Header) };
-        // SAFETY: the slot is a field of the live object o.
-        if let Some(v) = fields
-            .get(i)
-            .and_then(|s| unsafe { refcount::get_field_owned(s) })
-        {
-            return v as *mut GcObject;
-        }
+    // SAFETY: the slot is a field of the live object o.
+    match plain_slot(o, i).and_then(|s| unsafe { refcount::get_field_owned(s) }) {
+        Some(v) => v as *mut GcObject,
+        None => get_field_general(o, i),
     }
-    get_field_general(o, i)
 }
 
 /// `obj_get_field` outside its common case.

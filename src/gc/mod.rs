@@ -186,12 +186,10 @@ pub unsafe fn new_object(
     // `before_create` would do nothing; if another thread revokes the bias
     // meanwhile, `lock` takes the real lock), checked mode is off for good
     // (so this is not the first object) and there is no memory limit.
-    let fast = Pool::ENABLED
-        && nfields <= SMALL_FIELDS
+    let fast = nfields <= SMALL_FIELDS
         && payload_size <= crate::alloc::POOL_MAX
         && crate::bias::lock_is_mine()
-        && checks::fixed_off()
-        && memory::no_limit();
+        && plain_creation();
     if fast && payload_size == 0 {
         // SAFETY: caller's contract on ty; the shape is a pool block's.
         return unsafe { new_pooled(&lock(), ty, &Shape::small(nfields), kind) };
@@ -346,6 +344,15 @@ unsafe fn born_pooled(
     }
 }
 
+/// Whether a creation may take the straight paths (`new_object`'s fast
+/// one, `new_object_quick`): objects come from the pool, checked mode is
+/// off for good (so this is not the first object) and there is no memory
+/// limit.
+#[inline(always)]
+fn plain_creation() -> bool {
+    Pool::ENABLED && checks::fixed_off() && memory::no_limit()
+}
+
 /// Fields of the objects `new_object_quick` makes (word stores, no
 /// `memset` call).
 const QUICK_FIELDS: usize = 4;
@@ -365,11 +372,7 @@ pub unsafe fn new_object_quick(
     nfields: usize,
     kind: Kind,
 ) -> Option<*mut Header> {
-    if !(Pool::ENABLED
-        && nfields.wrapping_sub(1) < QUICK_FIELDS
-        && checks::fixed_off()
-        && memory::no_limit())
-    {
+    if !(nfields.wrapping_sub(1) < QUICK_FIELDS && plain_creation()) {
         return None;
     }
     let g = crate::heap::lock_biased()?;
