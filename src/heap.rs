@@ -464,9 +464,13 @@ extern "C" fn fork_parent() {
 /// its object continues at the resurrection check).
 extern "C" fn fork_child() {
     crate::bias::after_fork_in_child();
-    // SAFETY: in a fork child, before any other thread exists.
-    unsafe { crate::epoch::reset_in_child() };
     let mode = FORK_MODE.with(|m| m.get());
+    // SAFETY: in a fork child, before any other thread exists. Stops are
+    // made under the lock: they are this thread's if it held the lock.
+    unsafe {
+        crate::epoch::reset_in_child();
+        crate::sections::reset_in_child(mode == FORK_SELF);
+    }
     if mode == FORK_SELF {
         return;
     }

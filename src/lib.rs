@@ -23,6 +23,8 @@
 //! - `epoch`: safe reclamation of objects that had weakrefs, for the
 //!   lock-free `weakref_get`;
 //! - `weakref`: weakref objects and the per-target lists;
+//! - `sections`: the lock-free field changes of threads that do not own
+//!   the counts, and the stop that keeps them out of a collection;
 //! - `refcount`: incref/decref and the iterative death path;
 //! - `gc`: one collection (a full one leaves out the old objects no dropped
 //!   reference can have cut off), and object creation (which triggers
@@ -44,6 +46,7 @@ pub(crate) mod list;
 pub(crate) mod memory;
 pub(crate) mod object;
 pub(crate) mod refcount;
+pub(crate) mod sections;
 pub(crate) mod sync;
 pub(crate) mod weakref;
 

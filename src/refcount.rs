@@ -7,6 +7,14 @@
 //! killing, and a lock-free `weakref_get` (which only increments a non-zero
 //! count) can never revive an object whose count reached zero.
 //!
+//! Fields are written by the owner of the counts (bias.rs, a plain load and
+//! store: no other thread writes then), or with an atomic exchange in a
+//! lock-free section (sections.rs; a collection keeps them out) or under
+//! the lock. A value taken out of a field without the lock loses that
+//! reference as any other, except that its last one is dropped under the
+//! lock (`release_taken`): a locked `get_field` may have read it from the
+//! field just before and be incrementing it.
+//!
 //! Death order (API.md), for one object whose count reached zero:
 //! 1. finalize (once per object's life); a count above zero afterwards means
 //!    it was resurrected: it goes back to generation 0 intact;
@@ -63,7 +71,7 @@ use crate::object::{
 use crate::weakref::{self, Pending};
 use std::ffi::CStr;
 use std::sync::atomic::AtomicPtr;
-use std::sync::atomic::Ordering::{AcqRel, Relaxed, Release};
+use std::sync::atomic::Ordering::{AcqRel, Acquire, Relaxed, Release};
 
 pub use crate::object::incref_raw as incref;
 
@@ -73,6 +81,32 @@ pub use crate::object::incref_raw as incref;
 /// `h` is a live object and the caller owns the reference it drops.
 #[inline]
 pub unsafe fn decref(h: *mut Header) {
+    // SAFETY: caller's contract.
+    unsafe { release::<true>(h) }
+}
+
+/// `decref` of the reference a field held, taken out of the field without
+/// the heap lock (`set_field`): the last reference is dropped under the
+/// lock even where `decref` would not take it (an untracked object's death,
+/// `die_untracked_plain`), because a locked `get_field` may have read the
+/// object from the field before it changed and be about to increment its
+/// count.
+///
+/// # Safety
+/// As `decref`.
+#[inline]
+unsafe fn release_taken(h: *mut Header) {
+    // SAFETY: caller's contract.
+    unsafe { release::<false>(h) }
+}
+
+/// `decref`; `PLAIN_DEATH`: whether an untracked object's death may skip
+/// the lock.
+///
+/// # Safety
+/// As `decref`.
+#[inline(always)]
+unsafe fn release<const PLAIN_DEATH: bool>(h: *mut Header) {
     // SAFETY: caller's contract: h is live.
     let rc = unsafe { &(*h).rc };
     // The counts are this thread's (bias.rs): a plain decrement unless it
@@ -89,7 +123,7 @@ pub unsafe fn decref(h: *mut Header) {
     }) {
         if !done {
             // SAFETY: caller's contract.
-            unsafe { decref_slow(h) };
+            unsafe { decref_slow::<PLAIN_DEATH>(h) };
         }
         return;
     }
@@ -100,7 +134,7 @@ pub unsafe fn decref(h: *mut Header) {
         // `read_count`); the lock waits for its end.
         if cur.count() <= 1 || cur.has(OLD | MARK) {
             // SAFETY: caller's contract.
-            return unsafe { decref_slow(h) };
+            return unsafe { decref_slow::<PLAIN_DEATH>(h) };
         }
         // Release: this thread's writes to the object happen before its death
         // (the death path's AcqRel decrement synchronizes with it).
@@ -149,11 +183,14 @@ pub unsafe fn get_field_owned(slot: &AtomicPtr<Header>) -> Option<*mut Header> {
 #[inline]
 pub unsafe fn get_field(slot: &AtomicPtr<Header>, holder: *const Header) -> *mut Header {
     let _g = lock();
-    let v = slot.load(Relaxed);
+    // Acquire: pairs with the Release of `set_field`'s store (made without
+    // the lock), so the value's initialization is seen.
+    let v = slot.load(Acquire);
     if !v.is_null() {
         checks::referenced(c"obj_get_field", v, holder);
-        // SAFETY: the field holds a reference, so v is live; the lock stops
-        // the field from being released meanwhile.
+        // SAFETY: the field holds a reference, so v is live; a value taken
+        // out of the field meanwhile dies only under the lock
+        // (`release_taken`).
         unsafe { incref(v) };
     }
     v
@@ -180,8 +217,9 @@ pub unsafe fn set_field_owned(slot: &AtomicPtr<Header>, value: *mut Header) -> O
             }
             rc.store_exclusive(cur.plus_one());
         }
-        // Every writer of a field holds the heap lock or the counts' bias,
-        // so a load and a store (no locked exchange). Release: pairs with
+        // While the counts are this thread's, no other thread writes a
+        // field (it revokes the bias first, sections.rs), so a load and a
+        // store (no locked exchange). Release: pairs with
         // obj_borrow_field's lock-free Acquire load, so a thread that
         // borrows `value` from the field also sees what was written to it
         // before.
@@ -202,33 +240,72 @@ pub unsafe fn set_field_owned(slot: &AtomicPtr<Header>, value: *mut Header) -> O
     .flatten()
 }
 
-/// `obj_set_field` in every case (`set_field_owned` is its common one),
-/// under the heap lock: `slot`, a field of `holder`, takes a new reference
-/// to `value` (NULL clears it); the old value is released after the store.
+/// `obj_set_field` in every case (`set_field_owned` is its common one):
+/// `slot`, a field of `holder`, takes a new reference to `value` (NULL
+/// clears it); the old value is released after the store. Without the heap
+/// lock, in a section (sections.rs), unless in checked mode or while a
+/// collection runs.
 ///
 /// # Safety
 /// `slot` is a field of the live object `holder`; `value` is NULL or live
 /// and the caller holds a reference to it.
 #[inline]
 pub unsafe fn set_field(slot: &AtomicPtr<Header>, value: *mut Header, holder: *const Header) {
-    let _g = lock();
-    if !value.is_null() {
-        // SAFETY: the caller holds a reference to value.
-        unsafe { incref(value) };
-    }
-    let old = slot.load(Relaxed);
-    slot.store(value, Release);
+    // Revokes another thread's counts bias first: not inside the section,
+    // which must not wait.
+    crate::bias::before_shared_count_change();
+    // (Decided before the match: a section must not be held while the
+    // lock is waited for.)
+    let section = if checks::enabled() {
+        None
+    } else {
+        crate::sections::enter()
+    };
+    let old = match section {
+        Some(section) => {
+            // SAFETY: the caller holds a reference to value.
+            unsafe { incref_shared(value) };
+            let old = slot.swap(value, AcqRel);
+            drop(section);
+            old
+        }
+        None => {
+            let _g = lock();
+            // SAFETY: as above.
+            unsafe { incref_shared(value) };
+            let old = slot.swap(value, AcqRel);
+            if !old.is_null() {
+                checks::referenced(c"obj_set_field", old, holder);
+            }
+            old
+        }
+    };
     if !old.is_null() {
-        checks::referenced(c"obj_set_field", old, holder);
-        // SAFETY: the field owned a reference to old.
-        unsafe { decref(old) };
+        // SAFETY: the field owned a reference to old; it is ours now.
+        unsafe { release_taken(old) };
+    }
+}
+
+/// `set_field`'s increment of the new value: atomic (the counts are not
+/// this thread's), calling nothing that waits.
+///
+/// # Safety
+/// `value` is NULL or live, and the caller holds a reference to it.
+#[inline(always)]
+unsafe fn incref_shared(value: *mut Header) {
+    if value.is_null() {
+        return;
+    }
+    // SAFETY: caller's contract.
+    if unsafe { (*value).rc.increment() }.is_full() {
+        crate::object::overflow(value);
     }
 }
 
 #[cold]
-unsafe fn decref_slow(h: *mut Header) {
+unsafe fn decref_slow<const PLAIN_DEATH: bool>(h: *mut Header) {
     // SAFETY: caller's contract.
-    if unsafe { die_untracked_plain(h) } {
+    if PLAIN_DEATH && unsafe { die_untracked_plain(h) } {
         return;
     }
     let g = lock();
@@ -257,7 +334,9 @@ unsafe fn die_untracked_plain(h: *mut Header) -> bool {
         let rc = &(*h).rc;
         // With a count of 1, ours is the only reference: no other thread
         // can change the count (it would need a reference to incref from;
-        // a field holding the object would count; `weakref_get` needs
+        // a field holding the object would count, and a reference just
+        // taken out of a field does not come here, `release_taken`;
+        // `weakref_get` needs
         // WEAKREFED, which only a holder of a reference can set). So a
         // plain load and store, with or without the counts bias.
         let last = |cur: Counts| cur.count() == 1 && !cur.has(WEAKREFED | DYING);

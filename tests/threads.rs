@@ -4,7 +4,8 @@
 //! weakref_get racing the last decref and collections, and threads building
 //! cyclic garbage while collecting, untracked objects made, released and
 //! counted across threads, old cycles cut by other threads while
-//! collecting, temporary references dropped during full collections. Also runs in every plain `cargo test`.
+//! collecting, temporary references dropped during full collections,
+//! fields changed without the lock while others collect. Also runs in every plain `cargo test`.
 //! A plain main() (harness = false in Cargo.toml): libtest's own threads
 //! would be all TSan reports, since std is not instrumented.
 
@@ -159,6 +160,141 @@ fn cyclic_garbage_while_collecting() -> usize {
         })
         .collect();
     threads.into_iter().map(|t| t.join().unwrap()).sum()
+}
+
+/// Threads change fields without the heap lock (sections.rs) while others
+/// collect: cycles made through `obj_set_field` by threads that do not own
+/// the counts, fields of one shared object overwritten by several threads
+/// at once (each old value released exactly once), and values read back
+/// through `obj_get_field` alive (their payload not poisoned) while
+/// collections run, automatic and explicit. Every object is destroyed
+/// once (main's final check).
+fn fields_changed_without_lock_while_collecting() -> usize {
+    const THREADS: usize = 4;
+    const ROUNDS: usize = 3000;
+    let hub = H(node(8));
+    let running = Arc::new(AtomicUsize::new(THREADS));
+    let threads: Vec<_> = (0..THREADS)
+        .map(|id| {
+            let running = Arc::clone(&running);
+            thread::spawn(move || {
+                let hub = hub;
+                for r in 0..ROUNDS {
+                    let (x, y) = (node(2), node(2));
+                    assert_eq!(obj_set_field(x, 0, y), GC_OK);
+                    assert_eq!(obj_set_field(y, 0, x), GC_OK);
+                    assert_eq!(obj_set_field(y, 1, hub.0), GC_OK);
+                    // This thread's own slot, then one all threads write.
+                    assert_eq!(obj_set_field(hub.0, id, x), GC_OK);
+                    assert_eq!(obj_set_field(hub.0, 4 + r % 4, y), GC_OK);
+                    obj_decref(x);
+                    obj_decref(y);
+                    let v = obj_get_field(hub.0, id);
+                    assert_eq!(v, x);
+                    assert_eq!(magic(v), 0x600d);
+                    let w = obj_get_field(v, 0);
+                    assert_eq!(magic(w), 0x600d, "a live cycle member was freed");
+                    obj_decref(w);
+                    obj_decref(v);
+                    if r % 200 == id {
+                        gc_collect_generation((r % 3) as i32);
+                    }
+                }
+                running.fetch_sub(1, SeqCst);
+            })
+        })
+        .collect();
+    while running.load(SeqCst) != 0 {
+        gc_collect();
+        for i in 0..8 {
+            let v = obj_get_field(hub.0, i);
+            if !v.is_null() {
+                assert_eq!(magic(v), 0x600d, "a value held by a field was freed");
+                obj_decref(v);
+            }
+        }
+    }
+    threads.into_iter().for_each(|t| t.join().unwrap());
+    for i in 0..8 {
+        assert_eq!(obj_set_field(hub.0, i, ptr::null_mut()), GC_OK);
+    }
+    obj_decref(hub.0);
+    1 + THREADS * ROUNDS * 2
+}
+
+/// Collections started and finished (`count_collections`).
+static BEGUN: AtomicUsize = AtomicUsize::new(0);
+static ENDED: AtomicUsize = AtomicUsize::new(0);
+unsafe extern "C" fn count_collections(
+    phase: GcPhase,
+    _info: *const GcCallbackInfo,
+    _ctx: *mut std::ffi::c_void,
+) {
+    match phase {
+        GcPhase::GC_PHASE_START => BEGUN.fetch_add(1, SeqCst),
+        GcPhase::GC_PHASE_STOP => ENDED.fetch_add(1, SeqCst),
+    };
+}
+
+/// A thread holds `x` and `y` and keeps setting and clearing `y.0 = x`
+/// while another thread collects the young generation they are in. A
+/// collection that let the change through mid-scan could read `x`'s count
+/// without `y`'s reference, subtract that reference, then find `y.0` empty
+/// when marking: `x` would look unreachable although the thread holds it.
+/// The collection stops lock-free field changes (sections.rs), so `x`
+/// survives every collection.
+fn field_toggled_during_young_collections() -> usize {
+    const ROUNDS: usize = 200;
+    const BATCH: usize = 2000;
+    gc_disable();
+    assert_eq!(
+        gc_callback_add(Some(count_collections), ptr::null_mut()),
+        GC_OK
+    );
+    let done = Arc::new(AtomicBool::new(false));
+    let toggler = {
+        let done = Arc::clone(&done);
+        thread::spawn(move || {
+            for _ in 0..ROUNDS {
+                let (x, y) = (node(1), node(1));
+                // A collection that starts after this read found x and y young.
+                let begun = BEGUN.load(SeqCst);
+                while ENDED.load(SeqCst) <= begun {
+                    assert_eq!(obj_set_field(y, 0, x), GC_OK);
+                    assert_eq!(obj_set_field(y, 0, ptr::null_mut()), GC_OK);
+                }
+                assert_eq!(
+                    magic(x),
+                    0x600d,
+                    "a collection freed an object a thread holds"
+                );
+                obj_decref(x);
+                obj_decref(y);
+            }
+            done.store(true, SeqCst);
+        })
+    };
+    let mut made = 0;
+    while !done.load(SeqCst) {
+        // A young batch, so that the scan's passes take a while.
+        let mut head = node(1);
+        for _ in 1..BATCH {
+            let n = node(1);
+            obj_set_field(n, 0, head);
+            obj_decref(head);
+            head = n;
+        }
+        gc_collect_generation(0);
+        obj_decref(head);
+        made += BATCH;
+    }
+    toggler.join().unwrap();
+    assert_eq!(
+        gc_callback_remove(Some(count_collections), ptr::null_mut()),
+        GC_OK
+    );
+    gc_enable();
+    made + 2 * ROUNDS
 }
 
 /// While this thread holds gc_lock, another does 10^5 weakref_get calls on
@@ -408,6 +544,8 @@ fn main() {
         + shared_refcount()
         + weakref_readers_race_deaths()
         + cyclic_garbage_while_collecting()
+        + fields_changed_without_lock_while_collecting()
+        + field_toggled_during_young_collections()
         + weakref_get_while_gc_locked()
         + old_cycles_cut_by_other_threads()
         + references_dropped_during_full_collections()

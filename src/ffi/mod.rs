@@ -189,7 +189,10 @@ pub extern "C" fn obj_refcount(o: *const GcObject) -> usize {
 /// Returns: GC_OK; GC_ERR_NULL if `o` is NULL; GC_ERR_INDEX if
 /// `i >= obj_nfields(o)`.
 /// Arguments: `o` and `value` borrowed (the caller keeps its references).
-/// Thread-safe; releasing the old value may run its death.
+/// Thread-safe; releasing the old value may run its death. The store takes
+/// no lock (unless a collection or a heap walk is running, or in checked
+/// mode), so it does not wait for another thread's gc_lock; releasing the
+/// old value's last reference does.
 #[unsafe(no_mangle)]
 pub extern "C" fn obj_set_field(o: *mut GcObject, i: usize, value: *mut GcObject) -> c_int {
     // The common case (checked mode off, the counts this thread's) in a
@@ -558,7 +561,9 @@ pub extern "C" fn gc_callback_remove(r#fn: GcCallbackFn, ctx: *mut c_void) -> c_
 /// in payloads (those a `traverse` hook reports), and while turning a
 /// borrowed reference (obj_borrow_field, a payload reference) into an owned
 /// one with obj_incref, when other threads may collect. Every gc_lock needs
-/// one gc_unlock on the same thread.
+/// one gc_unlock on the same thread. Other threads' obj_set_field calls
+/// still change fields meanwhile, but a value they take out of a field
+/// stays alive until gc_unlock (its last release waits for the lock).
 /// Thread-safe; blocks while another thread collects or holds the lock.
 ///
 /// fork(): the library installs pthread_atfork handlers, so a child forked

@@ -509,7 +509,11 @@ fn collect(g: &Locked, generation: usize) -> usize {
         invoke_callbacks(g, GcPhase::GC_PHASE_START, &info);
         let start = Instant::now();
         debug::collection_start(g, generation);
+        // No lock-free field change while the collection reads the fields
+        // (sections.rs).
+        let stop = crate::sections::stop(g);
         let (found, uncollectable) = collect_main(g, generation);
+        drop(stop);
         debug::collection_done(found, uncollectable, start.elapsed());
         let st = &mut *g.st();
         if generation == NUM_GENERATIONS - 1 {
@@ -966,6 +970,7 @@ pub fn freeze() {
 /// The `OLD` objects the unfrozen ones reference lose `OLD` (module docs).
 pub fn unfreeze() {
     let g = lock();
+    let _stop = crate::sections::stop(&g);
     // SAFETY: lock held; the permanent generation's members are live; no
     // user code runs (`traverse` hooks only report references).
     unsafe {

@@ -142,6 +142,7 @@ pub fn visit_referrers(
     target: *mut Header,
     mut f: impl FnMut(*mut Header) -> c_int,
 ) -> c_int {
+    let _stop = crate::sections::stop(g);
     visit_objects(g, None, |h| {
         let mut hit = false;
         // SAFETY: lock held; h is a live tracked object.
@@ -157,12 +158,15 @@ pub struct View {
     /// Every live tracked object, in walk order.
     pub all: Vec<*mut Header>,
     internal: AddrMap<u32>,
+    /// No field changes while the view lives (sections.rs).
+    _stop: crate::sections::Stop,
 }
 
 impl View {
     /// Builds the view; GC_ERR_NOMEM (recorded) if memory runs out.
     pub fn new(g: &Locked) -> Result<View, c_int> {
         let nomem = || fail(GC_ERR_NOMEM, c"rcgc: out of memory for a heap walk");
+        let stop = crate::sections::stop(g);
         let all = all_tracked(g).ok_or_else(nomem)?;
         let mut internal = AddrMap::default();
         if !crate::alloc::reserve(|| internal.try_reserve(all.len())) {
@@ -172,7 +176,11 @@ impl View {
             // SAFETY: lock held; h is live.
             unsafe { for_each_child(h, |c| *internal.entry(c as usize).or_insert(0) += 1) };
         }
-        Ok(View { all, internal })
+        Ok(View {
+            all,
+            internal,
+            _stop: stop,
+        })
     }
 
     /// References to `h` from live tracked objects.

@@ -1,0 +1,221 @@
+//! Lock-free sections: the few instructions in which a thread that does not
+//! own the counts (bias.rs) changes a field without the heap lock, and the
+//! stop by which a collection (or a walk of the heap) keeps every such
+//! change out while it reads the fields.
+//!
+//! A section: the thread marks its slot busy (a compare-and-swap on its
+//! own cache line, so threads never write a line another thread writes),
+//! then reads `STOPS`. If a stop is in force it frees the slot and takes
+//! the locked path instead (the stopper holds the heap lock, so that path
+//! waits for the stop's end). A stop, by a holder of the heap lock: raise
+//! `STOPS`, then read the slots in use and wait until each is free.
+//!
+//! Why no section overlaps a stop: a store-buffering pair, SeqCst on both
+//! sides. The section stores its slot, then loads `STOPS`; the stopper
+//! stores `STOPS`, then loads the slot. In the single order of SeqCst
+//! operations one of the stores comes first, so either the section sees
+//! the stop (and changes nothing), or the stopper sees the slot busy and
+//! waits; the section's Release store that frees the slot pairs with that
+//! load, so the stopper then sees every field the section wrote. The same
+//! argument covers `USED`: a thread raises it before its first section, so
+//! a stopper that read a smaller `USED` came before that section's load of
+//! `STOPS` in the order and the section sees the stop.
+//!
+//! A section calls nothing that can wait (no lock, no allocation, no host
+//! code), so a stopper waits at most a few instructions of another thread
+//! (unless that thread is descheduled: then it yields).
+//!
+//! Slots: a thread takes a slot index on its first section (`NEXT`, round
+//! robin), so while there are at most `NSLOTS` threads each has its own;
+//! `USED` is how many indices were handed out, and a stop reads only those.
+//! A thread that finds its slot busy (more threads than slots, or a signal
+//! handler inside a section) tries the other slots in use once, then takes
+//! the locked path. No thread-local state needs a destructor: a thread that
+//! exits leaves its slot free.
+//!
+//! Invariants: a slot is busy only inside a section of the thread that made
+//! it so; `STOPS` changes only under the heap lock, and is the number of
+//! stops in force (they nest: a finalizer may collect); in a fork child, no
+//! slot is busy and only the forking thread's own stops remain.
+
+use crate::heap::Locked;
+use std::cell::Cell;
+use std::sync::atomic::{
+    AtomicUsize,
+    Ordering::{Relaxed, Release, SeqCst},
+};
+
+const NSLOTS: usize = 64;
+
+/// One thread's section flag (0 free, 1 busy), on its own cache line pair.
+#[repr(align(128))]
+struct Slot(AtomicUsize);
+
+static SLOTS: [Slot; NSLOTS] = [const { Slot(AtomicUsize::new(0)) }; NSLOTS];
+/// Slot indices handed out so far (at most `NSLOTS`).
+static USED: AtomicUsize = AtomicUsize::new(0);
+/// The next slot index to hand out (modulo `NSLOTS`).
+static NEXT: AtomicUsize = AtomicUsize::new(0);
+/// Stops in force.
+static STOPS: AtomicUsize = AtomicUsize::new(0);
+
+thread_local! {
+    /// This thread's slot index, `NSLOTS` until its first section.
+    static MINE: Cell<usize> = const { Cell::new(NSLOTS) };
+}
+
+/// A section in progress; ends on drop.
+pub struct Section(&'static AtomicUsize);
+
+impl Drop for Section {
+    #[inline]
+    fn drop(&mut self) {
+        // Release: pairs with the stopper's load in `stop`, so the writes
+        // made in the section happen before the stopper reads the fields.
+        self.0.store(0, Release);
+    }
+}
+
+/// Begins a section, or None when a stop is in force (or, rarely, no slot
+/// is free): the caller then takes the heap lock instead.
+#[inline]
+pub fn enter() -> Option<Section> {
+    let mut i = MINE.with(Cell::get);
+    if i == NSLOTS {
+        i = first_section();
+    }
+    let used = USED.load(Relaxed);
+    for _ in 0..used {
+        let slot = &SLOTS[i].0;
+        // SeqCst: the section's half of the store-buffering pair (module
+        // docs); on x86-64 the locked instruction is the full barrier.
+        if slot.compare_exchange(0, 1, SeqCst, Relaxed).is_ok() {
+            if STOPS.load(SeqCst) == 0 {
+                return Some(Section(slot));
+            }
+            // Nothing was written: Relaxed suffices.
+            slot.store(0, Relaxed);
+            return None;
+        }
+        i = (i + 1) % used;
+    }
+    None
+}
+
+/// Hands this thread its slot index and counts it in `USED` (before the
+/// thread's first section, see the module docs).
+#[cold]
+fn first_section() -> usize {
+    let i = NEXT.fetch_add(1, Relaxed) % NSLOTS;
+    // SeqCst: in the order of SeqCst operations, before this thread's first
+    // load of `STOPS` (module docs).
+    USED.fetch_max(i + 1, SeqCst);
+    MINE.with(|m| m.set(i));
+    i
+}
+
+/// A stop in force; ends on drop.
+pub struct Stop(());
+
+/// Keeps every section out until the returned guard drops: waits for the
+/// sections in progress to end. Stops nest.
+pub fn stop(_: &Locked) -> Stop {
+    let n = STOPS.load(Relaxed);
+    // SeqCst: the stopper's half of the store-buffering pair (module docs).
+    STOPS.store(n + 1, SeqCst);
+    if n == 0 {
+        for s in &SLOTS[..USED.load(SeqCst)] {
+            let mut spins = 0u32;
+            // SeqCst (an Acquire load, too): pairs with the section's
+            // compare-and-swap in the order, and with its Release exit.
+            while s.0.load(SeqCst) != 0 {
+                spins += 1;
+                if spins < 64 {
+                    std::hint::spin_loop();
+                } else {
+                    std::thread::yield_now();
+                }
+            }
+        }
+    }
+    Stop(())
+}
+
+impl Drop for Stop {
+    fn drop(&mut self) {
+        // Changed only under the heap lock, which the guard's maker held
+        // and still holds (the guard lives inside the locked scope).
+        STOPS.fetch_sub(1, Relaxed);
+    }
+}
+
+/// Whether a stop is in force (for assertions).
+#[cfg(test)]
+pub fn stopped() -> bool {
+    STOPS.load(Relaxed) != 0
+}
+
+/// In a fork child: no other thread's section or stop survived the fork.
+/// `own_stops` is whether the stops in force are the forking thread's (it
+/// forked from host code that a collection, say, called).
+///
+/// # Safety
+/// Only in a fork child, before any other thread exists.
+pub unsafe fn reset_in_child(own_stops: bool) {
+    for s in &SLOTS {
+        s.0.store(0, Relaxed);
+    }
+    if !own_stops {
+        STOPS.store(0, Relaxed);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_stop_keeps_sections_out_until_it_ends() {
+        let g = crate::heap::lock();
+        assert!(enter().is_some());
+        let s = stop(&g);
+        assert!(stopped());
+        assert!(enter().is_none());
+        let inner = stop(&g);
+        drop(inner);
+        assert!(enter().is_none(), "stops nest");
+        drop(s);
+        assert!(enter().is_some());
+    }
+
+    #[test]
+    fn a_stop_waits_for_a_section_in_progress() {
+        use std::sync::atomic::AtomicBool;
+        use std::sync::{Arc, Barrier};
+        let inside = Arc::new(Barrier::new(2));
+        let wrote = Arc::new(AtomicBool::new(false));
+        let t = {
+            let (inside, wrote) = (inside.clone(), wrote.clone());
+            std::thread::spawn(move || {
+                // (Another test's collection may hold a stop a moment.)
+                let s = loop {
+                    if let Some(s) = enter() {
+                        break s;
+                    }
+                    std::thread::yield_now();
+                };
+                inside.wait();
+                std::thread::sleep(std::time::Duration::from_millis(50));
+                wrote.store(true, Relaxed);
+                drop(s);
+            })
+        };
+        inside.wait();
+        let g = crate::heap::lock();
+        let s = stop(&g);
+        assert!(wrote.load(Relaxed), "the stop returned inside a section");
+        drop(s);
+        drop(g);
+        t.join().unwrap();
+    }
+}
