@@ -6,6 +6,7 @@
  *   T2   new 2-field (tracked) object + release, each thread its own
  *   T2u  the same with an untracked object (no fields, 16-byte payload)
  *   TSF  obj_set_field on the thread's own object (alternating two values)
+ *   TGF  obj_get_field on the thread's own object + release of the value
  *   TRC  incref+decref on the thread's own object
  *   TSH  incref+decref on one object shared by both threads
  *   THO  handoff: objects made on one thread are released on the other
@@ -49,6 +50,7 @@ static void release(Obj *o) { obj_decref(o); }
 static void incref(Obj *o) { obj_incref(o); }
 static void decref(Obj *o) { obj_decref(o); }
 static void set_field(Obj *o, size_t i, Obj *v) { obj_set_field(o, i, v); }
+static Obj *get_field(Obj *o, size_t i) { return obj_get_field(o, i); }
 #elif defined(SYS_MALLOC)
 #define SYSTEM "malloc"
 /* A reference-counted object done by hand: count + 2 fields, or count +
@@ -78,6 +80,12 @@ static void set_field(Obj *o, size_t i, Obj *v) {
   Obj *old = atomic_exchange(&o->f[i], v);
   if (old) decref(old);
 }
+/* A counted load: the value with a reference taken. */
+static Obj *get_field(Obj *o, size_t i) {
+  Obj *v = atomic_load(&o->f[i]);
+  if (v) incref(v);
+  return v;
+}
 #else
 #error "compile with -DSYS_RCGC or -DSYS_MALLOC"
 #endif
@@ -96,7 +104,7 @@ typedef struct {
 
 static Obj *g_shared;
 
-enum { K_T2, K_T2U, K_TSF, K_TRC, K_TSH, K_CPU };
+enum { K_T2, K_T2U, K_TSF, K_TGF, K_TRC, K_TSH, K_CPU };
 
 #define SPACERS 3
 static _Atomic int g_alloc_turn;
@@ -111,12 +119,13 @@ static void *worker(void *p) {
   int kind = s->kind;
   Obj *spacer[2 * SPACERS];
   while (atomic_load(&g_alloc_turn) != s->index) sched_yield();
-  if (kind == K_TSF || kind == K_TRC) {
+  if (kind == K_TSF || kind == K_TGF || kind == K_TRC) {
     for (int i = 0; i < SPACERS; i++) spacer[i] = new_tracked();
     s->own = new_tracked();
     s->a = new_tracked();
     s->b = new_tracked();
     for (int i = SPACERS; i < 2 * SPACERS; i++) spacer[i] = new_tracked();
+    if (kind == K_TGF) set_field(s->own, 0, s->a);
   }
   atomic_fetch_add(&g_alloc_turn, 1);
   pthread_barrier_wait(&g_start);
@@ -129,6 +138,9 @@ static void *worker(void *p) {
     break;
   case K_TSF:
     for (size_t i = 0; i < n; i++) set_field(s->own, 0, (i & 1) ? s->a : s->b);
+    break;
+  case K_TGF:
+    for (size_t i = 0; i < n; i++) release(get_field(s->own, 0));
     break;
   case K_TRC:
     for (size_t i = 0; i < n; i++) {
@@ -149,7 +161,8 @@ static void *worker(void *p) {
     break;
   }
   }
-  if (kind == K_TSF || kind == K_TRC) {
+  if (kind == K_TSF || kind == K_TGF || kind == K_TRC) {
+    if (kind == K_TGF) set_field(s->own, 0, NULL);
     release(s->own);
     release(s->a);
     release(s->b);
@@ -221,6 +234,7 @@ static void emit_scaling(int kind, double scale) {
 static void t2(double s) { emit_scaling(K_T2, s); }
 static void t2u(double s) { emit_scaling(K_T2U, s); }
 static void tsf(double s) { emit_scaling(K_TSF, s); }
+static void tgf(double s) { emit_scaling(K_TGF, s); }
 static void trc(double s) { emit_scaling(K_TRC, s); }
 static void tsh(double s) {
   g_shared = new_tracked();
@@ -334,7 +348,7 @@ static void tex(double scale) {
 }
 
 static const Workload WORKLOADS[] = {
-  {"T2", t2}, {"T2u", t2u}, {"TSF", tsf}, {"TRC", trc}, {"TSH", tsh}, {"THO", tho}, {"TEX", tex},
+  {"T2", t2}, {"T2u", t2u}, {"TSF", tsf}, {"TGF", tgf}, {"TRC", trc}, {"TSH", tsh}, {"THO", tho}, {"TEX", tex},
 };
 
 int main(int argc, char **argv) {

@@ -330,7 +330,9 @@ int obj_set_field(struct GcObject *o, size_t i, struct GcObject *value);
  * Returns: new reference to the value of field `i` of `o`, or NULL when the
  * field is empty or on error (GC_ERR_NULL: `o` NULL; GC_ERR_INDEX: `i` out
  * of range; only errors set gc_last_error).
- * Arguments: `o` borrowed. Thread-safe.
+ * Arguments: `o` borrowed. Thread-safe; takes no lock (unless a collection
+ * or a heap walk is running, or in checked mode), so it does not wait for
+ * another thread's gc_lock.
  */
 __attribute__((warn_unused_result))
 struct GcObject *obj_get_field(const struct GcObject *o,
@@ -532,9 +534,11 @@ int gc_callback_remove(GcCallbackFn fn, void *ctx);
  * in payloads (those a `traverse` hook reports), and while turning a
  * borrowed reference (obj_borrow_field, a payload reference) into an owned
  * one with obj_incref, when other threads may collect. Every gc_lock needs
- * one gc_unlock on the same thread. Other threads' obj_set_field calls
- * still change fields meanwhile, but a value they take out of a field
- * stays alive until gc_unlock (its last release waits for the lock).
+ * one gc_unlock on the same thread. Other threads' obj_set_field and
+ * obj_get_field calls still change and read fields meanwhile (they take no
+ * lock); a value they take out of a field and drop dies once the lock is
+ * free, unless it is untracked and has no type (such objects die without
+ * the lock, as ever).
  * Thread-safe; blocks while another thread collects or holds the lock.
  *
  * fork(): the library installs pthread_atfork handlers, so a child forked

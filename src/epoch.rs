@@ -1,5 +1,9 @@
 //! Safe reclamation of objects that have had weakrefs, for the lock-free
-//! `weakref_get` (which reads a target's header without the heap lock).
+//! `weakref_get` (which reads a target's header without the heap lock), and
+//! of any object whose count reaches zero while a lock-free section
+//! (sections.rs: `obj_get_field` and `obj_set_field` of threads that do not
+//! own the counts) is in progress: a section's slot holds the epoch it
+//! began in, and counts as a reader here.
 //!
 //! A reader announces itself in one of `SLOTS` reader slots (the global
 //! epoch it saw) for the few instructions it looks at a target; a dead
@@ -29,7 +33,7 @@ use crate::heap::State;
 use crate::object::Header;
 use std::sync::atomic::{
     AtomicUsize,
-    Ordering::{AcqRel, Acquire, Relaxed, Release, SeqCst},
+    Ordering::{Acquire, Relaxed, Release, SeqCst},
     fence,
 };
 
@@ -44,6 +48,15 @@ static EPOCH: AtomicUsize = AtomicUsize::new(1);
 
 /// A reader's announcement; cleared on drop.
 pub struct Pin(&'static AtomicUsize);
+
+/// The epoch now, for a section (sections.rs) about to begin: SeqCst, so
+/// that it is read before the section's slot is stored in the single
+/// order (a block retired after that is tagged with this epoch or a later
+/// one).
+#[inline]
+pub fn current() -> usize {
+    EPOCH.load(SeqCst)
+}
 
 /// Announces a reader (see the module docs).
 #[inline]
@@ -83,9 +96,11 @@ impl Drop for Pin {
 /// # Safety
 /// Heap lock held (`st` is the heap state); `h` is dead and unlinked.
 pub unsafe fn retire(st: *mut State, h: *mut Header) {
-    // AcqRel: its Release half pairs with the reader's Acquire load in
-    // `pin` (the weakrefs were cleared before this point).
-    let tag = EPOCH.fetch_add(1, AcqRel);
+    // Its Release half pairs with the reader's Acquire load in `pin` (the
+    // weakrefs were cleared before this point); SeqCst, so that a section
+    // that began before (its slot holds the epoch it read, `current`) has
+    // an epoch at or below the tag.
+    let tag = EPOCH.fetch_add(1, SeqCst);
     // SAFETY: lock held; h's header words are ours now.
     unsafe {
         let st = &mut *st;
@@ -119,7 +134,8 @@ pub unsafe fn release_safe(st: *mut State, mut release: impl FnMut(*mut Header))
             .map(|s| s.0.load(Acquire))
             .filter(|&e| e != 0)
             .min()
-            .unwrap_or(usize::MAX);
+            .unwrap_or(usize::MAX)
+            .min(crate::sections::oldest());
         while !(*st).retired.is_null() {
             let h = (*st).retired;
             if (*h).prev.load(Relaxed) >= oldest_reader {

@@ -10,10 +10,12 @@
 //! Fields are written by the owner of the counts (bias.rs, a plain load and
 //! store: no other thread writes then), or with an atomic exchange in a
 //! lock-free section (sections.rs; a collection keeps them out) or under
-//! the lock. A value taken out of a field without the lock loses that
-//! reference as any other, except that its last one is dropped under the
-//! lock (`release_taken`): a locked `get_field` may have read it from the
-//! field just before and be incrementing it.
+//! the lock. A thread that does not own the counts reads a field in a
+//! section too (`get_field_shared`), incrementing the value's count only
+//! while it is above zero; an object whose count reaches zero while a
+//! section is in progress keeps its memory until the section ends
+//! (sections.rs `quiet`, epoch.rs). The locked `get_field` stops the
+//! sections, so no field it reads changes before its increment.
 //!
 //! Death order (API.md), for one object whose count reached zero:
 //! 1. finalize (once per object's life); a count above zero afterwards means
@@ -71,7 +73,7 @@ use crate::object::{
 use crate::weakref::{self, Pending};
 use std::ffi::CStr;
 use std::sync::atomic::AtomicPtr;
-use std::sync::atomic::Ordering::{AcqRel, Acquire, Relaxed, Release};
+use std::sync::atomic::Ordering::{AcqRel, Acquire, Relaxed, Release, SeqCst};
 
 pub use crate::object::incref_raw as incref;
 
@@ -81,32 +83,6 @@ pub use crate::object::incref_raw as incref;
 /// `h` is a live object and the caller owns the reference it drops.
 #[inline]
 pub unsafe fn decref(h: *mut Header) {
-    // SAFETY: caller's contract.
-    unsafe { release::<true>(h) }
-}
-
-/// `decref` of the reference a field held, taken out of the field without
-/// the heap lock (`set_field`): the last reference is dropped under the
-/// lock even where `decref` would not take it (an untracked object's death,
-/// `die_untracked_plain`), because a locked `get_field` may have read the
-/// object from the field before it changed and be about to increment its
-/// count.
-///
-/// # Safety
-/// As `decref`.
-#[inline]
-unsafe fn release_taken(h: *mut Header) {
-    // SAFETY: caller's contract.
-    unsafe { release::<false>(h) }
-}
-
-/// `decref`; `PLAIN_DEATH`: whether an untracked object's death may skip
-/// the lock.
-///
-/// # Safety
-/// As `decref`.
-#[inline(always)]
-unsafe fn release<const PLAIN_DEATH: bool>(h: *mut Header) {
     // SAFETY: caller's contract: h is live.
     let rc = unsafe { &(*h).rc };
     // The counts are this thread's (bias.rs): a plain decrement unless it
@@ -123,7 +99,7 @@ unsafe fn release<const PLAIN_DEATH: bool>(h: *mut Header) {
     }) {
         if !done {
             // SAFETY: caller's contract.
-            unsafe { decref_slow::<PLAIN_DEATH>(h) };
+            unsafe { decref_slow(h) };
         }
         return;
     }
@@ -134,7 +110,7 @@ unsafe fn release<const PLAIN_DEATH: bool>(h: *mut Header) {
         // `read_count`); the lock waits for its end.
         if cur.count() <= 1 || cur.has(OLD | MARK) {
             // SAFETY: caller's contract.
-            return unsafe { decref_slow::<PLAIN_DEATH>(h) };
+            return unsafe { decref_slow(h) };
         }
         // Release: this thread's writes to the object happen before its death
         // (the death path's AcqRel decrement synchronizes with it).
@@ -182,18 +158,56 @@ pub unsafe fn get_field_owned(slot: &AtomicPtr<Header>) -> Option<*mut Header> {
 /// `slot` is a field of the live object `holder`.
 #[inline]
 pub unsafe fn get_field(slot: &AtomicPtr<Header>, holder: *const Header) -> *mut Header {
-    let _g = lock();
-    // Acquire: pairs with the Release of `set_field`'s store (made without
-    // the lock), so the value's initialization is seen.
+    let g = lock();
+    // No section changes the field before the increment (sections.rs).
+    let _stop = crate::sections::stop(&g);
+    // Acquire: pairs with the Release of `set_field`'s exchange (made
+    // without the lock), so the value's initialization is seen.
     let v = slot.load(Acquire);
     if !v.is_null() {
         checks::referenced(c"obj_get_field", v, holder);
-        // SAFETY: the field holds a reference, so v is live; a value taken
-        // out of the field meanwhile dies only under the lock
-        // (`release_taken`).
+        // SAFETY: the field holds a reference, so v is live; neither the
+        // lock's holders nor sections change the field meanwhile.
         unsafe { incref(v) };
     }
     v
+}
+
+/// `obj_get_field` for a thread that does not own the counts, without the
+/// lock: in a section (sections.rs), the value of `slot` with its count
+/// incremented while above zero. None (nothing changed) when a collection
+/// or heap walk is running, or the value's count is zero (it is dying: the
+/// field no longer holds it) or full: `get_field`'s turn. The value's
+/// memory stays readable meanwhile: an object whose count reaches zero
+/// while a section is in progress is retired, not released (epoch.rs).
+///
+/// # Safety
+/// `slot` is a field of a live object.
+#[inline]
+pub unsafe fn get_field_shared(slot: &AtomicPtr<Header>) -> Option<*mut Header> {
+    crate::bias::before_shared_count_change();
+    let _section = crate::sections::enter()?;
+    // SeqCst: after the section's slot in the single order (sections.rs
+    // `quiet`); Acquire too, pairing with `set_field`'s exchange so the
+    // value's initialization is seen.
+    let v = slot.load(SeqCst);
+    if v.is_null() {
+        return Some(v);
+    }
+    // SAFETY: v was in the field in this section, so its memory is not
+    // released before the section ends (above).
+    let rc = unsafe { &(*v).rc };
+    let mut cur = rc.load();
+    loop {
+        if cur.count() == 0 || cur.is_full() {
+            return None;
+        }
+        // Relaxed: a new reference made from the field's (as `increment`).
+        match rc.compare_exchange_weak(cur, cur.plus_one(), Relaxed) {
+            Ok(_) => return Some(v),
+            Err(seen) => cur = seen,
+        }
+    }
 }
 
 /// `obj_set_field`'s common case, without the lock (as
@@ -265,7 +279,7 @@ pub unsafe fn set_field(slot: &AtomicPtr<Header>, value: *mut Header, holder: *c
         Some(section) => {
             // SAFETY: the caller holds a reference to value.
             unsafe { incref_shared(value) };
-            let old = slot.swap(value, AcqRel);
+            let old = slot.swap(value, SeqCst);
             drop(section);
             old
         }
@@ -273,7 +287,7 @@ pub unsafe fn set_field(slot: &AtomicPtr<Header>, value: *mut Header, holder: *c
             let _g = lock();
             // SAFETY: as above.
             unsafe { incref_shared(value) };
-            let old = slot.swap(value, AcqRel);
+            let old = slot.swap(value, SeqCst);
             if !old.is_null() {
                 checks::referenced(c"obj_set_field", old, holder);
             }
@@ -282,7 +296,7 @@ pub unsafe fn set_field(slot: &AtomicPtr<Header>, value: *mut Header, holder: *c
     };
     if !old.is_null() {
         // SAFETY: the field owned a reference to old; it is ours now.
-        unsafe { release_taken(old) };
+        unsafe { decref(old) };
     }
 }
 
@@ -303,9 +317,9 @@ unsafe fn incref_shared(value: *mut Header) {
 }
 
 #[cold]
-unsafe fn decref_slow<const PLAIN_DEATH: bool>(h: *mut Header) {
+unsafe fn decref_slow(h: *mut Header) {
     // SAFETY: caller's contract.
-    if PLAIN_DEATH && unsafe { die_untracked_plain(h) } {
+    if unsafe { die_untracked_plain(h) } {
         return;
     }
     let g = lock();
@@ -334,30 +348,49 @@ unsafe fn die_untracked_plain(h: *mut Header) -> bool {
         let rc = &(*h).rc;
         // With a count of 1, ours is the only reference: no other thread
         // can change the count (it would need a reference to incref from;
-        // a field holding the object would count, and a reference just
-        // taken out of a field does not come here, `release_taken`;
-        // `weakref_get` needs
+        // a field holding the object would count; `weakref_get` needs
         // WEAKREFED, which only a holder of a reference can set). So a
         // plain load and store, with or without the counts bias.
         let last = |cur: Counts| cur.count() == 1 && !cur.has(WEAKREFED | DYING);
         // Acquire: pairs with the Release decrements of the threads that
         // held the other references, so their writes happen before the free.
-        let cur = rc.load_acquire();
+        let mut cur = rc.load_acquire();
         if !last(cur) {
             return false;
         }
-        rc.store_exclusive(cur.minus_one().with(DYING));
+        if crate::sections::used() {
+            // Except a section's obj_get_field, which may have read the
+            // object from a field before the field changed and be
+            // incrementing the count (then the locked path decides).
+            loop {
+                // Acquire: as above.
+                match rc.compare_exchange_weak(cur, cur.minus_one().with(DYING), Acquire) {
+                    Ok(_) => break,
+                    Err(seen) if last(seen) => cur = seen,
+                    Err(_) => return false,
+                }
+            }
+        } else {
+            rc.store_exclusive(cur.minus_one().with(DYING));
+        }
         let (base, size) = allocation_of(h);
         let bytes = crate::memory::charge(size);
         let pooled = cur.has(POOLED);
+        // A section may still be reading the header: the memory is retired
+        // (epoch.rs), under the heap lock.
+        let quiet = crate::sections::quiet(false);
         // A pool block goes back under the heap lock (one made while the
         // lock was biased to its creator, usually this thread); a system
         // allocation needs no lock, and is counted under the lock while its
         // bias is this thread's (plain accesses), in this thread's share
         // otherwise.
-        if pooled || crate::bias::lock_is_mine() {
+        if pooled || !quiet || crate::bias::lock_is_mine() {
             let g = lock();
             crate::memory::on_free(bytes, false, pooled);
+            if !quiet {
+                crate::epoch::retire(g.st(), h);
+                return true;
+            }
             if pooled {
                 (*g.st()).pool.free(base, size);
                 return true;
@@ -921,9 +954,10 @@ pub unsafe fn free(st: *mut State, h: *mut Header) {
         if checked {
             checks::on_death(h);
         }
-        if (*h).has(WEAKREFED) {
-            // A lock-free weakref_get may still be reading the header: the
-            // memory goes back once no reader can (epoch.rs).
+        if (*h).has(WEAKREFED) || !crate::sections::quiet(true) {
+            // A lock-free weakref_get, or a section's obj_get_field, may
+            // still be reading the header: the memory goes back once no
+            // reader can (epoch.rs).
             crate::epoch::retire(st, h);
         } else {
             release_memory(st, h, base, size, checked, pooled);

@@ -25,6 +25,14 @@
 //! code), so a stopper waits at most a few instructions of another thread
 //! (unless that thread is descheduled: then it yields).
 //!
+//! Reading: a section may also read a field and take a reference to its
+//! value (`obj_get_field`), so an object whose count reaches zero while a
+//! section is in progress may still be looked at by it. A section's slot
+//! holds the epoch it began in (epoch.rs), and such an object's memory is
+//! retired through the epoch instead of released (`quiet`, refcount.rs
+//! `free`): it goes back once no section or reader that began before can
+//! hold it. Collections free at once: they stop every section first.
+//!
 //! Slots: a thread takes a slot index on its first section (`NEXT`, round
 //! robin), so while there are at most `NSLOTS` threads each has its own;
 //! `USED` is how many indices were handed out, and a stop reads only those.
@@ -42,12 +50,14 @@ use crate::heap::Locked;
 use std::cell::Cell;
 use std::sync::atomic::{
     AtomicUsize,
-    Ordering::{Relaxed, Release, SeqCst},
+    Ordering::{Acquire, Relaxed, Release, SeqCst},
+    fence,
 };
 
 const NSLOTS: usize = 64;
 
-/// One thread's section flag (0 free, 1 busy), on its own cache line pair.
+/// One thread's section: 0 when free, else the epoch (epoch.rs) it began
+/// in; on its own cache line pair.
 #[repr(align(128))]
 struct Slot(AtomicUsize);
 
@@ -85,11 +95,12 @@ pub fn enter() -> Option<Section> {
         i = first_section();
     }
     let used = USED.load(Relaxed);
+    let epoch = crate::epoch::current();
     for _ in 0..used {
         let slot = &SLOTS[i].0;
-        // SeqCst: the section's half of the store-buffering pair (module
+        // SeqCst: the section's half of the store-buffering pairs (module
         // docs); on x86-64 the locked instruction is the full barrier.
-        if slot.compare_exchange(0, 1, SeqCst, Relaxed).is_ok() {
+        if slot.compare_exchange(0, epoch, SeqCst, Relaxed).is_ok() {
             if STOPS.load(SeqCst) == 0 {
                 return Some(Section(slot));
             }
@@ -103,15 +114,57 @@ pub fn enter() -> Option<Section> {
 }
 
 /// Hands this thread its slot index and counts it in `USED` (before the
-/// thread's first section, see the module docs).
+/// thread's first section), under the heap lock, so that a holder of the
+/// lock reads a `USED` that no thread raises meanwhile.
 #[cold]
 fn first_section() -> usize {
+    let _g = crate::heap::lock();
     let i = NEXT.fetch_add(1, Relaxed) % NSLOTS;
     // SeqCst: in the order of SeqCst operations, before this thread's first
-    // load of `STOPS` (module docs).
+    // load of `STOPS` or of a field (module docs).
     USED.fetch_max(i + 1, SeqCst);
     MINE.with(|m| m.set(i));
     i
+}
+
+/// Whether any thread has ever begun a section.
+#[inline]
+pub fn used() -> bool {
+    USED.load(SeqCst) != 0
+}
+
+/// Whether no section is in progress, so that no section can hold the
+/// address of an object whose count has reached zero: with `locked` (the
+/// caller holds the heap lock) a stop in force says so at once (the stop
+/// waited for every section); otherwise every slot in use is read.
+///
+/// Why it is enough: an object reaches zero only once no field holds it,
+/// and it left its last field by a SeqCst exchange before this call. A
+/// section that read it from that field stored its slot before its read,
+/// which came before the exchange in the single order of SeqCst
+/// operations; this call's fence comes after the exchange, so its load of
+/// the slot sees the section (or the section's end). A section begun
+/// later reads the field after the exchange and cannot meet the object.
+pub fn quiet(locked: bool) -> bool {
+    let used = USED.load(SeqCst);
+    if used == 0 || (locked && STOPS.load(Relaxed) != 0) {
+        return true;
+    }
+    fence(SeqCst);
+    SLOTS[..used].iter().all(|s| s.0.load(SeqCst) == 0)
+}
+
+/// The oldest epoch a section in progress began in (`usize::MAX` if none),
+/// for epoch.rs: memory retired at that epoch or later waits.
+pub fn oldest() -> usize {
+    SLOTS[..USED.load(SeqCst)]
+        .iter()
+        // Acquire: pairs with the Release store that ends a section, so
+        // its reads of a block happen before the block is released.
+        .map(|s| s.0.load(Acquire))
+        .filter(|&e| e != 0)
+        .min()
+        .unwrap_or(usize::MAX)
 }
 
 /// A stop in force; ends on drop.

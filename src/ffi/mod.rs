@@ -238,7 +238,9 @@ fn set_field_general(o: *mut GcObject, i: usize, value: *mut GcObject) -> c_int 
 /// Returns: new reference to the value of field `i` of `o`, or NULL when the
 /// field is empty or on error (GC_ERR_NULL: `o` NULL; GC_ERR_INDEX: `i` out
 /// of range; only errors set gc_last_error).
-/// Arguments: `o` borrowed. Thread-safe.
+/// Arguments: `o` borrowed. Thread-safe; takes no lock (unless a collection
+/// or a heap walk is running, or in checked mode), so it does not wait for
+/// another thread's gc_lock.
 #[must_use]
 #[unsafe(no_mangle)]
 pub extern "C" fn obj_get_field(o: *const GcObject, i: usize) -> *mut GcObject {
@@ -264,7 +266,14 @@ fn get_field_general(o: *const GcObject, i: usize) -> *mut GcObject {
         return ptr::null_mut();
     };
     // SAFETY: slot is a field of the live object o.
-    unsafe { refcount::get_field(slot, o as *const Header) as *mut GcObject }
+    unsafe {
+        if !checks::enabled()
+            && let Some(v) = refcount::get_field_shared(slot)
+        {
+            return v as *mut GcObject;
+        }
+        refcount::get_field(slot, o as *const Header) as *mut GcObject
+    }
 }
 
 /// Returns: borrowed reference to the value of field `i` of `o` (no count
@@ -561,9 +570,11 @@ pub extern "C" fn gc_callback_remove(r#fn: GcCallbackFn, ctx: *mut c_void) -> c_
 /// in payloads (those a `traverse` hook reports), and while turning a
 /// borrowed reference (obj_borrow_field, a payload reference) into an owned
 /// one with obj_incref, when other threads may collect. Every gc_lock needs
-/// one gc_unlock on the same thread. Other threads' obj_set_field calls
-/// still change fields meanwhile, but a value they take out of a field
-/// stays alive until gc_unlock (its last release waits for the lock).
+/// one gc_unlock on the same thread. Other threads' obj_set_field and
+/// obj_get_field calls still change and read fields meanwhile (they take no
+/// lock); a value they take out of a field and drop dies once the lock is
+/// free, unless it is untracked and has no type (such objects die without
+/// the lock, as ever).
 /// Thread-safe; blocks while another thread collects or holds the lock.
 ///
 /// fork(): the library installs pthread_atfork handlers, so a child forked
