@@ -152,6 +152,9 @@ pub struct State {
     /// reader can hold them (epoch.rs), oldest first.
     pub retired: *mut Header,
     pub retired_tail: *mut Header,
+    /// Whether some thread has begun a lock-free section (sections.rs; set
+    /// under the lock, as `USED` grows): until then every free is at once.
+    pub sections_used: bool,
     /// While a collection runs host code: the working lists that hold its
     /// garbage (their sentinels live on the collecting thread's stack), so
     /// a fork child can give an abandoned collection's garbage back.
@@ -222,6 +225,7 @@ pub static HEAP: Heap = Heap {
         pool: crate::alloc::Pool::new(),
         retired: std::ptr::null_mut(),
         retired_tail: std::ptr::null_mut(),
+        sections_used: false,
         abandon: [std::ptr::null(); 3],
         finalizing: std::ptr::null_mut(),
     }),

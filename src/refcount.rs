@@ -354,31 +354,60 @@ unsafe fn die_untracked_plain(h: *mut Header) -> bool {
         let last = |cur: Counts| cur.count() == 1 && !cur.has(WEAKREFED | DYING);
         // Acquire: pairs with the Release decrements of the threads that
         // held the other references, so their writes happen before the free.
-        let mut cur = rc.load_acquire();
+        let cur = rc.load_acquire();
         if !last(cur) {
             return false;
         }
         if crate::sections::used() {
-            // Except a section's obj_get_field, which may have read the
-            // object from a field before the field changed and be
-            // incrementing the count (then the locked path decides).
-            loop {
-                // Acquire: as above.
-                match rc.compare_exchange_weak(cur, cur.minus_one().with(DYING), Acquire) {
-                    Ok(_) => break,
-                    Err(seen) if last(seen) => cur = seen,
-                    Err(_) => return false,
-                }
-            }
-        } else {
-            rc.store_exclusive(cur.minus_one().with(DYING));
+            return die_untracked_watched(h, cur);
         }
+        rc.store_exclusive(cur.minus_one().with(DYING));
+        free_untracked(h, cur, true);
+        true
+    }
+}
+
+/// `die_untracked_plain` once some thread has begun a section: a section's
+/// obj_get_field may have read the object from a field before the field
+/// changed and be incrementing the count, so the last step is a
+/// compare-and-swap (false, nothing done, when it lost: the locked path
+/// decides), and the memory is retired while a section is in progress.
+///
+/// # Safety
+/// As `die_untracked_plain`; `cur` is the count word it read.
+#[cold]
+#[inline(never)]
+unsafe fn die_untracked_watched(h: *mut Header, mut cur: Counts) -> bool {
+    let last = |cur: Counts| cur.count() == 1 && !cur.has(WEAKREFED | DYING);
+    // SAFETY: caller's contract: h is live.
+    let rc = unsafe { &(*h).rc };
+    loop {
+        // Acquire: as in `die_untracked_plain`.
+        match rc.compare_exchange_weak(cur, cur.minus_one().with(DYING), Acquire) {
+            Ok(_) => break,
+            Err(seen) if last(seen) => cur = seen,
+            Err(_) => return false,
+        }
+    }
+    // SAFETY: the count is zero: the object is ours.
+    unsafe { free_untracked(h, cur, crate::sections::quiet(false)) };
+    true
+}
+
+/// The end of an untracked object's death without the lock: the figures
+/// and the memory (`quiet`: whether no section can be reading the header;
+/// if one may, the memory is retired, epoch.rs). `cur` is its count word
+/// before the last step.
+///
+/// # Safety
+/// `h` is an untracked object whose count this thread took to zero.
+#[inline(always)]
+unsafe fn free_untracked(h: *mut Header, cur: Counts, quiet: bool) {
+    // SAFETY: caller's contract.
+    unsafe {
         let (base, size) = allocation_of(h);
         let bytes = crate::memory::charge(size);
         let pooled = cur.has(POOLED);
-        // A section may still be reading the header: the memory is retired
-        // (epoch.rs), under the heap lock.
-        let quiet = crate::sections::quiet(false);
         // A pool block goes back under the heap lock (one made while the
         // lock was biased to its creator, usually this thread); a system
         // allocation needs no lock, and is counted under the lock while its
@@ -389,17 +418,16 @@ unsafe fn die_untracked_plain(h: *mut Header) -> bool {
             crate::memory::on_free(bytes, false, pooled);
             if !quiet {
                 crate::epoch::retire(g.st(), h);
-                return true;
+                return;
             }
             if pooled {
                 (*g.st()).pool.free(base, size);
-                return true;
+                return;
             }
         } else {
             crate::memory::on_free_unlocked(bytes);
         }
         sys_free(base, size);
-        true
     }
 }
 
@@ -954,16 +982,40 @@ pub unsafe fn free(st: *mut State, h: *mut Header) {
         if checked {
             checks::on_death(h);
         }
-        if (*h).has(WEAKREFED) || !crate::sections::quiet(true) {
-            // A lock-free weakref_get, or a section's obj_get_field, may
-            // still be reading the header: the memory goes back once no
-            // reader can (epoch.rs).
-            crate::epoch::retire(st, h);
+        if (*h).has(WEAKREFED) || (*st).sections_used {
+            free_watched(st, h, base, size, checked, pooled);
         } else {
             release_memory(st, h, base, size, checked, pooled);
         }
         if !(*st).retired.is_null() {
             release_retired(st);
+        }
+    }
+}
+
+/// `free`'s end where a lock-free reader may hold the address: a
+/// `weakref_get` (the object has had weakrefs) or a section's
+/// `obj_get_field` (sections.rs `quiet`). The memory then goes back once no
+/// reader can hold it (epoch.rs), else at once.
+///
+/// # Safety
+/// As `release_memory`.
+#[cold]
+#[inline(never)]
+unsafe fn free_watched(
+    st: *mut State,
+    h: *mut Header,
+    base: *mut u8,
+    size: usize,
+    checked: bool,
+    pooled: bool,
+) {
+    // SAFETY: caller's contract.
+    unsafe {
+        if (*h).has(WEAKREFED) || !crate::sections::quiet(true) {
+            crate::epoch::retire(st, h);
+        } else {
+            release_memory(st, h, base, size, checked, pooled);
         }
     }
 }

@@ -118,7 +118,9 @@ pub fn enter() -> Option<Section> {
 /// lock reads a `USED` that no thread raises meanwhile.
 #[cold]
 fn first_section() -> usize {
-    let _g = crate::heap::lock();
+    let g = crate::heap::lock();
+    // SAFETY: lock held; no user code runs.
+    unsafe { (*g.st()).sections_used = true };
     let i = NEXT.fetch_add(1, Relaxed) % NSLOTS;
     // SeqCst: in the order of SeqCst operations, before this thread's first
     // load of `STOPS` or of a field (module docs).
@@ -145,6 +147,8 @@ pub fn used() -> bool {
 /// operations; this call's fence comes after the exchange, so its load of
 /// the slot sees the section (or the section's end). A section begun
 /// later reads the field after the exchange and cannot meet the object.
+/// (A holder of the heap lock first tests `State::sections_used`, which
+/// says `USED != 0` without a load of its own.)
 pub fn quiet(locked: bool) -> bool {
     let used = USED.load(SeqCst);
     if used == 0 || (locked && STOPS.load(Relaxed) != 0) {
