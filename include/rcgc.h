@@ -80,6 +80,11 @@ typedef enum GcDumpFormat {
 #define GC_DEBUG_LEAK 38
 
 /**
+ * Words after the header of the objects `init_quick` makes.
+ */
+#define QUICK_WORDS 4
+
+/**
  * Which end of a collection a `GcCallbackFn` is called for.
  */
 typedef enum GcPhase {

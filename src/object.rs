@@ -388,6 +388,26 @@ impl Shape {
         })
     }
 
+    /// The shape of an object with a payload that `init_quick` can
+    /// initialize (at most `QUICK_WORDS` words after the header: a payload
+    /// of 1 to 16 bytes, with at most 2 fields), or None.
+    #[inline(always)]
+    pub fn quick_ext(nfields: usize, payload_size: usize) -> Option<Shape> {
+        if nfields > QUICK_WORDS || payload_size.wrapping_sub(1) >= 16 {
+            return None;
+        }
+        // (Within the common shapes: no overflow, never TooLarge.)
+        let shape = Shape::new(nfields, payload_size).ok()?;
+        (shape.body_words() <= QUICK_WORDS).then_some(shape)
+    }
+
+    /// Words after the header up to the end of the object, rounded up.
+    #[inline(always)]
+    fn body_words(&self) -> usize {
+        let prefix = if self.ext { PREFIX_SIZE } else { 0 };
+        (self.total - prefix - HEADER_SIZE).div_ceil(size_of::<usize>())
+    }
+
     /// Bytes to allocate for the object (prefix included).
     pub fn size(&self) -> usize {
         self.total
@@ -448,6 +468,54 @@ pub unsafe fn init_object(
             24 => (body as *mut [usize; 3]).write([0; 3]),
             32 => (body as *mut [usize; 4]).write([0; 4]),
             _ => ptr::write_bytes(body, 0, len),
+        }
+        h.write(Header {
+            rc: CountWord::new(0),
+            next: AtomicUsize::new(0),
+            prev: AtomicUsize::new(0),
+            meta: meta_word(ty, shape.nfields, kind) | META_EXT,
+        });
+        h
+    }
+}
+
+/// Words after the header of the objects `init_quick` makes.
+pub const QUICK_WORDS: usize = 4;
+
+/// `init_object` for a shape of 1 to `QUICK_WORDS` fields and no payload
+/// (`Shape::small`) or from `Shape::quick_ext`: word stores only, no
+/// `memset` call, so that a caller can do without a stack frame. The last
+/// word may run past the object's end into its block (pool blocks are
+/// multiples of 16 bytes).
+///
+/// # Safety
+/// As `init_object`, with such a shape and a block of at least
+/// `shape.size()` rounded up to 16 bytes.
+#[inline(always)]
+pub unsafe fn init_quick(
+    base: *mut u8,
+    ty: *const GcType,
+    shape: &Shape,
+    kind: Kind,
+) -> *mut Header {
+    // SAFETY: caller's contract; the words zeroed lie in the block.
+    unsafe {
+        if !shape.ext {
+            // (1 to QUICK_WORDS fields: init_small's word stores.)
+            return init_small(base, ty, shape.nfields, kind);
+        }
+        let words = base as *mut usize;
+        words.write(shape.nfields);
+        words.add(1).write(shape.payload_size);
+        let h = base.add(PREFIX_SIZE) as *mut Header;
+        let body = (h as *mut u8).add(HEADER_SIZE);
+        match shape.body_words() {
+            1 => (body as *mut [usize; 1]).write([0; 1]),
+            2 => (body as *mut [usize; 2]).write([0; 2]),
+            3 => (body as *mut [usize; 3]).write([0; 3]),
+            4 => (body as *mut [usize; 4]).write([0; 4]),
+            // Shape::quick_ext gives 1 to QUICK_WORDS words.
+            _ => std::hint::unreachable_unchecked(),
         }
         h.write(Header {
             rc: CountWord::new(0),
@@ -904,6 +972,40 @@ mod tests {
                 let (b, size) = allocation_of(h);
                 assert_eq!(b, base);
                 crate::alloc::sys_free(b, size);
+            }
+        }
+    }
+
+    #[test]
+    fn quick_shapes_are_the_small_ones_and_init_quick_makes_them_as_init_object() {
+        let quick: Vec<(usize, usize)> = (0..=5)
+            .flat_map(|n| (1..=17).map(move |p| (n, p)))
+            .filter(|&(n, p)| Shape::quick_ext(n, p).is_some())
+            .collect();
+        // A payload of 1-16 bytes after at most 2 fields (4 words at most).
+        assert!(quick.iter().all(|&(n, p)| n <= 2 && p <= 16));
+        assert!(quick.contains(&(2, 16)) && quick.contains(&(0, 1)) && !quick.contains(&(3, 1)));
+        let shapes = quick
+            .iter()
+            .map(|&(n, p)| Shape::quick_ext(n, p).unwrap())
+            .chain((1..=QUICK_WORDS).map(Shape::small));
+        for s in shapes {
+            assert_eq!(Some(s), Shape::new(s.nfields, s.payload_size).ok());
+            let block = s.size().next_multiple_of(16);
+            // SAFETY: test-local block of the pool's rounded size, freed
+            // below; it starts dirty, as a reused pool block does.
+            unsafe {
+                let base = crate::alloc::sys_alloc(block);
+                ptr::write_bytes(base, 0xa5, block);
+                let h = init_quick(base, ptr::null(), &s, Kind::Plain);
+                assert_eq!(nfields(h), s.nfields);
+                assert_eq!(payload_size(h), s.payload_size);
+                assert_eq!((*h).count(), 1);
+                assert!(fields(h).iter().all(|f| f.load(Relaxed).is_null()));
+                let pl = payload(h) as *const u8;
+                assert!((0..s.payload_size).all(|i| *pl.add(i) == 0));
+                assert_eq!(allocation_of(h), (base, s.size()));
+                crate::alloc::sys_free(base, block);
             }
         }
     }

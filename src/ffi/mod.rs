@@ -126,9 +126,7 @@ pub extern "C" fn obj_new_typed(
     // object.
     unsafe {
         // The common case with no call on the way (no stack frame).
-        if payload_size == 0
-            && let Some(h) = gc::new_object_quick(r#type, nfields, Kind::Plain)
-        {
+        if let Some(h) = gc::new_object_quick(r#type, nfields, payload_size, Kind::Plain) {
             return h as *mut GcObject;
         }
         gc::new_object(r#type, nfields, payload_size, Kind::Plain) as *mut GcObject

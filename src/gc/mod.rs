@@ -154,7 +154,7 @@ use crate::list;
 use crate::memory;
 use crate::object::{
     COLLECTED, DIRTY, DYING, FINALIZED, GcObject, GcType, HEADER_SIZE, Header, Kind, MARK, OLD,
-    POOLED, PROMOTED, RELEASED, Shape, WEAKREFED, init_object,
+    POOLED, PROMOTED, QUICK_WORDS, RELEASED, Shape, WEAKREFED, init_object, init_quick,
 };
 use crate::refcount::{
     destroy, drain, free, make_children_dirty, release_fields, release_references,
@@ -312,7 +312,7 @@ unsafe fn new_pooled(g: &Locked, ty: *const GcType, shape: &Shape, kind: Kind) -
             fail(GC_ERR_NOMEM, c"obj_new: out of memory");
             return ptr::null_mut();
         }
-        let h = born_pooled(g, base, ty, shape, kind);
+        let h = born_pooled::<false>(g, base, ty, shape, kind);
         if (*h).is_tracked() {
             enter_young(g, h);
         }
@@ -321,13 +321,14 @@ unsafe fn new_pooled(g: &Locked, ty: *const GcType, shape: &Shape, kind: Kind) -
 }
 
 /// The object of `shape` in the pool block `base`, counted in the memory
-/// figures; a tracked one is on no list yet.
+/// figures; a tracked one is on no list yet. `QUICK`: `shape` is one
+/// `init_quick` takes (initialized with no call).
 ///
 /// # Safety
 /// Lock held; `base` is a fresh pool block of `shape.size()` bytes; `ty`
 /// as in `new_object`.
 #[inline(always)]
-unsafe fn born_pooled(
+unsafe fn born_pooled<const QUICK: bool>(
     g: &Locked,
     base: *mut u8,
     ty: *const GcType,
@@ -336,7 +337,11 @@ unsafe fn born_pooled(
 ) -> *mut Header {
     // SAFETY: caller's contract.
     unsafe {
-        let h = init_object(base, ty, shape, kind);
+        let h = if QUICK {
+            init_quick(base, ty, shape, kind)
+        } else {
+            init_object(base, ty, shape, kind)
+        };
         // (a fresh object: nobody else can see it yet)
         (*h).set_exclusive(POOLED);
         memory::on_alloc_locked(g, memory::charge(shape.size()), (*h).is_tracked(), true);
@@ -353,10 +358,6 @@ fn plain_creation() -> bool {
     Pool::ENABLED && checks::fixed_off() && memory::no_limit()
 }
 
-/// Fields of the objects `new_object_quick` makes (word stores, no
-/// `memset` call).
-const QUICK_FIELDS: usize = 4;
-
 /// `new_object`'s commonest case with no call on its way, so that
 /// `obj_new` needs no stack frame for it: an object of 1 to
 /// `QUICK_FIELDS` fields and no payload, from the first pool page of its
@@ -370,14 +371,35 @@ const QUICK_FIELDS: usize = 4;
 pub unsafe fn new_object_quick(
     ty: *const GcType,
     nfields: usize,
+    payload_size: usize,
     kind: Kind,
 ) -> Option<*mut Header> {
-    if !(nfields.wrapping_sub(1) < QUICK_FIELDS && plain_creation()) {
+    // Two copies of the rest, each with its shape's kind known.
+    // SAFETY: caller's contract; the shapes are the ones `new_here` takes.
+    unsafe {
+        if payload_size == 0 {
+            if nfields.wrapping_sub(1) >= QUICK_WORDS {
+                return None;
+            }
+            new_quick(ty, &Shape::small(nfields), kind)
+        } else {
+            new_quick(ty, &Shape::quick_ext(nfields, payload_size)?, kind)
+        }
+    }
+}
+
+/// `new_object_quick` for its shape.
+///
+/// # Safety
+/// As `new_here`, without the lock.
+#[inline(always)]
+unsafe fn new_quick(ty: *const GcType, shape: &Shape, kind: Kind) -> Option<*mut Header> {
+    if !plain_creation() {
         return None;
     }
     let g = crate::heap::lock_biased()?;
     // SAFETY: lock held; no user code runs.
-    let h = unsafe { new_here(&g, ty, nfields, kind) };
+    let h = unsafe { new_here(&g, ty, shape, kind) };
     crate::heap::unlock_biased(g);
     h
 }
@@ -386,13 +408,13 @@ pub unsafe fn new_object_quick(
 /// collection is due with this object or the class's first page is full.
 ///
 /// # Safety
-/// Lock held; no user code runs; `1 <= nfields <= QUICK_FIELDS`; `ty` as
+/// Lock held; no user code runs; `shape` as `init_quick` takes; `ty` as
 /// in `new_object`.
 #[inline(always)]
 unsafe fn new_here(
     g: &Locked,
     ty: *const GcType,
-    nfields: usize,
+    shape: &Shape,
     kind: Kind,
 ) -> Option<*mut Header> {
     // SAFETY: caller's contract; the block is fresh memory of the shape's
@@ -407,12 +429,11 @@ unsafe fn new_here(
         {
             return None;
         }
-        let shape = Shape::small(nfields);
         let base = (*st).pool.alloc_here(shape.size());
         if base.is_null() {
             return None;
         }
-        let h = born_pooled(g, base, ty, &shape, kind);
+        let h = born_pooled::<true>(g, base, ty, shape, kind);
         if (*h).is_tracked() {
             (*st).count[0] += 1;
             list::append(h, &raw const (*st).gens[0]);
