@@ -676,6 +676,11 @@ impl Header {
     pub fn is_weakref(&self) -> bool {
         self.meta & META_WEAKREF != 0
     }
+    /// No type and not a weakref (one test of `meta`).
+    #[inline(always)]
+    pub fn is_plain(&self) -> bool {
+        self.meta & !(META_EXT | META_TRACKED) == 0
+    }
     /// The hook selected by `f` from this object's type, if any.
     #[inline]
     pub fn hook<F: Copy>(&self, f: impl FnOnce(&GcType) -> Option<F>) -> Option<F> {

@@ -658,14 +658,16 @@ unsafe fn unlink_dying(g: &Locked, h: *mut Header, v: Counts) {
     unsafe {
         if (*h).is_tracked() {
             list::remove(h);
-            if v.has(PROMOTED) {
+            // (One test for the young objects most deaths are.)
+            if !v.has(PROMOTED | OLD | DIRTY) {
+            } else if v.has(PROMOTED) {
                 // It leaves generation 2 (API v2: pending counts promoted
                 // objects still alive; resurrected, it rejoins generation 0).
                 (*g.st()).long_lived_pending -= 1;
             } else if v.has(OLD) {
                 // It leaves `old` (and, resurrected, rejoins generation 0).
                 (*g.st()).old_len -= 1;
-            } else if v.has(DIRTY) {
+            } else {
                 (*g.st()).pool.unmark(h as *mut u8);
             }
         }
@@ -680,7 +682,7 @@ unsafe fn unlink_dying(g: &Locked, h: *mut Header, v: Counts) {
 #[inline(always)]
 pub unsafe fn dies_simply(h: *mut Header) -> bool {
     // SAFETY: caller's contract.
-    unsafe { (*h).ty().is_null() && !(*h).has(WEAKREFED) && !(*h).is_weakref() }
+    unsafe { (*h).is_plain() && !(*h).has(WEAKREFED) }
 }
 
 /// Steps 4-5 of the death of `h` and of every object whose count its
@@ -707,7 +709,8 @@ unsafe fn die_simply(g: &Locked, h: *mut Header) {
                 let Some((c, cur)) = release_field(slot, x, checked) else {
                     continue;
                 };
-                if dies(cur) && dies_simply(c) {
+                // (`dies` and `dies_simply` with the count word in hand.)
+                if cur.count() == 1 && !cur.has(DYING | WEAKREFED) && (*c).is_plain() {
                     unlink_dying(g, c, cur);
                     list::set_next(c, todo);
                     todo = c;
