@@ -390,15 +390,27 @@ impl Shape {
 
     /// The shape of an object with a payload that `init_quick` can
     /// initialize (at most `QUICK_WORDS` words after the header: a payload
-    /// of 1 to 16 bytes, with at most 2 fields), or None.
+    /// of 1 to 16 bytes after at most 2 fields), or None.
     #[inline(always)]
     pub fn quick_ext(nfields: usize, payload_size: usize) -> Option<Shape> {
-        if nfields > QUICK_WORDS || payload_size.wrapping_sub(1) >= 16 {
+        if nfields > 2 || payload_size.wrapping_sub(1) >= 16 {
             return None;
         }
-        // (Within the common shapes: no overflow, never TooLarge.)
-        let shape = Shape::new(nfields, payload_size).ok()?;
-        (shape.body_words() <= QUICK_WORDS).then_some(shape)
+        // What `Shape::new` computes, for these sizes: the payload starts
+        // at the first 16-aligned offset after the fields (32, or 48 after
+        // one or two), so it ends at most 4 words after the header.
+        let payload_offset = if nfields == 0 {
+            HEADER_SIZE
+        } else {
+            HEADER_SIZE + 16
+        };
+        Some(Shape {
+            nfields,
+            payload_size,
+            ext: true,
+            payload_offset,
+            total: PREFIX_SIZE + payload_offset + payload_size,
+        })
     }
 
     /// Words after the header up to the end of the object, rounded up.
@@ -595,10 +607,20 @@ pub unsafe fn allocation_of(h: *mut Header) -> (*mut u8, usize) {
 /// As `allocation_of`; `h` has `META_EXT`.
 #[inline(never)]
 unsafe fn allocation_of_ext(h: *mut Header) -> (*mut u8, usize) {
-    // SAFETY: the shape is read from the still-valid header.
+    // SAFETY: the prefix of an `EXT` object holds its field count and
+    // payload size, which made a valid shape (no overflow below).
     unsafe {
-        let shape = shape_of(h);
-        ((h as *mut u8).sub(PREFIX_SIZE), shape.total)
+        let prefix = h as *const usize;
+        let (nfields, payload) = (*prefix.sub(2), *prefix.sub(1));
+        // `Shape::new`'s total, without its checks.
+        let fields_end = HEADER_SIZE + nfields * size_of::<usize>();
+        let end = if payload == 0 {
+            fields_end
+        } else {
+            fields_end.next_multiple_of(ALIGN) + payload
+        };
+        debug_assert_eq!(PREFIX_SIZE + end, shape_of(h).total);
+        ((h as *mut u8).sub(PREFIX_SIZE), PREFIX_SIZE + end)
     }
 }
 
