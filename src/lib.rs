@@ -4,8 +4,9 @@
 //! references with callbacks. The C contract is `include/rcgc.h`.
 //!
 //! Modules, bottom up: each uses those listed before it, except that
-//! `alloc` reports its mapped pages to `memory`, and `memory` takes the
-//! heap lock's guard type as proof that its caller holds the lock.
+//! `alloc` reports its mapped pages to `memory`, `memory` takes the
+//! heap lock's guard type as proof that its caller holds the lock, and
+//! `epoch` counts `sections`' slots as readers.
 //! - `bias`: biased ownership of the heap lock and the counts by one thread
 //!   (plain loads and stores while one thread uses the library);
 //! - `alloc`: the size-class pool and the system allocator (and the test
@@ -23,8 +24,8 @@
 //! - `epoch`: safe reclamation of objects that had weakrefs, for the
 //!   lock-free `weakref_get`;
 //! - `weakref`: weakref objects and the per-target lists;
-//! - `sections`: the lock-free field changes of threads that do not own
-//!   the counts, and the stop that keeps them out of a collection;
+//! - `sections`: the lock-free field reads and changes of threads that do
+//!   not own the counts, and the stop that keeps them out of a collection;
 //! - `refcount`: incref/decref and the iterative death path;
 //! - `gc`: one collection (a full one leaves out the old objects no dropped
 //!   reference can have cut off), and object creation (which triggers

@@ -1,7 +1,18 @@
 //! Lock-free sections: the few instructions in which a thread that does not
-//! own the counts (bias.rs) changes a field without the heap lock, and the
-//! stop by which a collection (or a walk of the heap) keeps every such
-//! change out while it reads the fields.
+//! own the counts (bias.rs) reads or changes a field without the heap lock
+//! (`obj_get_field`, `obj_set_field`), and the stop by which a collection
+//! (or a walk of the heap) keeps every such change out while it reads the
+//! fields. (While one thread uses the library it owns the counts and
+//! needs no section: its field accesses are plain loads and stores.)
+//!
+//! Whose objects: any. A section works on whatever object the caller holds,
+//! its own or one another thread made or also uses: the field is swapped
+//! atomically, counts change atomically, and a death (a count reaching
+//! zero) still happens under the heap lock, or, for an untracked object
+//! with no type, by a compare-and-swap (refcount.rs). What scales is that
+//! a thread working on its own objects writes only its own slot's line and
+//! those objects' lines. Objects outlive the thread that made them: a slot
+//! holds no object, and a thread that exits leaves its slot free.
 //!
 //! A section: the thread marks its slot busy (a compare-and-swap on its
 //! own cache line, so threads never write a line another thread writes),
@@ -16,10 +27,9 @@
 //! operations one of the stores comes first, so either the section sees
 //! the stop (and changes nothing), or the stopper sees the slot busy and
 //! waits; the section's Release store that frees the slot pairs with that
-//! load, so the stopper then sees every field the section wrote. The same
-//! argument covers `USED`: a thread raises it before its first section, so
-//! a stopper that read a smaller `USED` came before that section's load of
-//! `STOPS` in the order and the section sees the stop.
+//! load, so the stopper then sees every field the section wrote. A thread
+//! raises `USED` before its first section, under the heap lock, so a
+//! stopper (which holds the lock) reads every slot that can be busy.
 //!
 //! A section calls nothing that can wait (no lock, no allocation, no host
 //! code), so a stopper waits at most a few instructions of another thread
