@@ -1,6 +1,6 @@
 //! Compiles every C program in `c_tests/` (one scenario each) and
-//! `examples/` against the library this `cargo test` built, runs it, and
-//! fails when it exits non-zero. build.rs emits one `#[test]` per file, so a
+//! `examples/` against the library this `cargo test` built, runs it twice
+//! (as it comes, and with `RCGC_BIAS=0`), and fails when it exits non-zero. build.rs emits one `#[test]` per file, so a
 //! failure names the scenario.
 
 use std::path::{Path, PathBuf};
@@ -39,14 +39,24 @@ fn run_c_program(folder: &str, name: &str) {
         .status()
         .unwrap_or_else(|e| panic!("cannot run {cc}: {e}"));
     assert!(status.success(), "{folder}/{name}.c did not compile");
-    let run = Command::new(&exe).output().expect("run the C program");
-    print!("{}", String::from_utf8_lossy(&run.stdout));
-    eprint!("{}", String::from_utf8_lossy(&run.stderr));
-    assert!(
-        run.status.success(),
-        "{folder}/{name} failed: {}",
-        run.status
-    );
+    // Twice: as it comes, and with the bias off (RCGC_BIAS=0), the paths
+    // every thread takes once a second thread has used the library (atomic
+    // counts, lock-free sections for the fields, the real heap lock).
+    for bias in [None, Some("0")] {
+        let mut cmd = Command::new(&exe);
+        if let Some(v) = bias {
+            cmd.env("RCGC_BIAS", v);
+        }
+        let run = cmd.output().expect("run the C program");
+        print!("{}", String::from_utf8_lossy(&run.stdout));
+        eprint!("{}", String::from_utf8_lossy(&run.stderr));
+        assert!(
+            run.status.success(),
+            "{folder}/{name} failed (RCGC_BIAS={}): {}",
+            bias.unwrap_or("unset"),
+            run.status
+        );
+    }
 }
 
 include!(concat!(env!("OUT_DIR"), "/c_programs.rs"));

@@ -227,6 +227,24 @@ fn model_random_sequences() {
     );
 }
 
+/// `model_random_sequences` again in a child process with the bias off
+/// (RCGC_BIAS=0, read at the library's first use): the paths every thread
+/// takes once a second thread has used the library (atomic counts, the
+/// lock-free sections of the field accessors, frees that check for them).
+#[test]
+fn model_random_sequences_unbiased() {
+    if std::env::var_os("RCGC_BIAS").is_some() {
+        return; // run by the child's filter only if asked for by name
+    }
+    let exe = std::env::current_exe().expect("test executable path");
+    let status = std::process::Command::new(exe)
+        .env("RCGC_BIAS", "0")
+        .args(["--exact", "model_random_sequences", "--nocapture"])
+        .status()
+        .expect("run the model test again");
+    assert!(status.success(), "the model test failed with RCGC_BIAS=0");
+}
+
 fn cov_of(s: &Stats, k: &str) -> usize {
     s.cov.get(k).copied().unwrap_or(0)
 }
