@@ -39,11 +39,19 @@ use std::sync::atomic::{
 
 const NSLOTS: usize = 64;
 
-/// One reader slot, on its own cache line pair.
+/// A slot a reader announces itself in (here, and a section in
+/// sections.rs), on its own cache line pair, so that threads never write a
+/// line another thread writes.
 #[repr(align(128))]
-struct Slot(AtomicUsize);
+pub struct Slot(pub AtomicUsize);
 
-static SLOTS: [Slot; NSLOTS] = [const { Slot(AtomicUsize::new(0)) }; NSLOTS];
+impl Slot {
+    pub const fn free() -> Slot {
+        Slot(AtomicUsize::new(0))
+    }
+}
+
+static SLOTS: [Slot; NSLOTS] = [const { Slot::free() }; NSLOTS];
 static EPOCH: AtomicUsize = AtomicUsize::new(1);
 
 /// A reader's announcement; cleared on drop.

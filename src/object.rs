@@ -466,28 +466,7 @@ pub unsafe fn init_object(
         if !shape.ext {
             return init_small(base, ty, shape.nfields, kind);
         }
-        let words = base as *mut usize;
-        words.write(shape.nfields);
-        words.add(1).write(shape.payload_size);
-        let h = base.add(PREFIX_SIZE) as *mut Header;
-        let body = (h as *mut u8).add(HEADER_SIZE);
-        let len = shape.total - PREFIX_SIZE - HEADER_SIZE;
-        // Small bodies of whole words (a few fields and a small payload):
-        // word stores, no memset call.
-        match len {
-            8 => (body as *mut [usize; 1]).write([0; 1]),
-            16 => (body as *mut [usize; 2]).write([0; 2]),
-            24 => (body as *mut [usize; 3]).write([0; 3]),
-            32 => (body as *mut [usize; 4]).write([0; 4]),
-            _ => ptr::write_bytes(body, 0, len),
-        }
-        h.write(Header {
-            rc: CountWord::new(0),
-            next: AtomicUsize::new(0),
-            prev: AtomicUsize::new(0),
-            meta: meta_word(ty, shape.nfields, kind) | META_EXT,
-        });
-        h
+        init_ext::<false>(base, ty, shape, kind)
     }
 }
 
@@ -516,18 +495,52 @@ pub unsafe fn init_quick(
             // (1 to QUICK_WORDS fields: init_small's word stores.)
             return init_small(base, ty, shape.nfields, kind);
         }
+        init_ext::<true>(base, ty, shape, kind)
+    }
+}
+
+/// `init_object` for a shape with a prefix (`shape.ext`). `QUICK`: the
+/// shape is from `Shape::quick_ext`, and its body is zeroed in whole words
+/// (as `init_quick` says) with no `memset` arm at all.
+///
+/// # Safety
+/// As `init_object` (or `init_quick` with `QUICK`); `shape.ext`.
+#[inline(always)]
+unsafe fn init_ext<const QUICK: bool>(
+    base: *mut u8,
+    ty: *const GcType,
+    shape: &Shape,
+    kind: Kind,
+) -> *mut Header {
+    // SAFETY: caller's contract: base is a fresh block for the shape (the
+    // prefix, then the header, 16-aligned); the body is zeroed before
+    // anyone sees it.
+    unsafe {
         let words = base as *mut usize;
         words.write(shape.nfields);
         words.add(1).write(shape.payload_size);
         let h = base.add(PREFIX_SIZE) as *mut Header;
         let body = (h as *mut u8).add(HEADER_SIZE);
-        match shape.body_words() {
-            1 => (body as *mut [usize; 1]).write([0; 1]),
-            2 => (body as *mut [usize; 2]).write([0; 2]),
-            3 => (body as *mut [usize; 3]).write([0; 3]),
-            4 => (body as *mut [usize; 4]).write([0; 4]),
-            // Shape::quick_ext gives 1 to QUICK_WORDS words.
-            _ => std::hint::unreachable_unchecked(),
+        if QUICK {
+            match shape.body_words() {
+                1 => (body as *mut [usize; 1]).write([0; 1]),
+                2 => (body as *mut [usize; 2]).write([0; 2]),
+                3 => (body as *mut [usize; 3]).write([0; 3]),
+                4 => (body as *mut [usize; 4]).write([0; 4]),
+                // Shape::quick_ext gives 1 to QUICK_WORDS words.
+                _ => std::hint::unreachable_unchecked(),
+            }
+        } else {
+            let len = shape.total - PREFIX_SIZE - HEADER_SIZE;
+            // Small bodies of whole words (a few fields and a small
+            // payload): word stores, no memset call.
+            match len {
+                8 => (body as *mut [usize; 1]).write([0; 1]),
+                16 => (body as *mut [usize; 2]).write([0; 2]),
+                24 => (body as *mut [usize; 3]).write([0; 3]),
+                32 => (body as *mut [usize; 4]).write([0; 4]),
+                _ => ptr::write_bytes(body, 0, len),
+            }
         }
         h.write(Header {
             rc: CountWord::new(0),

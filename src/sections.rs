@@ -56,6 +56,7 @@
 //! stops in force (they nest: a finalizer may collect); in a fork child, no
 //! slot is busy and only the forking thread's own stops remain.
 
+use crate::epoch::Slot;
 use crate::heap::Locked;
 use std::cell::Cell;
 use std::sync::atomic::{
@@ -66,12 +67,8 @@ use std::sync::atomic::{
 
 const NSLOTS: usize = 64;
 
-/// One thread's section: 0 when free, else the epoch (epoch.rs) it began
-/// in; on its own cache line pair.
-#[repr(align(128))]
-struct Slot(AtomicUsize);
-
-static SLOTS: [Slot; NSLOTS] = [const { Slot(AtomicUsize::new(0)) }; NSLOTS];
+/// One per thread: 0 when free, else the epoch its section began in.
+static SLOTS: [Slot; NSLOTS] = [const { Slot::free() }; NSLOTS];
 /// Slot indices handed out so far (at most `NSLOTS`).
 static USED: AtomicUsize = AtomicUsize::new(0);
 /// The next slot index to hand out (modulo `NSLOTS`).

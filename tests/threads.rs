@@ -38,6 +38,19 @@ fn node(fields: usize) -> *mut GcObject {
     o
 }
 
+/// A chain of `n` nodes, each holding the one made before it; returns the
+/// last (the caller's reference).
+fn chain(n: usize) -> *mut GcObject {
+    let mut head = node(1);
+    for _ in 1..n {
+        let next = node(1);
+        obj_set_field(next, 0, head);
+        obj_decref(head);
+        head = next;
+    }
+    head
+}
+
 fn magic(o: *mut GcObject) -> u64 {
     // SAFETY: a live object of type NODE.
     unsafe { *(obj_payload(o) as *mut u64) }
@@ -277,13 +290,7 @@ fn field_toggled_during_young_collections() -> usize {
     let mut made = 0;
     while !done.load(SeqCst) {
         // A young batch, so that the scan's passes take a while.
-        let mut head = node(1);
-        for _ in 1..BATCH {
-            let n = node(1);
-            obj_set_field(n, 0, head);
-            obj_decref(head);
-            head = n;
-        }
+        let head = chain(BATCH);
         gc_collect_generation(0);
         obj_decref(head);
         made += BATCH;
@@ -407,13 +414,7 @@ fn pair() -> H {
 fn old_cycles_cut_by_other_threads() -> usize {
     // A ballast of old objects, so that the cut cycles move to `dirty`
     // rather than making the collection scan all of `old`.
-    let mut chain = node(1);
-    for _ in 1..2000 {
-        let n = node(1);
-        obj_set_field(n, 0, chain);
-        obj_decref(chain);
-        chain = n;
-    }
+    let ballast = chain(2000);
     let pairs: Vec<H> = (0..400).map(|_| pair()).collect();
     gc_collect();
     let pairs = Arc::new(pairs);
@@ -435,7 +436,7 @@ fn old_cycles_cut_by_other_threads() -> usize {
     }
     threads.into_iter().for_each(|t| t.join().unwrap());
     gc_collect();
-    obj_decref(chain);
+    obj_decref(ballast);
     2000 + 800
 }
 
@@ -497,13 +498,7 @@ fn references_dropped_during_full_collections() -> usize {
             std::hint::spin_loop();
         }
         obj_decref(a.0);
-        let mut head = node(1);
-        for _ in 1..BATCH {
-            let n = node(1);
-            obj_set_field(n, 0, head);
-            obj_decref(head);
-            head = n;
-        }
+        let head = chain(BATCH);
         gc_collect();
         while done.load(SeqCst) != i {
             std::hint::spin_loop();
