@@ -719,7 +719,8 @@ int gc_visit_objects(int generation, GcObjectVisitFn fn, void *ctx);
  * Objects are borrowed, as for gc_visit_objects.
  * Returns: GC_OK, or the non-zero value `fn` returned; GC_ERR_NULL (`o` or
  * `fn` NULL).
- * Thread-safe: holds the heap lock for the walk.
+ * Thread-safe: holds the heap lock for the walk, and other threads'
+ * field changes wait for its end.
  */
 int gc_get_referents(struct GcObject *o, GcObjectVisitFn fn, void *ctx);
 

@@ -97,7 +97,8 @@ pub extern "C" fn gc_visit_objects(
 /// Objects are borrowed, as for gc_visit_objects.
 /// Returns: GC_OK, or the non-zero value `fn` returned; GC_ERR_NULL (`o` or
 /// `fn` NULL).
-/// Thread-safe: holds the heap lock for the walk.
+/// Thread-safe: holds the heap lock for the walk, and other threads'
+/// field changes wait for its end.
 #[unsafe(no_mangle)]
 pub extern "C" fn gc_get_referents(
     o: *mut GcObject,
@@ -111,7 +112,10 @@ pub extern "C" fn gc_get_referents(
         return fail(GC_ERR_NULL, c"gc_get_referents: fn is NULL");
     };
     let h = live(c"gc_get_referents", o);
-    let _g = lock();
+    let g = lock();
+    // The fields stay as read, and so their values alive, while `fn` runs
+    // (another thread's obj_set_field waits, sections.rs).
+    let _stop = crate::sections::stop(&g);
     // SAFETY: lock held; o is a live object (API contract).
     let children = unsafe { introspect::referents(h) };
     let mut visit = visitor(f, ctx);
