@@ -232,6 +232,8 @@ fn model_random_sequences() {
 /// takes once a second thread has used the library (atomic counts, the
 /// lock-free sections of the field accessors, frees that check for them).
 #[test]
+// (Under Miri the bias is always off, and processes cannot be spawned.)
+#[cfg_attr(miri, ignore)]
 fn model_random_sequences_unbiased() {
     if std::env::var_os("RCGC_BIAS").is_some() {
         return; // run by the child's filter only if asked for by name
