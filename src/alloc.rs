@@ -357,6 +357,44 @@ impl Pool {
         }
     }
 
+    /// Whether `free` of block `b` would be a plain push on its page's free
+    /// list, with no call (`free_here`): the page stays where it is (it
+    /// keeps a live block and already has room, or it is its class's
+    /// first page).
+    ///
+    /// # Safety
+    /// `b` is a live block of this pool.
+    #[inline(always)]
+    pub unsafe fn frees_here(&self, b: *mut u8) -> bool {
+        let p = page_of(b);
+        // SAFETY: b's page is a live page of the pool.
+        unsafe {
+            if (*p).live == 1 {
+                self.classes[(*p).class] == p
+            } else {
+                (*p).has_room
+            }
+        }
+    }
+
+    /// `free` where `frees_here(b)` said so.
+    ///
+    /// # Safety
+    /// As `free`, and `frees_here(b)`.
+    #[inline(always)]
+    pub unsafe fn free_here(&mut self, b: *mut u8) {
+        let p = page_of(b);
+        // SAFETY: as in `free`; the page needs no move (caller's contract).
+        unsafe {
+            *(b.add(8) as *mut *mut u8) = (*p).free;
+            (*p).free = b;
+            (*p).live -= 1;
+            if (*p).live == 0 {
+                (*p).emptied_at = self.trims;
+            }
+        }
+    }
+
     /// `p`'s last live block was just freed and it is not the first of its
     /// class's pages with room (which stays, so a steady allocate/free loop
     /// does not move it back and forth): it goes to `empty`.
