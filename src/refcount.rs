@@ -353,17 +353,19 @@ unsafe fn die_quick(h: *mut Header) -> bool {
         };
         let st = g.st();
         let (base, size) = allocation_of(h);
+        // (POOLED never changes: read before the pool looks at the block,
+        // which must be one of its own.)
         let quiet = !(*st).sections_used
             && (*st).retired.is_null()
             && !(*st).draining
             && !(*st).collecting
+            && (*h).has(POOLED)
             && (*st).pool.frees_here(base);
         let dead = quiet
             && crate::bias::with_owned_counts(|| {
                 let v = (*h).rc.load();
-                let plain = v.count() == 1
-                    && v.has(POOLED)
-                    && !v.has(WEAKREFED | DYING | MARK | PROMOTED | OLD | DIRTY);
+                let plain =
+                    v.count() == 1 && !v.has(WEAKREFED | DYING | MARK | PROMOTED | OLD | DIRTY);
                 if plain {
                     (*h).rc.store_exclusive(v.minus_one().with(DYING));
                 }
