@@ -45,6 +45,10 @@
 //!   of one frees it, then every object that dies simply because of it, in
 //!   one loop (`die_simply`, a worklist through their `next` links); the
 //!   others whose count reaches zero there go to `fresh` as above.
+//! - The commonest death of all, a young tracked pool object that dies
+//!   simply and has no field set, dropped by the thread that owns the
+//!   biases, is done by `die_quick` with no call on the way, before
+//!   `decref_slow` and its stack frame.
 //!
 //! `DYING` stops a second transition to zero (after a resurrection inside
 //! the finalizer, say) from queueing the object twice, and marks collector
