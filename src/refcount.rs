@@ -365,16 +365,16 @@ unsafe fn die_quick(h: *mut Header) -> bool {
             && !(*st).collecting
             && (*h).has(POOLED)
             && (*st).pool.frees_here(base);
-        let dead = quiet
-            && crate::bias::with_owned_counts(|| {
-                let v = (*h).rc.load();
-                let plain =
-                    v.count() == 1 && !v.has(WEAKREFED | DYING | MARK | PROMOTED | OLD | DIRTY);
-                if plain {
-                    (*h).rc.store_exclusive(v.minus_one().with(DYING));
-                }
-                plain
-            }) == Some(true);
+        // With a count of 1, ours is the only reference: no other thread
+        // can change the count (as in `die_untracked_plain`; no weakref to
+        // get it from, no section to read it from a field), so a plain load
+        // and store, with or without the counts bias.
+        let v = (*h).rc.load();
+        let dead =
+            quiet && v.count() == 1 && !v.has(WEAKREFED | DYING | MARK | PROMOTED | OLD | DIRTY);
+        if dead {
+            (*h).rc.store_exclusive(v.minus_one().with(DYING));
+        }
         if dead {
             list::remove(h);
             (*st).count[0] = (*st).count[0].saturating_sub(1);
