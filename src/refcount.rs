@@ -328,16 +328,18 @@ unsafe fn incref_shared(value: *mut Header) {
 
 /// The commonest death with no call on the way (as `gc::new_object_quick`
 /// for creation), so that it needs no stack frame: the last reference to a
-/// young tracked pool object with no type, no weakrefs and no field set, dropped while the heap lock's bias (and so the counts') is
-/// this thread's, checked mode is off for good, no death or collection is
-/// under way and no block waits in the epoch, when its block goes back to
-/// its page's free list with no page moving. What `start_death` would do
-/// for it: the count's last step, out of generation 0, count0, the memory
-/// figures, the block. False (nothing done) otherwise: `decref_slow`'s
-/// turn.
+/// young tracked pool object with no type, no weakrefs and no field set,
+/// dropped while the heap lock's bias is this thread's, checked mode is off
+/// for good, no death or collection is under way and no block waits in
+/// the epoch, when its block goes back to its page's free list with no
+/// page moving. What `start_death` would do for it: the count's last step,
+/// out of generation 0, count0, the memory figures, the block. False
+/// (nothing done) otherwise: `decref_slow`'s turn.
 ///
 /// # Safety
-/// As `decref`.
+/// As `decref`; `h` is tracked. (Its fields are read before its count:
+/// what they hold matters only if the count is 1, and then no other thread
+/// holds a reference to change them with.)
 #[inline(always)]
 unsafe fn die_quick(h: *mut Header) -> bool {
     // SAFETY: caller's contract: h is live; the lock is held (biased)
@@ -374,8 +376,6 @@ unsafe fn die_quick(h: *mut Header) -> bool {
             quiet && v.count() == 1 && !v.has(WEAKREFED | DYING | MARK | PROMOTED | OLD | DIRTY);
         if dead {
             (*h).rc.store_exclusive(v.minus_one().with(DYING));
-        }
-        if dead {
             list::remove(h);
             (*st).count[0] = (*st).count[0].saturating_sub(1);
             crate::memory::on_free(crate::memory::charge(size), true, true);
