@@ -7,9 +7,12 @@
 //!
 //! A reader announces itself in one of `SLOTS` reader slots (the global
 //! epoch it saw) for the few instructions it looks at a target; a dead
-//! object's memory is retired with a tag (the epoch it advanced), and is
-//! released, under the heap lock, once no slot holds an epoch at or below
-//! its tag. Readers never wait for the heap lock (nor for anything but a
+//! object's memory is retired with a tag (the epoch at its retirement), and
+//! is released, under the heap lock, once no slot holds an epoch at or
+//! below its tag. The epoch advances only when retired blocks are
+//! released: in batches (refcount.rs `free` releases once `RETIRE_BATCH`
+//! blocks wait), so a death costs a link in the list, not a write of a
+//! line every reader reads. Readers never wait for the heap lock (nor for anything but a
 //! free slot); the heap lock's holders never wait for readers (a block
 //! that is not yet safe waits for a later release). No thread-local state,
 //! so nothing is left behind by a thread that exits or does not survive a
@@ -17,13 +20,13 @@
 //!
 //! Why it is safe: the dying object's weakrefs were cleared (Release) before
 //! it is retired. A reader publishes its slot, then a SeqCst fence, then
-//! loads the target; the releaser makes its SeqCst fence, then reads the
-//! slots. Either it sees the reader's slot (with an epoch read before the
-//! retirement's increment, so at or below the tag: the block stays), or
-//! the reader sees the cleared target (it never touches the block). A
-//! reader whose epoch is above the tag loaded the epoch after the
-//! retirement (Acquire, pairing with its AcqRel increment), so it sees the
-//! cleared target too.
+//! loads the target; the releaser advances the epoch, makes its SeqCst
+//! fence, then reads the slots. Either it sees the reader's slot (with an
+//! epoch read before that increment, so at or below the tag: the block
+//! stays), or the reader sees the cleared target (it never touches the
+//! block). A reader whose epoch is above the tag loaded the epoch after an
+//! increment made, under the lock, after the retirement (Acquire, pairing
+//! with the increment's Release), so it sees the cleared target too.
 //!
 //! Invariants: a slot is 0 (free) or holds the epoch its reader saw; the
 //! retired list (in the heap state, under the heap lock) is in tag order,
@@ -104,14 +107,14 @@ impl Drop for Pin {
 /// # Safety
 /// Heap lock held (`st` is the heap state); `h` is dead and unlinked.
 pub unsafe fn retire(st: *mut State, h: *mut Header) {
-    // Its Release half pairs with the reader's Acquire load in `pin` (the
-    // weakrefs were cleared before this point); SeqCst, so that a section
-    // that began before (its slot holds the epoch it read, `current`) has
-    // an epoch at or below the tag.
-    let tag = EPOCH.fetch_add(1, SeqCst);
+    // The epoch now (only holders of the lock change it, in
+    // `release_safe`): a reader or section that began before has an epoch
+    // at or below the tag.
+    let tag = EPOCH.load(Relaxed);
     // SAFETY: lock held; h's header words are ours now.
     unsafe {
         let st = &mut *st;
+        st.retired_len += 1;
         (*h).prev.store(tag, Relaxed);
         (*h).next.store(0, Relaxed);
         if st.retired_tail.is_null() {
@@ -133,6 +136,12 @@ pub unsafe fn release_safe(st: *mut State, mut release: impl FnMut(*mut Header))
         if (*st).retired.is_null() {
             return;
         }
+        // Readers and sections that begin from now on have epochs above
+        // every tag so far. Release: pairs with the Acquire load in `pin`
+        // (a reader that reads the new epoch sees the targets of every
+        // block retired before cleared); SeqCst, before the sections'
+        // loads in the single order (sections.rs `enter`).
+        EPOCH.fetch_add(1, SeqCst);
         fence(SeqCst);
         // Acquire: pairs with the Release store of a reader leaving its
         // slot (Pin::drop), so its reads of a block happen before the block
@@ -150,6 +159,7 @@ pub unsafe fn release_safe(st: *mut State, mut release: impl FnMut(*mut Header))
                 break;
             }
             (*st).retired = (*h).next.load(Relaxed) as *mut Header;
+            (*st).retired_len -= 1;
             if (*st).retired.is_null() {
                 (*st).retired_tail = std::ptr::null_mut();
             }

@@ -152,6 +152,8 @@ pub struct State {
     /// reader can hold them (epoch.rs), oldest first.
     pub retired: *mut Header,
     pub retired_tail: *mut Header,
+    /// Blocks on the retired list.
+    pub retired_len: usize,
     /// Whether some thread has begun a lock-free section (sections.rs; set
     /// under the lock, as `USED` grows): until then every free is at once.
     pub sections_used: bool,
@@ -225,6 +227,7 @@ pub static HEAP: Heap = Heap {
         pool: crate::alloc::Pool::new(),
         retired: std::ptr::null_mut(),
         retired_tail: std::ptr::null_mut(),
+        retired_len: 0,
         sections_used: false,
         abandon: [std::ptr::null(); 3],
         finalizing: std::ptr::null_mut(),

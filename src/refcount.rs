@@ -12,10 +12,10 @@
 //! lock-free section (sections.rs; a collection keeps them out) or under
 //! the lock. A thread that does not own the counts reads a field in a
 //! section too (`get_field_shared`), incrementing the value's count only
-//! while it is above zero; an object whose count reaches zero while a
-//! section is in progress keeps its memory until the section ends
-//! (sections.rs `quiet`, epoch.rs). The locked `get_field` stops the
-//! sections, so no field it reads changes before its increment.
+//! while it is above zero; once sections exist, a dead object's memory is
+//! retired (epoch.rs) until no section that began before its death can
+//! hold it. The locked `get_field` stops the sections, so no field it
+//! reads changes before its increment.
 //!
 //! Death order (API.md), for one object whose count reached zero:
 //! 1. finalize (once per object's life); a count above zero afterwards means
@@ -330,9 +330,9 @@ unsafe fn incref_shared(value: *mut Header) {
 /// for creation), so that it needs no stack frame: the last reference to a
 /// young tracked pool object with no type, no weakrefs and no field set,
 /// dropped while the heap lock's bias is this thread's, checked mode is off
-/// for good, no death or collection is under way and no block waits in
-/// the epoch, when its block goes back to its page's free list with no
-/// page moving. What `start_death` would do for it: the count's last step,
+/// for good, no section has ever run and no death or collection is under
+/// way, when its block goes back to its page's free list with no page
+/// moving. What `start_death` would do for it: the count's last step,
 /// out of generation 0, count0, the memory figures, the block. False
 /// (nothing done) otherwise: `decref_slow`'s turn.
 ///
@@ -362,7 +362,6 @@ unsafe fn die_quick(h: *mut Header) -> bool {
         // (POOLED never changes: read before the pool looks at the block,
         // which must be one of its own.)
         let quiet = !(*st).sections_used
-            && (*st).retired.is_null()
             && !(*st).draining
             && !(*st).collecting
             && (*h).has(POOLED)
@@ -478,7 +477,7 @@ unsafe fn die_untracked_watched(h: *mut Header, mut cur: Counts) -> bool {
         }
     }
     // SAFETY: the count is zero: the object is ours.
-    unsafe { free_untracked(h, cur, crate::sections::quiet(false)) };
+    unsafe { free_untracked(h, cur, crate::sections::quiet()) };
     true
 }
 
@@ -1051,9 +1050,8 @@ pub unsafe fn destroy(h: *mut Header) {
 }
 
 /// Step 5, second half: counts the deallocation and releases the memory, at
-/// once or, for an object that has had weakrefs, once no lock-free reader can
-/// still hold its address (the epoch hands it to `RETIRED`; this and every
-/// later free releases what is there).
+/// once or, where a lock-free reader may still hold its address, once none
+/// can (the epoch's retired list, released in batches of `RETIRE_BATCH`).
 ///
 /// # Safety
 /// Lock held (`st` is the heap state); `h` is unlinked and never used again.
@@ -1078,7 +1076,7 @@ pub unsafe fn free(st: *mut State, h: *mut Header) {
         } else {
             release_memory(st, h, base, size, checked, pooled);
         }
-        if !(*st).retired.is_null() {
+        if (*st).retired_len >= RETIRE_BATCH {
             release_retired(st);
         }
     }
@@ -1086,8 +1084,9 @@ pub unsafe fn free(st: *mut State, h: *mut Header) {
 
 /// `free`'s end where a lock-free reader may hold the address: a
 /// `weakref_get` (the object has had weakrefs) or a section's
-/// `obj_get_field` (sections.rs `quiet`). The memory then goes back once no
-/// reader can hold it (epoch.rs), else at once.
+/// `obj_get_field` (once sections exist, unless this thread's stop keeps
+/// them out). The memory then goes back once no reader can hold it
+/// (epoch.rs), else at once.
 ///
 /// # Safety
 /// As `release_memory`.
@@ -1103,13 +1102,17 @@ unsafe fn free_watched(
 ) {
     // SAFETY: caller's contract.
     unsafe {
-        if (*h).has(WEAKREFED) || !crate::sections::quiet(true) {
+        // (During a stop no section is in progress: at once.)
+        if (*h).has(WEAKREFED) || !crate::sections::stopped() {
             crate::epoch::retire(st, h);
         } else {
             release_memory(st, h, base, size, checked, pooled);
         }
     }
 }
+
+/// Retired blocks that make a free release what has become safe (epoch.rs).
+const RETIRE_BATCH: usize = 64;
 
 /// Releases every retired block that no lock-free reader can hold.
 ///

@@ -38,10 +38,12 @@
 //! Reading: a section may also read a field and take a reference to its
 //! value (`obj_get_field`), so an object whose count reaches zero while a
 //! section is in progress may still be looked at by it. A section's slot
-//! holds the epoch it began in (epoch.rs), and such an object's memory is
-//! retired through the epoch instead of released (`quiet`, refcount.rs
-//! `free`): it goes back once no section or reader that began before can
-//! hold it. Collections free at once: they stop every section first.
+//! holds the epoch it began in (epoch.rs), and once sections exist every
+//! object's memory is retired through the epoch instead of released
+//! (refcount.rs `free`; an untracked object that dies without the lock is
+//! retired only if a section is in progress, `quiet`): it goes back, in
+//! batches, once no section or reader that began before can hold it.
+//! Collections free at once: they stop every section first.
 //!
 //! Slots: a thread takes a slot index on its first section (`NEXT`, round
 //! robin), so while there are at most `NSLOTS` threads each has its own;
@@ -143,9 +145,8 @@ pub fn used() -> bool {
 }
 
 /// Whether no section is in progress, so that no section can hold the
-/// address of an object whose count has reached zero: with `locked` (the
-/// caller holds the heap lock) a stop in force says so at once (the stop
-/// waited for every section); otherwise every slot in use is read.
+/// address of an object whose count has reached zero (every slot in use is
+/// read; for a caller without the heap lock: an untracked object's death).
 ///
 /// Why it is enough: an object reaches zero only once no field holds it,
 /// and it left its last field by a SeqCst exchange before this call. A
@@ -154,11 +155,9 @@ pub fn used() -> bool {
 /// operations; this call's fence comes after the exchange, so its load of
 /// the slot sees the section (or the section's end). A section begun
 /// later reads the field after the exchange and cannot meet the object.
-/// (A holder of the heap lock first tests `State::sections_used`, which
-/// says `USED != 0` without a load of its own.)
-pub fn quiet(locked: bool) -> bool {
+pub fn quiet() -> bool {
     let used = USED.load(SeqCst);
-    if used == 0 || (locked && STOPS.load(Relaxed) != 0) {
+    if used == 0 {
         return true;
     }
     fence(SeqCst);
@@ -213,8 +212,9 @@ impl Drop for Stop {
     }
 }
 
-/// Whether a stop is in force (for assertions).
-#[cfg(test)]
+/// Whether a stop is in force: for a holder of the heap lock, whether its
+/// own stop keeps every section out.
+#[inline]
 pub fn stopped() -> bool {
     STOPS.load(Relaxed) != 0
 }

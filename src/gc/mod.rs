@@ -534,6 +534,9 @@ fn collect(g: &Locked, generation: usize) -> usize {
         // (sections.rs).
         let stop = crate::sections::stop(g);
         let (found, uncollectable) = collect_main(g, generation);
+        // No section runs: what waits in the epoch for sections goes back
+        // (and what waits for weakref readers, if they are done).
+        crate::refcount::release_retired(g.st());
         drop(stop);
         debug::collection_done(found, uncollectable, start.elapsed());
         let st = &mut *g.st();
