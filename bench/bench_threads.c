@@ -9,6 +9,11 @@
  *   TGF  obj_get_field on the thread's own object + release of the value
  *   TRC  incref+decref on the thread's own object
  *   TSH  incref+decref on one object shared by both threads
+ *   TMX  mixed: one thread makes and releases tracked objects while the
+ *        other reads a field of its own object (get_field + release) all
+ *        the time; the maker's time per object beside the reader over its
+ *        time alone (1.0: the reader costs it nothing), and the reads the
+ *        reader made per object made
  *   THO  handoff: objects made on one thread are released on the other
  *        (a single-producer single-consumer ring), against one thread making
  *        and releasing the same objects in batches of the ring's size
@@ -311,6 +316,58 @@ static void tho(double scale) {
   emit_cpu_scaling(scale);
 }
 
+/* TMX: a maker beside a reader. */
+static _Atomic int g_reading;
+static void *reader(void *p) {
+  Obj *o = new_tracked(), *v = new_tracked();
+  set_field(o, 0, v);
+  release(v);
+  uint64_t reads = 0;
+  atomic_store(&g_reading, 1);
+  while (atomic_load_explicit(&g_reading, memory_order_relaxed) == 1) {
+    for (int i = 0; i < 256; i++) release(get_field(o, 0));
+    reads += 256;
+  }
+  set_field(o, 0, NULL);
+  release(o);
+  *(uint64_t *)p = reads;
+  return NULL;
+}
+
+static uint64_t make_release(size_t n) {
+  uint64_t t0 = wall_ns();
+  for (size_t i = 0; i < n; i++) release(new_tracked());
+  return wall_ns() - t0;
+}
+
+static void tmx(double scale) {
+  size_t n = scaled(3e6, scale);
+  uint64_t one[3], two[3], reads[3];
+  /* Both runs after a second thread has used the library (the bias is
+   * gone in both), so the reader is the only difference. */
+  pthread_t t;
+  atomic_store(&g_reading, 0);
+  pthread_create(&t, NULL, reader, &reads[0]);
+  while (atomic_load(&g_reading) == 0) sched_yield();
+  atomic_store(&g_reading, 2);
+  pthread_join(t, NULL);
+  for (int r = 0; r < 3; r++) {
+    one[r] = make_release(n);
+    atomic_store(&g_reading, 0);
+    pthread_create(&t, NULL, reader, &reads[r]);
+    while (atomic_load(&g_reading) == 0) sched_yield();
+    two[r] = make_release(n);
+    atomic_store(&g_reading, 2);
+    pthread_join(t, NULL);
+  }
+  uint64_t m1 = median_u64(one, 3), m2 = median_u64(two, 3);
+  emit("ratio_beside_alone", (double)m2 / (double)m1);
+  emit("ns_per_op_alone", (double)m1 / (double)n);
+  emit("ns_per_op_beside", (double)m2 / (double)n);
+  emit("reads_per_op", (double)median_u64(reads, 3) / (double)n);
+  emit_cpu_scaling(scale);
+}
+
 /* TEX: objects made by a thread that has exited. */
 typedef struct {
   Obj **v;
@@ -348,7 +405,7 @@ static void tex(double scale) {
 }
 
 static const Workload WORKLOADS[] = {
-  {"T2", t2}, {"T2u", t2u}, {"TSF", tsf}, {"TGF", tgf}, {"TRC", trc}, {"TSH", tsh}, {"THO", tho}, {"TEX", tex},
+  {"T2", t2}, {"T2u", t2u}, {"TSF", tsf}, {"TGF", tgf}, {"TRC", trc}, {"TSH", tsh}, {"TMX", tmx}, {"THO", tho}, {"TEX", tex},
 };
 
 int main(int argc, char **argv) {

@@ -42,7 +42,7 @@ SYSTEMS = ["rcgc", "malloc", "boehm", "cpython", "nim"]
 PEERS = ["malloc", "boehm", "cpython", "nim"]
 WORKLOADS = ["W1", "W2", "W2u", "W3", "W3t", "W4", "W4c", "W4s", "W5", "W6", "MEM"]
 CLIENTS = ["BT", "BTC", "GCB"]
-THREADS = ["T2", "T2u", "TSF", "TGF", "TRC", "TSH", "THO", "TEX"]
+THREADS = ["T2", "T2u", "TSF", "TGF", "TRC", "TSH", "TMX", "THO", "TEX"]
 MEMORY = ["RSS"]
 # Which systems have a program for each group (the others are not run).
 GROUP_SYSTEMS = {
@@ -110,6 +110,11 @@ for _w, _what in (("T2", "new tracked + release"), ("T2u", "new untracked + rele
         (f"{_w} cpu_scaling calibration (2.0 = two free CPUs)", _w, "cpu_scaling"),
     ]
 THREAD_ROWS += [
+    ("TMX maker beside a reader of fields: time per object / alone (1.0: no cost)", "TMX", "ratio_beside_alone"),
+    ("TMX maker ns per object, alone (wall)", "TMX", "ns_per_op_alone"),
+    ("TMX maker ns per object, beside the reader (wall)", "TMX", "ns_per_op_beside"),
+    ("TMX reader's get_field per object made", "TMX", "reads_per_op"),
+    ("TMX cpu_scaling calibration", "TMX", "cpu_scaling"),
     ("THO handoff (made on one thread, released on the other) / one thread doing both", "THO", "ratio_2t_1t"),
     ("THO ns per object, one thread (wall)", "THO", "ns_per_op_1t"),
     ("THO cpu_scaling calibration", "THO", "cpu_scaling"),
