@@ -343,11 +343,8 @@ impl Pool {
         // a prefix) still reads as it did.
         unsafe {
             debug_assert_eq!((*p).class, (size - 1) / ALIGN);
-            *(b.add(8) as *mut *mut u8) = (*p).free;
-            (*p).free = b;
-            (*p).live -= 1;
+            self.free_here(b);
             if (*p).live == 0 {
-                (*p).emptied_at = self.trims;
                 if self.classes[(*p).class] != p {
                     self.page_emptied(p);
                 }
@@ -377,10 +374,11 @@ impl Pool {
         }
     }
 
-    /// `free` where `frees_here(b)` said so.
+    /// `free`'s push of `b` on its page's free list; moving the page, where
+    /// `frees_here(b)` said it must move, is the caller's.
     ///
     /// # Safety
-    /// As `free`, and `frees_here(b)`.
+    /// As `free`.
     #[inline(always)]
     pub unsafe fn free_here(&mut self, b: *mut u8) {
         let p = page_of(b);

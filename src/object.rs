@@ -343,18 +343,16 @@ impl Shape {
         let ext = payload_size > 0 || nfields >= SMALL_NFIELDS_LIMIT;
         if nfields < SMALL_NFIELDS_LIMIT && payload_size <= crate::alloc::POOL_MAX {
             // The common shapes: nothing here can overflow.
-            let fields_end = HEADER_SIZE + nfields * size_of::<usize>();
-            let payload_offset = if payload_size == 0 {
-                fields_end
-            } else {
-                (fields_end + ALIGN - 1) & !(ALIGN - 1)
-            };
+            if !ext {
+                return Ok(Shape::small(nfields));
+            }
+            let (payload_offset, total) = ext_layout(nfields, payload_size);
             return Ok(Shape {
                 nfields,
                 payload_size,
                 ext,
                 payload_offset,
-                total: payload_offset + payload_size + if ext { PREFIX_SIZE } else { 0 },
+                total,
             });
         }
         let fields_end = nfields
@@ -396,9 +394,10 @@ impl Shape {
         if nfields > 2 || payload_size.wrapping_sub(1) >= 16 {
             return None;
         }
-        // What `Shape::new` computes, for these sizes: the payload starts
-        // at the first 16-aligned offset after the fields (32, or 48 after
-        // one or two), so it ends at most 4 words after the header.
+        // `ext_layout` for these sizes, with no rounding to compute: the
+        // payload starts at the first 16-aligned offset after the fields
+        // (32, or 48 after one or two), so it ends at most 4 words after
+        // the header.
         let payload_offset = if nfields == 0 {
             HEADER_SIZE
         } else {
@@ -624,17 +623,24 @@ unsafe fn allocation_of_ext(h: *mut Header) -> (*mut u8, usize) {
     // payload size, which made a valid shape (no overflow below).
     unsafe {
         let prefix = h as *const usize;
-        let (nfields, payload) = (*prefix.sub(2), *prefix.sub(1));
-        // `Shape::new`'s total, without its checks.
-        let fields_end = HEADER_SIZE + nfields * size_of::<usize>();
-        let end = if payload == 0 {
-            fields_end
-        } else {
-            fields_end.next_multiple_of(ALIGN) + payload
-        };
-        debug_assert_eq!(PREFIX_SIZE + end, shape_of(h).total);
-        ((h as *mut u8).sub(PREFIX_SIZE), PREFIX_SIZE + end)
+        let (_, total) = ext_layout(*prefix.sub(2), *prefix.sub(1));
+        debug_assert_eq!(total, shape_of(h).total);
+        ((h as *mut u8).sub(PREFIX_SIZE), total)
     }
+}
+
+/// The payload's offset from the header and the allocation's size (prefix
+/// included) of an object with a prefix, with no overflow checks: for
+/// sizes `Shape::new` takes in its common case, or a live object's.
+#[inline(always)]
+fn ext_layout(nfields: usize, payload_size: usize) -> (usize, usize) {
+    let fields_end = HEADER_SIZE + nfields * size_of::<usize>();
+    let payload_offset = if payload_size == 0 {
+        fields_end
+    } else {
+        fields_end.next_multiple_of(ALIGN)
+    };
+    (payload_offset, PREFIX_SIZE + payload_offset + payload_size)
 }
 
 /// Recomputes the shape of a live object.
