@@ -11,7 +11,11 @@
  * (the collection takes all of it in), part 8 to a second ballast that
  * then dies (its marks go with it), part 9 cuts a cycle of objects the
  * pool does not hold (over 512 bytes: they move to the dirty list at
- * once). An unchanged heap is collected again with nothing found. */
+ * once). Part 10 drops an old cyclic tree bigger than the rest of the old
+ * objects, whose leaves hold a live old chain: the walk from the dropped
+ * root gives up half way and the collection takes in all of the old
+ * objects instead, with the same result. An unchanged heap is collected
+ * again with nothing found. */
 #include <pthread.h>
 
 #include "check.h"
@@ -65,6 +69,23 @@ static int read_chain(GcObject *head) {
     obj_decref(head);
     head = next;
     n++;
+  }
+  return n;
+}
+
+/* A tree of `depth` levels of 3-field nodes (left, right, parent), built
+ * children first; every leaf's field 0 holds `leaf_ref`. */
+static GcObject *parent_tree(int depth, GcObject *leaf_ref) {
+  GcObject *n = obj_new(3, 0);
+  if (depth == 1) {
+    obj_set_field(n, 0, leaf_ref);
+    return n;
+  }
+  for (int i = 0; i < 2; i++) {
+    GcObject *c = parent_tree(depth - 1, leaf_ref);
+    obj_set_field(n, i, c);
+    obj_set_field(c, 2, n);
+    obj_decref(c);
   }
   return n;
 }
@@ -173,7 +194,38 @@ int main(void) {
   obj_decref(big);
   CHECK_EQ(gc_collect(), 2);
 
-  CHECK_EQ(gc_get_stats(2).collected, 20);
+  /* 10. An old cyclic tree of 4095 nodes, whose leaves hold a live old
+   * chain, loses its last outside reference. */
+  GcObject *kept = ballast();
+  GcObject *tree = parent_tree(12, kept);
+  CHECK_EQ(gc_collect(), 0);
+  CHECK_EQ(gc_collect(), 0);
+  obj_decref(tree);
+  CHECK_EQ(gc_collect(), 4095);
+  CHECK_EQ(obj_refcount(kept), 1);
+  CHECK_EQ(read_chain(kept), BALLAST);
+  CHECK_EQ(gc_collect(), 0);
+  obj_decref(kept);
+  CHECK_EQ(gc_collect(), 0);
+
+  /* 11. Garbage found by a full collection holds objects that survive it,
+   * some the pool does not hold: releasing the garbage's references must
+   * not disturb the survivors' list while the collection frees. */
+  GcObject *bigs[8];
+  for (int i = 0; i < 8; i++) bigs[i] = i % 2 ? obj_new(100, 0) : node();
+  for (int i = 0; i < 8; i++) {
+    GcObject *p = pair();
+    obj_set_field(p, 1, bigs[i]);
+    obj_set_field(obj_borrow_field(p, 0), 1, bigs[(i + 1) % 8]);
+    obj_decref(p);
+  }
+  CHECK_EQ(gc_collect(), 16);
+  for (int i = 0; i < 8; i++) CHECK_EQ(obj_refcount(bigs[i]), 1);
+  CHECK_EQ(gc_collect(), 0);
+  for (int i = 0; i < 8; i++) obj_decref(bigs[i]);
+  CHECK_EQ(gc_collect(), 0);
+
+  CHECK_EQ(gc_get_stats(2).collected, 20 + 4095 + 16);
   printf("full_collection_finds_garbage_among_old_objects: ok\n");
   return 0;
 }

@@ -113,12 +113,24 @@ pub struct State {
     /// full collection that saw them, with no reference lost since. A full
     /// collection does not scan them (gc/mod.rs).
     pub old: Header,
-    /// How many objects `old` holds.
+    /// How many objects `old` holds. Wrapping arithmetic: during a full
+    /// collection it may go below zero for a while, when the garbage it
+    /// frees releases references to survivors already marked `OLD` (they
+    /// lose it again, `make_dirty`) before `old_len` counts them.
     pub old_len: usize,
     /// Generation 2's objects that lost `OLD` since the last full
     /// collection and moved (refcount.rs `make_dirty`; the collection
     /// adds the `DIRTY` ones): where it starts looking into `old`.
     pub dirty: Header,
+    /// While the collector's scan frees garbage as it finds it
+    /// (gc/scan.rs `free_passed`), its list must not change under the
+    /// walk: an object that loses `OLD` and cannot be marked on its page
+    /// is noted in `deferred_dirty` instead of moving to `dirty`, and moves
+    /// after the walk (`deferred_lost`: one could not be noted for want of
+    /// memory; it is found by a walk of the lists instead).
+    pub passing: bool,
+    pub deferred_dirty: Vec<*mut Header>,
+    pub deferred_lost: bool,
     /// How many full collections appended their survivors to `old` since
     /// it was last rebuilt by one (a whole-heap scan): above 1, `old` is
     /// in no one scan's order.
@@ -205,6 +217,9 @@ pub static HEAP: Heap = Heap {
         old: crate::list::sentinel(),
         old_len: 0,
         dirty: crate::list::sentinel(),
+        passing: false,
+        deferred_dirty: Vec::new(),
+        deferred_lost: false,
         old_batches: 0,
         permanent: crate::list::sentinel(),
         count: [0; NUM_GENERATIONS],

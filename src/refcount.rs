@@ -605,21 +605,28 @@ unsafe fn after_count_down(g: &Locked, h: *mut Header, cur: Counts) {
 /// which counts them), so that the collection takes it in address
 /// order rather than in the order the program dropped references; unless
 /// `moving`, or it is not a pool block, or its page can get no marks: then
-/// it moves to `dirty` at once.
+/// it moves to `dirty` at once, or, while the collector's scan walks the
+/// list it may be in (`State::passing`), once the walk is over
+/// (`gc::move_deferred_dirty`).
 ///
 /// # Safety
-/// Lock held; `h` is live, in `old`, and its `OLD` was just cleared.
+/// Lock held; `h` is live, in `old` (or a survivor of the running full
+/// collection, to join it), and its `OLD` was just cleared.
 #[cold]
 unsafe fn make_dirty(g: &Locked, h: *mut Header, moving: bool) {
     // SAFETY: lock held; no user code runs while `st` is borrowed; h is a
     // live pool block when POOLED says so.
     unsafe {
         let st = &mut *g.st();
-        st.old_len -= 1;
+        st.old_len = st.old_len.wrapping_sub(1);
         if !moving && (*h).has(POOLED) && st.pool.mark(h as *mut u8) {
             (*h).change_fast(DIRTY, 0);
-        } else {
+        } else if !st.passing {
             list::move_to(h, &st.dirty);
+        } else if crate::alloc::reserve(|| st.deferred_dirty.try_reserve(1)) {
+            st.deferred_dirty.push(h);
+        } else {
+            st.deferred_lost = true;
         }
     }
 }
@@ -753,7 +760,7 @@ unsafe fn unlink_dying(g: &Locked, h: *mut Header, v: Counts) {
                 (*g.st()).long_lived_pending -= 1;
             } else if v.has(OLD) {
                 // It leaves `old` (and, resurrected, rejoins generation 0).
-                (*g.st()).old_len -= 1;
+                (*g.st()).old_len = (*g.st()).old_len.wrapping_sub(1);
             } else {
                 (*g.st()).pool.unmark(h as *mut u8);
             }

@@ -613,7 +613,7 @@ unsafe fn collect_main(g: &Locked, generation: usize) -> (usize, usize) {
         let mut whole = false;
         if generation == NUM_GENERATIONS - 1 {
             validate::old(st);
-            whole = (*st).old_len < (*st).pool.marked_count();
+            whole = (*st).old_len < (*st).pool.marked_count() || !take_in_dirty(g);
             let dirty = &raw const (*st).dirty;
             // The set, oldest first: (old,) dirty, promoted.
             if whole && (*st).old_batches <= 1 {
@@ -621,8 +621,8 @@ unsafe fn collect_main(g: &Locked, generation: usize) -> (usize, usize) {
                 // order of the program's allocations, mostly): left in it,
                 // the marked objects cost nothing to take in.
                 (*st).pool.take_marked(|_| {});
-            } else {
-                take_in_dirty(g, !whole);
+            } else if whole {
+                take_marked_into_dirty(g);
             }
             list::merge(young, dirty);
             if whole {
@@ -669,6 +669,7 @@ unsafe fn collect_main(g: &Locked, generation: usize) -> (usize, usize) {
         // mode validates it or DEBUG_SAVEALL keeps it.
         let free = (!checks::enabled() && !debug::saving()).then_some(g);
         let scan = deduce_unreachable(young, &unreachable, promote, members, habit, free);
+        move_deferred_dirty(g, young, young == old);
         scan::learn(generation, habit, &scan);
         if scan.unreachable > 0 {
             // The scan read counts with Relaxed loads; the garbage's last
@@ -690,7 +691,7 @@ unsafe fn collect_main(g: &Locked, generation: usize) -> (usize, usize) {
             // The survivors are `OLD` now (the marking walk set it).
             list::merge(young, &raw const (*st).old);
             (*st).old_batches = if whole { 1 } else { (*st).old_batches + 1 };
-            (*st).old_len += survivors;
+            (*st).old_len = (*st).old_len.wrapping_add(survivors);
             (*st).long_lived_pending = 0;
             (*st).long_lived_total = (*st).old_len;
         }
@@ -741,37 +742,42 @@ unsafe fn collect_main(g: &Locked, generation: usize) -> (usize, usize) {
 const SLACK: usize = 8;
 
 /// Step 1 of a full collection: the objects that lost `OLD` in place
-/// join `dirty` (page by page, in allocation order), then, with `closure`,
-/// every `OLD` object reachable from `dirty` loses `OLD` and joins it too
-/// (module docs: only those can have become garbage since the last full
-/// collection), also in allocation order: the walk of the closure marks
-/// them in place (depth first, from a stack), and they are taken as the
-/// first ones were. (Appended in the order the walk met them, a dropped
-/// tree allocated children first lay scattered along the list, and the
-/// passes that followed went from miss to miss: collecting a dropped old
-/// 2^19-node cyclic tree took a median of 133 ns per object, 113 in
-/// address order.)
+/// join `dirty` (page by page, in allocation order), then every `OLD`
+/// object reachable from `dirty` loses `OLD` and joins it too (module docs:
+/// only those can have become garbage since the last full collection), also
+/// in allocation order: the walk of the closure marks them in place (depth
+/// first, from a stack), and they are taken as the first ones were.
+/// (Appended in the order the walk met them, a dropped tree allocated
+/// children first lay scattered along the list, and the passes that
+/// followed went from miss to miss: collecting a dropped old 2^19-node
+/// cyclic tree took a median of 133 ns per object, 113 in address order.)
+///
+/// Returns false, with the walk left unfinished, once more of `old` lost
+/// `OLD` than kept it: the caller then scans all of `old`, which costs
+/// little more than the rest of the walk would (a dropped old tree: the
+/// walk and the taking cost a third of its collection). The objects the
+/// walk marked stay marked (`DIRTY`, in place).
 ///
 /// # Safety
 /// Lock held; no collection is scanning.
-unsafe fn take_in_dirty(g: &Locked, closure: bool) {
+unsafe fn take_in_dirty(g: &Locked) -> bool {
     // SAFETY: lock held; marked objects are live members of `old`; members
     // of `dirty` and of the stack are live; objects the walk cannot push
     // are appended to `dirty`, so the walk meets them too.
     unsafe {
         let st = g.st();
         let dirty = &raw const (*st).dirty;
-        let take = |h: *mut u8| {
-            let h = h as *mut Header;
-            (*h).change_fast(0, DIRTY);
-            list::move_to(h, dirty);
-        };
-        (*st).pool.take_marked(take);
-        if !closure || (*st).old_len == 0 {
-            return;
+        take_marked_into_dirty(g);
+        if (*st).old_len == 0 {
+            return true;
         }
+        // Whether most of `old` lost `OLD` (read every `CHECK_EVERY`
+        // objects: the pool's count of marks is a walk of its pages in
+        // debug builds).
+        let most_dirty = || (*st).old_len < (*st).pool.marked_count();
         let mut reached = Vec::new();
         let mut h = list::next(dirty);
+        let mut since_check = 0;
         while !std::ptr::eq(h, dirty) {
             make_children_dirty(g, h, c"gc_collect", Some(&mut reached));
             // Each object is taken `SLACK` entries below the top, so that
@@ -779,10 +785,77 @@ unsafe fn take_in_dirty(g: &Locked, closure: bool) {
             while !reached.is_empty() {
                 let c = reached.swap_remove(reached.len().saturating_sub(SLACK + 1));
                 make_children_dirty(g, c, c"gc_collect", Some(&mut reached));
+                since_check += 1;
+                if since_check == CHECK_EVERY {
+                    since_check = 0;
+                    if most_dirty() {
+                        return false;
+                    }
+                }
             }
             h = list::next(h);
         }
-        (*g.st()).pool.take_marked(take);
+        take_marked_into_dirty(g);
+        true
+    }
+}
+
+/// Moves to `dirty` the objects that lost `OLD` while the scan freed
+/// garbage (`State::passing`, refcount.rs `make_dirty`), unless they died
+/// since (their deaths are queued: they are still there). If one could not
+/// be noted, it is searched for: an object with neither `OLD` nor `DIRTY`
+/// in `old`, or, after a full collection, among its survivors (`young`,
+/// all `OLD` but those, about to join `old`).
+///
+/// # Safety
+/// Lock held; no scan is walking; `young` holds the scan's survivors.
+unsafe fn move_deferred_dirty(g: &Locked, young: *const Header, full: bool) {
+    // SAFETY: lock held; noted objects are live (a death is only queued
+    // while the collection runs); list members are live.
+    unsafe {
+        let st = g.st();
+        let dirty = &raw const (*st).dirty;
+        for h in std::mem::take(&mut (*st).deferred_dirty) {
+            if !(*h).has(DYING) {
+                list::move_to(h, dirty);
+            }
+        }
+        if std::mem::take(&mut (*st).deferred_lost) {
+            let old = &raw const (*st).old;
+            let lists = [old, young];
+            for &head in &lists[..if full { 2 } else { 1 }] {
+                let mut h = list::next(head);
+                while !std::ptr::eq(h, head) {
+                    let next = list::next(h);
+                    if !(*h).has(OLD | DIRTY) {
+                        list::move_to(h, dirty);
+                    }
+                    h = next;
+                }
+            }
+        }
+    }
+}
+
+/// How many objects `take_in_dirty`'s walk takes between two looks at how
+/// much of `old` it reached.
+const CHECK_EVERY: usize = 1024;
+
+/// Moves the objects marked on their pages (`DIRTY`, in `old`) to `dirty`,
+/// page by page in the order the pages were first used, in address order
+/// within a page.
+///
+/// # Safety
+/// Lock held; no collection is scanning.
+unsafe fn take_marked_into_dirty(g: &Locked) {
+    // SAFETY: lock held; marked objects are live members of `old`.
+    unsafe {
+        let dirty = &raw const (*g.st()).dirty;
+        (*g.st()).pool.take_marked(|h: *mut u8| {
+            let h = h as *mut Header;
+            (*h).change_fast(0, DIRTY);
+            list::move_to(h, dirty);
+        });
     }
 }
 

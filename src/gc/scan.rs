@@ -784,7 +784,10 @@ unsafe fn free_passed<const BACK: bool>(
     unreachable: *const Header,
     runahead: bool,
 ) {
-    // Frees only x and released garbage, all behind the walk.
+    // Frees only x and released garbage, all behind the walk; nothing
+    // else may leave the list under it (`State::passing`).
+    // SAFETY: lock held.
+    unsafe { (*g.st()).passing = true };
     pass_garbage::<BACK>(young, runahead, |x| {
         // SAFETY: lock held; x is live garbage, ours alone; its values are
         // live (a released one is freed only when no reference to it is
@@ -805,4 +808,6 @@ unsafe fn free_passed<const BACK: bool>(
             }
         }
     });
+    // SAFETY: lock held.
+    unsafe { (*g.st()).passing = false };
 }
