@@ -211,13 +211,17 @@ int main(void) {
   /* 11. Garbage found by a full collection holds objects that survive it,
    * some the pool does not hold: releasing the garbage's references must
    * not disturb the survivors' list while the collection frees. */
-  GcObject *bigs[8];
-  for (int i = 0; i < 8; i++) bigs[i] = i % 2 ? obj_new(100, 0) : node();
+  GcObject *bigs[8], *pairs[8];
   for (int i = 0; i < 8; i++) {
-    GcObject *p = pair();
-    obj_set_field(p, 1, bigs[i]);
-    obj_set_field(obj_borrow_field(p, 0), 1, bigs[(i + 1) % 8]);
-    obj_decref(p);
+    /* survivors and garbage interleaved in the list, either way round */
+    if (i % 4 < 2) bigs[i] = i % 2 ? obj_new(100, 0) : node();
+    pairs[i] = pair();
+    if (i % 4 >= 2) bigs[i] = i % 2 ? obj_new(100, 0) : node();
+  }
+  for (int i = 0; i < 8; i++) {
+    obj_set_field(pairs[i], 1, bigs[i]);
+    obj_set_field(obj_borrow_field(pairs[i], 0), 1, bigs[(i + 1) % 8]);
+    obj_decref(pairs[i]);
   }
   CHECK_EQ(gc_collect(), 16);
   for (int i = 0; i < 8; i++) CHECK_EQ(obj_refcount(bigs[i]), 1);

@@ -409,6 +409,10 @@ struct Pay {
 const PAY_SIZE: usize = size_of::<Pay>();
 /// Plain objects with a payload carry (magic, id).
 const PLAIN_PAY_SIZE: usize = 16;
+/// Every fourth plain object with a payload has this size instead: too big
+/// for the library's pool (its own system allocation, which the collector
+/// moves between lists where it marks pool blocks in place).
+const BIG_PAY_SIZE: usize = 600;
 
 unsafe fn pay<'a>(o: *mut GcObject) -> Option<&'a mut Pay> {
     // SAFETY: typed objects of this test have a Pay payload.
@@ -1283,11 +1287,15 @@ impl Runner {
                     };
                     (p, PAY_SIZE)
                 } else {
-                    let size = if payload { PLAIN_PAY_SIZE } else { 0 };
+                    let size = match (payload, id % 4) {
+                        (false, _) => 0,
+                        (true, 3) => BIG_PAY_SIZE,
+                        (true, _) => PLAIN_PAY_SIZE,
+                    };
                     let p = obj_new(nfields, size);
                     check!(self, !p.is_null(), "obj_new failed");
                     if payload {
-                        // SAFETY: a fresh object with a 16-byte payload.
+                        // SAFETY: a fresh object with a payload of 16 bytes or more.
                         unsafe { (obj_payload(p) as *mut [u64; 2]).write([MAGIC, id as u64]) };
                     }
                     (p, size)
@@ -2202,7 +2210,7 @@ impl Runner {
                     "slot of {id}"
                 );
             } else if o.payload_size > 0 {
-                // SAFETY: a live plain object with a 16-byte payload.
+                // SAFETY: a live plain object with a payload of 16 bytes or more.
                 let pl = unsafe { *(obj_payload(p) as *const [u64; 2]) };
                 check!(
                     self,
