@@ -88,6 +88,10 @@ static size_t tree_visit(Node *root, Node **stack) {
  * such calls (an atomic count behind a library boundary). */
 __attribute__((noipa)) static void plain_inc(size_t *c) { ++*c; }
 __attribute__((noipa)) static void plain_dec(size_t *c) { --*c; }
+/* The plain pair in a shared library (bench/floor_lib.c), called through
+ * the PLT as a program calls librcgc.so. */
+void floor_inc(size_t *c);
+void floor_dec(size_t *c);
 __attribute__((noipa)) static void atomic_inc(_Atomic size_t *c) { atomic_fetch_add(c, 1); }
 __attribute__((noipa)) static void atomic_dec(_Atomic size_t *c) { atomic_fetch_sub(c, 1); }
 
@@ -114,6 +118,13 @@ static void w1(double scale) {
   }
   t1 = now_ns();
   emit("plain_calls_ns_per_op", (double)(t1 - t0) / (double)n);
+  t0 = now_ns();
+  for (size_t i = 0; i < n; i++) {
+    floor_inc(&plain);
+    floor_dec(&plain);
+  }
+  t1 = now_ns();
+  emit("plain_shared_calls_ns_per_op", (double)(t1 - t0) / (double)n);
   t0 = now_ns();
   for (size_t i = 0; i < n; i++) {
     atomic_inc(&counter);

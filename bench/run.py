@@ -58,6 +58,8 @@ ROWS = [
     ("W1 incref+decref pair, ns/op", "W1", "ns_per_op"),
     ("W1 vs floor: plain inc + dec in 2 non-inlined calls (malloc column)", "W1", "plain_calls_ns_per_op", "ns_per_op"),
     ("W1 vs floor: atomic inc + dec in 2 non-inlined calls (malloc column)", "W1", "atomic_calls_ns_per_op", "ns_per_op"),
+    ("W1 vs floor: plain inc + dec in 2 calls into a shared library, through the PLT (malloc column)", "W1", "plain_shared_calls_ns_per_op", "ns_per_op"),
+    ("W1 with librcgc.a linked in vs floor: plain inc + dec in 2 non-inlined calls (malloc column)", "W1", "plain_calls_ns_per_op", "static_ns_per_op"),
     ("W2 new 2-field object + release, ns/op", "W2", "ns_per_op"),
     ("W2u new untracked object (16-byte payload) + release, ns/op", "W2u", "ns_per_op"),
     ("W3 collect {w3} two-node cycles, ms", "W3", "ms"),
@@ -224,6 +226,10 @@ def build(systems, groups):
                 skipped.append("rcgc: cargo build --release failed or include/rcgc.h is missing")
                 continue
             link = ["-I", os.path.join(ROOT, "include"), "-L", RELEASE, "-Wl,-rpath," + RELEASE, "-lrcgc"]
+            static = [os.path.join(RELEASE, "librcgc.a"), "-lpthread", "-ldl", "-lm"]
+            if want("micro", "rcgc") and not cc("bench_rcgc_static", ["bench_rcgc.c"],
+                                                 ["-I", os.path.join(ROOT, "include")] + static, ["-DRCGC_STATIC"]):
+                skipped.append("rcgc: compiling bench_rcgc_static (W1 with librcgc.a) failed")
             progs = {
                 "micro": ("bench_rcgc", ["bench_rcgc.c"], link, []),
                 "clients": ("clients_rcgc", ["clients_rcgc.c"], link + ["-lm"], []),
@@ -236,8 +242,13 @@ def build(systems, groups):
                 skipped.append("rcgc memory benchmark: include/rcgc.h has no gc_trim yet (API.md Memory v2 not landed)")
                 del progs["memory"]
         elif system == "malloc":
+            # The W1 floor of a shared library (bench/floor_lib.c); without
+            # it, bench_malloc does not link and is skipped with a note.
+            sh(["gcc", "-O2", "-shared", "-fPIC", "-o", os.path.join(OUT, "libbenchfloor.so"),
+                os.path.join(BENCH, "floor_lib.c")])
+            floor_link = ["-L", OUT, "-Wl,-rpath," + OUT, "-lbenchfloor"]
             progs = {
-                "micro": ("bench_malloc", ["bench_malloc.c"], [], []),
+                "micro": ("bench_malloc", ["bench_malloc.c"], floor_link, []),
                 "clients": ("clients_malloc", ["clients_malloc.c"], ["-lm"], []),
                 "threads": ("threads_malloc", ["bench_threads.c"], ["-lpthread"], ["-DSYS_MALLOC"]),
                 "memory": ("mem_malloc", ["bench_mem.c"], [], ["-DSYS_MALLOC"]),
@@ -290,6 +301,10 @@ def command(group, system, workload, scale):
     if group == "micro":
         if system == "cpython":
             return [PYTHON, os.path.join(BENCH, "bench_cpython.py"), workload, str(scale)]
+        if system == "rcgc" and workload == "W1" and os.path.exists(os.path.join(OUT, "bench_rcgc_static")):
+            # W1 linked both ways (librcgc.so, librcgc.a): two programs.
+            return [[os.path.join(OUT, "bench_rcgc"), workload, str(scale)],
+                    [os.path.join(OUT, "bench_rcgc_static"), workload, str(scale)]]
         return [os.path.join(OUT, "bench_" + system), workload, str(scale)]
     if group == "clients":
         if system == "cpython":
@@ -309,35 +324,36 @@ def run_all(plan, reps, raw, clock):
     for rep in range(reps):
         for group, workload, systems, scale in plan:
             for system in systems:
-                cmd = command(group, system, workload, scale)
-                t0 = time.monotonic()
-                try:
-                    r = subprocess.run(cmd, capture_output=True, text=True, timeout=1800, env=env)
-                except subprocess.TimeoutExpired:
-                    notes.append(f"run {rep + 1}: {system} {workload} timed out")
-                    if system == "rcgc":
-                        RCGC_FAILURES.append(f"{workload} timed out")
-                    continue
-                dt = time.monotonic() - t0
-                log(f"  run {rep + 1}/{reps} {workload:4} {system:7} {dt:6.2f}s")
-                raw.write(f"# run {rep + 1} {' '.join(cmd)} rc={r.returncode} {dt:.2f}s\n")
-                raw.write(r.stdout)
-                for line in r.stderr.splitlines():
-                    raw.write("# stderr: " + line + "\n")
-                    if line.startswith("#"):
-                        notes.append(f"run {rep + 1}: {system} {workload}: {line.lstrip('# ')}")
-                if r.returncode != 0:
-                    tail = r.stderr.strip().splitlines()[-1:] or ["(no stderr)"]
-                    notes.append(f"run {rep + 1}: {system} {workload} exited {r.returncode}: {tail[0]}")
-                    if system == "rcgc":
-                        RCGC_FAILURES.append(f"{workload} exited {r.returncode}")
-                for line in r.stdout.splitlines():
-                    parts = line.split()
-                    if len(parts) == 4 and not line.startswith("#"):
-                        try:
-                            data[(parts[0], parts[1], parts[2])].append(float(parts[3]))
-                        except ValueError:
-                            pass
+                cmds = command(group, system, workload, scale)
+                for cmd in cmds if isinstance(cmds[0], list) else [cmds]:
+                    t0 = time.monotonic()
+                    try:
+                        r = subprocess.run(cmd, capture_output=True, text=True, timeout=1800, env=env)
+                    except subprocess.TimeoutExpired:
+                        notes.append(f"run {rep + 1}: {system} {workload} timed out")
+                        if system == "rcgc":
+                            RCGC_FAILURES.append(f"{workload} timed out")
+                        continue
+                    dt = time.monotonic() - t0
+                    log(f"  run {rep + 1}/{reps} {workload:4} {system:7} {dt:6.2f}s")
+                    raw.write(f"# run {rep + 1} {' '.join(cmd)} rc={r.returncode} {dt:.2f}s\n")
+                    raw.write(r.stdout)
+                    for line in r.stderr.splitlines():
+                        raw.write("# stderr: " + line + "\n")
+                        if line.startswith("#"):
+                            notes.append(f"run {rep + 1}: {system} {workload}: {line.lstrip('# ')}")
+                    if r.returncode != 0:
+                        tail = r.stderr.strip().splitlines()[-1:] or ["(no stderr)"]
+                        notes.append(f"run {rep + 1}: {system} {workload} exited {r.returncode}: {tail[0]}")
+                        if system == "rcgc":
+                            RCGC_FAILURES.append(f"{workload} exited {r.returncode}")
+                    for line in r.stdout.splitlines():
+                        parts = line.split()
+                        if len(parts) == 4 and not line.startswith("#"):
+                            try:
+                                data[(parts[0], parts[1], parts[2])].append(float(parts[3]))
+                            except ValueError:
+                                pass
     return data, notes
 
 
