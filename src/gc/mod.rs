@@ -7,7 +7,8 @@
 //!    full collection leaves out the `OLD` objects nothing cut off (below,
 //!    "Old objects"): it takes `dirty`, the objects that lost `OLD` in place
 //!    (`DIRTY`), and every `OLD` object they reach (`take_in_dirty`); or,
-//!    when most of `old` lost `OLD`, all of `old`;
+//!    when most of `old` lost `OLD` (before that walk, or part way
+//!    through it), all of `old`;
 //! 2. gc_refs: each member's state word (below) becomes
 //!    `gc_refs << 3 | COLLECTING`, with gc_refs = its reference count; an
 //!    object with weakrefs, and in a full collection every member, gets
@@ -111,7 +112,10 @@
 //!
 //! When more objects lost `OLD` in place than kept it, step 1 takes in all
 //! of `old` instead, with no walk for what the dirty ones reach: the whole
-//! heap costs little more to scan than they do. If one scan made `old`
+//! heap costs little more to scan than they do. The walk checks the same
+//! as it goes, and gives up once it has made most of `old` dirty (a dropped
+//! old tree: the rest of the walk, and taking what it marked, would cost
+//! about as much as the scan). If one scan made `old`
 //! (`old_batches`), it stays in that order and the dirty objects are taken
 //! where they are (that tree, read: 19 ns per object); otherwise, later
 //! scans appended their survivors, and the dirty objects are taken in
