@@ -8,6 +8,11 @@
  *   TSF  obj_set_field on the thread's own object (alternating two values)
  *   TGF  obj_get_field on the thread's own object + release of the value
  *   TRC  incref+decref on the thread's own object
+ *   TRI  incref+decref on 8 objects of the thread's own, made in turn with
+ *        the other thread's 8 (one each, alternately), as threads that
+ *        allocate at the same time do: the other workloads keep the two
+ *        threads' objects apart with spacers, this one lets them lie
+ *        wherever the allocator puts them
  *   TSH  incref+decref on one object shared by both threads
  *   TMX  mixed: one thread makes and releases tracked objects while the
  *        other reads a field of its own object (get_field + release) all
@@ -101,15 +106,16 @@ static void *volatile g_sink;
 typedef struct {
   _Alignas(64) Obj *own;
   Obj *a, *b;
+  Obj *mine[8];
   size_t n;
-  int kind, index;
+  int kind, index, threads;
   uint64_t spin;
   char pad[64];
 } Slot;
 
 static Obj *g_shared;
 
-enum { K_T2, K_T2U, K_TSF, K_TGF, K_TRC, K_TSH, K_CPU };
+enum { K_T2, K_T2U, K_TSF, K_TGF, K_TRC, K_TRI, K_TSH, K_CPU };
 
 #define SPACERS 3
 static _Atomic int g_alloc_turn;
@@ -132,7 +138,17 @@ static void *worker(void *p) {
     for (int i = SPACERS; i < 2 * SPACERS; i++) spacer[i] = new_tracked();
     if (kind == K_TGF) set_field(s->own, 0, s->a);
   }
-  atomic_fetch_add(&g_alloc_turn, 1);
+  if (kind == K_TRI) {
+    /* one object per turn, the threads alternating: turn k*threads+index */
+    atomic_fetch_add(&g_alloc_turn, 1);
+    while (atomic_load(&g_alloc_turn) != s->threads) sched_yield();
+    for (int k = 0; k < 8; k++) {
+      while (atomic_load(&g_alloc_turn) != s->threads + k * s->threads + s->index) sched_yield();
+      s->mine[k] = new_tracked();
+      atomic_fetch_add(&g_alloc_turn, 1);
+    }
+  } else
+    atomic_fetch_add(&g_alloc_turn, 1);
   pthread_barrier_wait(&g_start);
   switch (kind) {
   case K_T2:
@@ -152,6 +168,13 @@ static void *worker(void *p) {
       incref(s->own);
       decref(s->own);
     }
+    break;
+  case K_TRI:
+    for (size_t i = 0; i < n; i++) {
+      incref(s->mine[i & 7]);
+      decref(s->mine[i & 7]);
+    }
+    for (int k = 0; k < 8; k++) release(s->mine[k]);
     break;
   case K_TSH:
     for (size_t i = 0; i < n; i++) {
@@ -190,6 +213,7 @@ static uint64_t run_threads(int kind, int threads, size_t n) {
     slots[t].kind = kind;
     slots[t].n = n;
     slots[t].index = t;
+    slots[t].threads = threads;
     pthread_create(&tid[t], NULL, worker, &slots[t]);
   }
   pthread_barrier_wait(&g_start);
@@ -241,6 +265,7 @@ static void t2u(double s) { emit_scaling(K_T2U, s); }
 static void tsf(double s) { emit_scaling(K_TSF, s); }
 static void tgf(double s) { emit_scaling(K_TGF, s); }
 static void trc(double s) { emit_scaling(K_TRC, s); }
+static void tri(double s) { emit_scaling(K_TRI, s); }
 static void tsh(double s) {
   g_shared = new_tracked();
   emit_scaling(K_TSH, s);
@@ -405,7 +430,7 @@ static void tex(double scale) {
 }
 
 static const Workload WORKLOADS[] = {
-  {"T2", t2}, {"T2u", t2u}, {"TSF", tsf}, {"TGF", tgf}, {"TRC", trc}, {"TSH", tsh}, {"TMX", tmx}, {"THO", tho}, {"TEX", tex},
+  {"T2", t2}, {"T2u", t2u}, {"TSF", tsf}, {"TGF", tgf}, {"TRC", trc}, {"TRI", tri}, {"TSH", tsh}, {"TMX", tmx}, {"THO", tho}, {"TEX", tex},
 };
 
 int main(int argc, char **argv) {

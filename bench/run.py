@@ -42,7 +42,7 @@ SYSTEMS = ["rcgc", "malloc", "boehm", "cpython", "nim"]
 PEERS = ["malloc", "boehm", "cpython", "nim"]
 WORKLOADS = ["W1", "W2", "W2u", "W3", "W3t", "W4", "W4c", "W4s", "W5", "W6", "MEM"]
 CLIENTS = ["BT", "BTC", "GCB"]
-THREADS = ["T2", "T2u", "TSF", "TGF", "TRC", "TSH", "TMX", "THO", "TEX"]
+THREADS = ["T2", "T2u", "TSF", "TGF", "TRC", "TRI", "TSH", "TMX", "THO", "TEX"]
 MEMORY = ["RSS"]
 # Which systems have a program for each group (the others are not run).
 GROUP_SYSTEMS = {
@@ -104,6 +104,7 @@ THREAD_ROWS = []
 for _w, _what in (("T2", "new tracked + release"), ("T2u", "new untracked + release"),
                   ("TSF", "set_field, own object"), ("TGF", "get_field + release, own object"),
                   ("TRC", "incref+decref, own object"),
+                  ("TRI", "incref+decref, own objects made in turn with the other thread's"),
                   ("TSH", "incref+decref, one shared object")):
     THREAD_ROWS += [
         (f"{_w} {_what}: throughput 2 threads / 1 thread", _w, "ratio_2t_1t"),

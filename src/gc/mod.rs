@@ -295,7 +295,7 @@ unsafe fn new_object_general(ty: *const GcType, shape: &Shape, kind: Kind) -> *m
         }
         memory::on_alloc_locked(&g, bytes, tracked, false);
         if tracked {
-            enter_young(&g, h);
+            enter_young(&g, h, crate::alloc::lane());
         }
         h
     }
@@ -311,14 +311,15 @@ unsafe fn new_pooled(g: &Locked, ty: *const GcType, shape: &Shape, kind: Kind) -
     // SAFETY: lock held; the borrow of the state ends before enter_young;
     // the block is fresh memory of the shape's size.
     unsafe {
-        let base = (*g.st()).pool.alloc(shape.size());
+        let lane = crate::alloc::lane();
+        let base = (*g.st()).pool.alloc_in(shape.size(), lane);
         if base.is_null() {
             fail(GC_ERR_NOMEM, c"obj_new: out of memory");
             return ptr::null_mut();
         }
         let h = born_pooled::<false>(g, base, ty, shape, kind);
         if (*h).is_tracked() {
-            enter_young(g, h);
+            enter_young(g, h, lane);
         }
         h
     }
@@ -433,7 +434,7 @@ unsafe fn new_here(
         {
             return None;
         }
-        let base = (*st).pool.alloc_here(shape.size());
+        let base = (*st).pool.alloc_here(shape.size(), 0);
         if base.is_null() {
             return None;
         }
@@ -446,13 +447,14 @@ unsafe fn new_here(
     }
 }
 
-/// A new tracked object joins generation 0: counted in count0, after the
-/// automatic collection that count may trigger (it is never part of it).
+/// A new tracked object joins generation 0 (the list of allocation lane
+/// `lane`): counted in count0, after the automatic collection that count
+/// may trigger (it is never part of it).
 ///
 /// # Safety
 /// Lock held; `h` is a new tracked object, on no list.
 #[inline(always)]
-unsafe fn enter_young(g: &Locked, h: *mut Header) {
+unsafe fn enter_young(g: &Locked, h: *mut Header, lane: usize) {
     // SAFETY: lock held; the borrow ends before collect_automatic runs
     // user code.
     unsafe {
@@ -461,7 +463,7 @@ unsafe fn enter_young(g: &Locked, h: *mut Header) {
         if st.enabled && st.threshold[0] > 0 && st.count[0] > st.threshold[0] && !st.collecting {
             collect_automatic(g);
         }
-        list::append(h, &(*g.st()).gens[0]);
+        list::append(h, crate::heap::young_list(g.st(), lane));
     }
 }
 
@@ -605,6 +607,7 @@ unsafe fn collect_main(g: &Locked, generation: usize) -> (usize, usize) {
         // far would have happened at once in CPython: settle them first.
         drain(g);
         let st = g.st();
+        crate::heap::gather_young(st);
         if generation + 1 < NUM_GENERATIONS {
             (*st).count[generation + 1] += 1;
         }
