@@ -196,7 +196,7 @@ pub unsafe fn new_object(
         && plain_creation();
     if fast && payload_size == 0 {
         // SAFETY: caller's contract on ty; the shape is a pool block's.
-        return unsafe { new_pooled(&lock(), ty, &Shape::small(nfields), kind) };
+        return unsafe { new_pooled(&lock(), 0, ty, &Shape::small(nfields), kind) };
     }
     let Ok(shape) = Shape::new(nfields, payload_size) else {
         fail(
@@ -207,7 +207,7 @@ pub unsafe fn new_object(
     };
     if fast && Pool::serves(shape.size()) {
         // SAFETY: caller's contract on ty; the lock is held.
-        return unsafe { new_pooled(&lock(), ty, &shape, kind) };
+        return unsafe { new_pooled(&lock(), 0, ty, &shape, kind) };
     }
     // SAFETY: as above.
     unsafe { new_object_general(ty, &shape, kind) }
@@ -277,13 +277,16 @@ unsafe fn new_object_general(ty: *const GcType, shape: &Shape, kind: Kind) -> *m
     // SAFETY: lock held for the state borrows, which end before
     // collect_automatic (or the limit's collection) runs user code; the
     // memory is fresh.
+    // (The lane is looked up before the lock: a thread-local read that
+    // contending threads need not wait for.)
+    let lane = crate::alloc::lane();
     unsafe {
         let g = lock();
         if !memory::fits(bytes) && !room_under_limit(&g, bytes) {
             return over_limit();
         }
         if Pool::serves(size) && !checked {
-            return new_pooled(&g, ty, shape, kind);
+            return new_pooled(&g, lane, ty, shape, kind);
         }
         let base = sys_alloc(size);
         if base.is_null() {
@@ -295,23 +298,29 @@ unsafe fn new_object_general(ty: *const GcType, shape: &Shape, kind: Kind) -> *m
         }
         memory::on_alloc_locked(&g, bytes, tracked, false);
         if tracked {
-            enter_young(&g, h, crate::alloc::lane());
+            enter_young(&g, h, lane);
         }
         h
     }
 }
 
-/// Creates an object in a pool block, under the lock `g`.
+/// Creates an object in a pool block of allocation lane `lane` (alloc.rs
+/// `LANES`; its generation-0 list too), under the lock `g`.
 ///
 /// # Safety
 /// `g` is this thread's lock guard; `Pool::serves(shape.size())`; checked
 /// mode is off; `ty` as in `new_object`.
 #[inline(always)]
-unsafe fn new_pooled(g: &Locked, ty: *const GcType, shape: &Shape, kind: Kind) -> *mut Header {
+unsafe fn new_pooled(
+    g: &Locked,
+    lane: usize,
+    ty: *const GcType,
+    shape: &Shape,
+    kind: Kind,
+) -> *mut Header {
     // SAFETY: lock held; the borrow of the state ends before enter_young;
     // the block is fresh memory of the shape's size.
     unsafe {
-        let lane = crate::alloc::lane();
         let base = (*g.st()).pool.alloc_in(shape.size(), lane);
         if base.is_null() {
             fail(GC_ERR_NOMEM, c"obj_new: out of memory");
