@@ -80,7 +80,7 @@ typedef enum GcDumpFormat {
 #define GC_DEBUG_LEAK 38
 
 /**
- * Words after the header of the objects `init_quick` makes.
+ * Words after the header of the objects `init::<true>` makes.
  */
 #define QUICK_WORDS 4
 

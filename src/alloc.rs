@@ -97,11 +97,11 @@ struct Page {
     end: *mut u8,
     /// Blocks handed out and not returned.
     live: usize,
-    /// Size class of every block (index into `Pool::classes`).
-    class: usize,
-    /// The set of lists of pages with room (`LANES`) this page joins when
-    /// it has room.
-    lane: usize,
+    /// The list of pages with room this page joins when it has room: an
+    /// index into `Pool::classes` (`list_index`), which names the size
+    /// class of every block and the page's lane (`LANES`), in one word
+    /// that a free reads.
+    list: usize,
     /// Links in the class's list of pages with room, or in `Pool::empty`.
     next: *mut Page,
     prev: *mut Page,
@@ -199,7 +199,9 @@ const CHUNK_PAGES: usize = if cfg!(miri) { 1 } else { 16 };
 /// die), so a page with marks is never emptied, and it is on the `marked`
 /// list exactly while it has them. Used only under the heap lock.
 pub struct Pool {
-    classes: [[*mut Page; CLASSES]; LANES],
+    /// The first page with room of each class in each lane, at
+    /// `list_index(class, lane)`.
+    classes: [*mut Page; CLASSES * LANES],
     /// Pages with no live block, linked through `next`.
     empty: *mut Page,
     /// Mapped pages never used yet (the rest of the last chunk).
@@ -216,6 +218,13 @@ pub struct Pool {
     next_seq: u64,
     /// How many `trim_aged` calls there were (the clock of `emptied_at`).
     trims: u64,
+}
+
+/// Where `Pool::classes` keeps the pages with room of class `class` in
+/// lane `lane`.
+#[inline(always)]
+fn list_index(class: usize, lane: usize) -> usize {
+    lane * CLASSES + class
 }
 
 /// Bytes of the blocks of class `c`.
@@ -288,7 +297,7 @@ fn page_of(b: *mut u8) -> *mut Page {
 impl Pool {
     pub const fn new() -> Pool {
         Pool {
-            classes: [[ptr::null_mut(); CLASSES]; LANES],
+            classes: [ptr::null_mut(); CLASSES * LANES],
             empty: ptr::null_mut(),
             fresh: ptr::null_mut(),
             fresh_left: 0,
@@ -339,7 +348,7 @@ impl Pool {
     /// way.
     #[inline(always)]
     pub fn alloc_here(&mut self, size: usize, lane: usize) -> *mut u8 {
-        let p = self.classes[lane][(size - 1) / ALIGN];
+        let p = self.classes[list_index((size - 1) / ALIGN, lane)];
         if p.is_null() || failure_injection_armed() {
             return ptr::null_mut();
         }
@@ -356,7 +365,7 @@ impl Pool {
             return ptr::null_mut();
         }
         loop {
-            let p = self.classes[lane][class];
+            let p = self.classes[list_index(class, lane)];
             if p.is_null() {
                 if self.add_page(class, lane) {
                     continue;
@@ -387,10 +396,10 @@ impl Pool {
         // link goes in the second word, so the first (an object's count, or
         // a prefix) still reads as it did.
         unsafe {
-            debug_assert_eq!((*p).class, (size - 1) / ALIGN);
+            debug_assert_eq!((*p).list % CLASSES, (size - 1) / ALIGN);
             self.free_here(b);
             if (*p).live == 0 {
-                if self.classes[(*p).lane][(*p).class] != p {
+                if self.classes[(*p).list] != p {
                     self.page_emptied(p);
                 }
             } else if !(*p).has_room {
@@ -412,7 +421,7 @@ impl Pool {
         // SAFETY: b's page is a live page of the pool.
         unsafe {
             if (*p).live == 1 {
-                self.classes[(*p).lane][(*p).class] == p
+                self.classes[(*p).list] == p
             } else {
                 (*p).has_room
             }
@@ -571,7 +580,7 @@ impl Pool {
                 f(p);
                 p = (*p).next;
             }
-            for &head in self.classes.iter().flatten() {
+            for &head in &self.classes {
                 let mut p = head;
                 while !p.is_null() {
                     if (*p).live == 0 {
@@ -617,8 +626,7 @@ impl Pool {
                 bump: first,
                 end: first.add(blocks * bytes),
                 live: 0,
-                class,
-                lane,
+                list: list_index(class, lane),
                 next: ptr::null_mut(),
                 prev: ptr::null_mut(),
                 has_room: false,
@@ -785,7 +793,7 @@ impl Pool {
     unsafe fn link_room(&mut self, p: *mut Page) {
         // SAFETY: caller's contract; the head, if any, is a mapped page.
         unsafe {
-            let head = &mut self.classes[(*p).lane][(*p).class];
+            let head = &mut self.classes[(*p).list];
             (*p).prev = ptr::null_mut();
             (*p).next = *head;
             if !head.is_null() {
@@ -804,7 +812,7 @@ impl Pool {
         // SAFETY: caller's contract; neighbours are mapped pages.
         unsafe {
             if (*p).prev.is_null() {
-                self.classes[(*p).lane][(*p).class] = (*p).next;
+                self.classes[(*p).list] = (*p).next;
             } else {
                 (*(*p).prev).next = (*p).next;
             }

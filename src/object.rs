@@ -386,7 +386,7 @@ impl Shape {
         })
     }
 
-    /// The shape of an object with a payload that `init_quick` can
+    /// The shape of an object with a payload that `init::<true>` can
     /// initialize (at most `QUICK_WORDS` words after the header: a payload
     /// of 1 to 16 bytes after at most 2 fields), or None.
     #[inline(always)]
@@ -458,52 +458,47 @@ pub unsafe fn init_object(
     shape: &Shape,
     kind: Kind,
 ) -> *mut Header {
-    // SAFETY: base is a fresh allocation of `total` bytes, 16-aligned; the
-    // header starts after the prefix and stays 16-aligned; we zero every
-    // byte after the header (fields and payload) before anyone sees them.
-    unsafe {
-        if !shape.ext {
-            return init_small(base, ty, shape.nfields, kind);
-        }
-        init_ext::<false>(base, ty, shape, kind)
-    }
+    // SAFETY: caller's contract.
+    unsafe { init::<false>(base, ty, shape, kind) }
 }
 
-/// Words after the header of the objects `init_quick` makes.
+/// Words after the header of the objects `init::<true>` makes.
 pub const QUICK_WORDS: usize = 4;
 
-/// `init_object` for a shape of 1 to `QUICK_WORDS` fields and no payload
-/// (`Shape::small`) or from `Shape::quick_ext`: word stores only, no
-/// `memset` call, so that a caller can do without a stack frame. The last
-/// word may run past the object's end into its block (pool blocks are
-/// multiples of 16 bytes).
+/// `init_object`; with `QUICK`, for a shape of 1 to `QUICK_WORDS` fields
+/// and no payload (`Shape::small`) or from `Shape::quick_ext`: word stores
+/// only, no `memset` call, so that a caller can do without a stack frame.
+/// The last word may then run past the object's end into its block (pool
+/// blocks are multiples of 16 bytes).
 ///
 /// # Safety
-/// As `init_object`, with such a shape and a block of at least
+/// As `init_object`; with `QUICK`, such a shape and a block of at least
 /// `shape.size()` rounded up to 16 bytes.
 #[inline(always)]
-pub unsafe fn init_quick(
+pub unsafe fn init<const QUICK: bool>(
     base: *mut u8,
     ty: *const GcType,
     shape: &Shape,
     kind: Kind,
 ) -> *mut Header {
-    // SAFETY: caller's contract; the words zeroed lie in the block.
+    // SAFETY: base is a fresh allocation for the shape, 16-aligned; the
+    // header starts after the prefix and stays 16-aligned; every byte
+    // after the header (fields and payload) is zeroed before anyone sees
+    // it (with QUICK, 1 to QUICK_WORDS fields: init_small's word stores).
     unsafe {
         if !shape.ext {
-            // (1 to QUICK_WORDS fields: init_small's word stores.)
             return init_small(base, ty, shape.nfields, kind);
         }
-        init_ext::<true>(base, ty, shape, kind)
+        init_ext::<QUICK>(base, ty, shape, kind)
     }
 }
 
 /// `init_object` for a shape with a prefix (`shape.ext`). `QUICK`: the
 /// shape is from `Shape::quick_ext`, and its body is zeroed in whole words
-/// (as `init_quick` says) with no `memset` arm at all.
+/// (as `init::<true>` says) with no `memset` arm at all.
 ///
 /// # Safety
-/// As `init_object` (or `init_quick` with `QUICK`); `shape.ext`.
+/// As `init::<QUICK>`; `shape.ext`.
 #[inline(always)]
 unsafe fn init_ext<const QUICK: bool>(
     base: *mut u8,
@@ -1023,7 +1018,7 @@ mod tests {
     }
 
     #[test]
-    fn quick_shapes_are_the_small_ones_and_init_quick_makes_them_as_init_object() {
+    fn quick_shapes_are_the_small_ones_and_quick_init_makes_them_as_init_object() {
         let quick: Vec<(usize, usize)> = (0..=5)
             .flat_map(|n| (1..=17).map(move |p| (n, p)))
             .filter(|&(n, p)| Shape::quick_ext(n, p).is_some())
@@ -1043,7 +1038,7 @@ mod tests {
             unsafe {
                 let base = crate::alloc::sys_alloc(block);
                 ptr::write_bytes(base, 0xa5, block);
-                let h = init_quick(base, ptr::null(), &s, Kind::Plain);
+                let h = init::<true>(base, ptr::null(), &s, Kind::Plain);
                 assert_eq!(nfields(h), s.nfields);
                 assert_eq!(payload_size(h), s.payload_size);
                 assert_eq!((*h).count(), 1);

@@ -158,7 +158,7 @@ use crate::list;
 use crate::memory;
 use crate::object::{
     COLLECTED, DIRTY, DYING, FINALIZED, GcObject, GcType, HEADER_SIZE, Header, Kind, MARK, OLD,
-    POOLED, PROMOTED, QUICK_WORDS, RELEASED, Shape, WEAKREFED, init_object, init_quick,
+    POOLED, PROMOTED, QUICK_WORDS, RELEASED, Shape, WEAKREFED, init_object,
 };
 use crate::refcount::{
     destroy, drain, free, make_children_dirty, release_fields, release_references,
@@ -336,7 +336,7 @@ unsafe fn new_pooled(
 
 /// The object of `shape` in the pool block `base`, counted in the memory
 /// figures; a tracked one is on no list yet. `QUICK`: `shape` is one
-/// `init_quick` takes (initialized with no call).
+/// `init::<true>` takes (initialized with no call).
 ///
 /// # Safety
 /// Lock held; `base` is a fresh pool block of `shape.size()` bytes; `ty`
@@ -351,11 +351,7 @@ unsafe fn born_pooled<const QUICK: bool>(
 ) -> *mut Header {
     // SAFETY: caller's contract.
     unsafe {
-        let h = if QUICK {
-            init_quick(base, ty, shape, kind)
-        } else {
-            init_object(base, ty, shape, kind)
-        };
+        let h = crate::object::init::<QUICK>(base, ty, shape, kind);
         // (a fresh object: nobody else can see it yet)
         (*h).set_exclusive(POOLED);
         memory::on_alloc_locked(g, memory::charge(shape.size()), (*h).is_tracked(), true);
@@ -422,7 +418,7 @@ unsafe fn new_quick(ty: *const GcType, shape: &Shape, kind: Kind) -> Option<*mut
 /// collection is due with this object or the class's first page is full.
 ///
 /// # Safety
-/// Lock held; no user code runs; `shape` as `init_quick` takes; `ty` as
+/// Lock held; no user code runs; `shape` as `init::<true>` takes; `ty` as
 /// in `new_object`.
 #[inline(always)]
 unsafe fn new_here(
