@@ -285,7 +285,7 @@ struct GcObject *obj_new_typed(const struct GcType *type,
 /**
  * Adds one reference to `o`. NULL is a no-op.
  *
- * The largest reference count is 2^45 - 1 (35184372088831): one more
+ * The largest reference count is 2^38 - 1 (274877906943): one more
  * increment aborts the process with one line on stderr naming the object's
  * type and the limit, instead of wrapping around.
  *

@@ -26,7 +26,7 @@ use std::sync::atomic::{AtomicUsize, Ordering::Relaxed};
 pub(crate) const ALIGN: usize = 16;
 /// Largest object served by the pool.
 pub(crate) const POOL_MAX: usize = 512;
-const CLASSES: usize = POOL_MAX / ALIGN;
+pub(crate) const CLASSES: usize = POOL_MAX / ALIGN;
 const PAGE: usize = 64 * 1024;
 /// How many automatic full collections a page must stay empty through
 /// before one returns it (`Pool::trim_aged`). Cyclic binary-trees at depth
@@ -227,9 +227,25 @@ fn list_index(class: usize, lane: usize) -> usize {
     lane * CLASSES + class
 }
 
+/// The size class of a block of `size` bytes (`Pool::serves(size)`).
+#[inline(always)]
+pub(crate) fn class_of(size: usize) -> usize {
+    (size - 1) / ALIGN
+}
+
+/// The size class of block `b`, a block of the pool (live or not).
+///
+/// # Safety
+/// `b` lies in a mapped page of the pool.
+#[inline]
+pub(crate) unsafe fn class_of_block(b: *mut u8) -> usize {
+    // SAFETY: caller's contract: the page header is initialised.
+    unsafe { (*page_of(b)).list % CLASSES }
+}
+
 /// Bytes of the blocks of class `c`.
 #[inline]
-fn class_size(c: usize) -> usize {
+pub(crate) fn class_size(c: usize) -> usize {
     (c + 1) * ALIGN
 }
 

@@ -326,6 +326,8 @@ pub fn take_biased_holds() -> usize {
 /// but one this thread was losing to a revoker that did not survive the
 /// fork is its own again.
 pub fn after_fork_in_child() {
+    FIRST_CREATOR.store(me(), Relaxed);
+    SEVERAL.store(false, Relaxed);
     for b in [&COUNTS, &LOCK] {
         let s = b.state.load(Relaxed);
         let owner = if s == REVOKING {
@@ -339,6 +341,39 @@ pub fn after_fork_in_child() {
             b.state.store(NONE, Relaxed);
         }
     }
+}
+
+/// The first thread that created an object (its id), 0 before.
+static FIRST_CREATOR: AtomicUsize = AtomicUsize::new(0);
+/// Whether another thread has created an object since (for good, but for
+/// a fork child).
+static SEVERAL: AtomicBool = AtomicBool::new(false);
+
+/// For a creation: whether more than one thread has created objects (this
+/// one included). Then a thread that does not hold the heap lock's bias
+/// may make objects in its nursery (nursery.rs), whose births reach count0
+/// in batches; while one thread uses the library, count0 and the trigger
+/// are exact (API.md). Relaxed: a policy, not an ordering (both ways are
+/// correct).
+#[inline]
+pub fn several_threads() -> bool {
+    if SEVERAL.load(Relaxed) {
+        return true;
+    }
+    let id = me();
+    match FIRST_CREATOR.compare_exchange(0, id, Relaxed, Relaxed) {
+        Ok(_) => false,
+        Err(first) if first == id => false,
+        Err(_) => {
+            SEVERAL.store(true, Relaxed);
+            true
+        }
+    }
+}
+
+/// For the test hook `nursery::fold_every_birth`.
+pub fn pretend_several_threads() {
+    SEVERAL.store(true, Relaxed);
 }
 
 const MEMBARRIER_CMD_PRIVATE_EXPEDITED: libc::c_int = 1 << 3;

@@ -8,11 +8,15 @@
 //!   keeps a `&mut State` alive across a call into user code: it takes a
 //!   fresh one with `Locked::st` after every such call.
 //! - Every tracked live object is in exactly one of `gens[0..3]`, the
-//!   young lanes (`lanes`, part of generation 0), `old`,
+//!   young lanes (`lanes`, part of generation 0), a nursery's young list
+//!   (nursery.rs, also generation 0; moved to `gens[0]` before every
+//!   collection or walk), `old`,
 //!   `dirty`, `permanent`, a collector working list (only during a
 //!   collection), or,
 //!   once its count reached zero, the death stack (`deaths` or `fresh`),
+//!   a nursery death's worklist,
 //!   or (collector garbage) a collector working list. Untracked objects are in no list.
+//! - `count[0]` plus the nurseries' shares is count0 (below).
 //! - Generation 2 is three lists: `old` (the `old_len` objects marked
 //!   `OLD`, and the objects marked `DIRTY`, which lost it since the last
 //!   full collection and stayed, each marked on its pool page: the pool
@@ -517,10 +521,13 @@ extern "C" fn fork_prepare() {
         FORK_TOOK
     };
     FORK_MODE.with(|m| m.set(mode));
+    // No other thread is then halfway through a section (a nursery's lists).
+    crate::sections::fork_stop();
 }
 
 /// After fork(), in the parent: undoes fork_prepare.
 extern "C" fn fork_parent() {
+    crate::sections::fork_unstop();
     match FORK_MODE.with(|m| m.get()) {
         // SAFETY: fork_prepare took this acquisition, in library code.
         FORK_TOOK => unsafe { HEAP.lock.unlock() },
@@ -553,6 +560,7 @@ extern "C" fn fork_child() {
     // does not run in the child.
     unsafe { HEAP.lock.reset_in_child() };
     if mode == FORK_TOOK {
+        gather_in_child();
         return;
     }
     let g = lock();
@@ -580,4 +588,16 @@ extern "C" fn fork_child() {
         st.collecting = false;
         st.draining = false;
     }
+    drop(g);
+    gather_in_child();
+}
+
+/// In a fork child, which one thread uses: the nurseries' objects and
+/// shares join the heap state, so that count0 and the trigger are exact
+/// again (API.md).
+fn gather_in_child() {
+    let g = lock();
+    let _stop = crate::sections::stop(&g);
+    // SAFETY: lock held, sections stopped.
+    unsafe { crate::nursery::gather(&g) };
 }

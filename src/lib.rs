@@ -17,6 +17,9 @@
 //! - `object`: the header and the allocation of header, fields and payload;
 //! - `list`: intrusive lists of headers (the generations);
 //! - `memory`: the memory figures, the memory limit, when to trim;
+//! - `nursery`: per-section-slot lists, block caches and count shares,
+//!   where threads without the heap lock's bias make and drop small plain
+//!   objects without the lock;
 //! - `sync`: the heap lock (re-entrant, on a POSIX mutex) and its holder's
 //!   state (library or host code), for fork;
 //! - `heap`: the global heap: its lock, counts, thresholds, stats,
@@ -45,6 +48,7 @@ pub(crate) mod heap;
 pub(crate) mod introspect;
 pub(crate) mod list;
 pub(crate) mod memory;
+pub(crate) mod nursery;
 pub(crate) mod object;
 pub(crate) mod refcount;
 pub(crate) mod sections;
@@ -56,3 +60,8 @@ pub use ffi::*;
 /// Test hook (not part of the C API): the n-th allocation from now fails.
 #[doc(hidden)]
 pub use alloc::fail_after as test_fail_allocation_after;
+
+/// Test hook (not part of the C API): nurseries in use from one thread,
+/// with count0 exact (nursery.rs).
+#[doc(hidden)]
+pub use nursery::fold_every_birth as test_nursery_fold_every_birth;

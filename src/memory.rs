@@ -24,6 +24,9 @@
 //!   exits. Shares are never freed: an exited thread's share is taken by
 //!   the next thread that needs one.
 //! - `UNLOCKED`: the flushed shares, with `fetch_add`.
+//! - a nursery's shares (nursery.rs): tracked objects made and freed in a
+//!   section by the thread that holds the nursery's slot, folded into
+//!   `LOCKED` under the heap lock now and then; `figures` adds them.
 //! - `PEAK`: the most `bytes_in_use` has been, checked after every locked
 //!   allocation and every flush (a locked `fetch_max` only when a new peak
 //!   is reached), and by `figures`. Those checks see the flushed shares
@@ -31,7 +34,8 @@
 //!   objects allocated while several threads use the library.
 //!
 //! Invariants: bytes_in_use = LOCKED.bytes + UNLOCKED.bytes + the sum of
-//! the shares (wrapping), and the same for objects; every figure is exact
+//! the shares and of the nurseries' shares (wrapping), and the same for
+//! objects; every figure is exact
 //! whenever no other thread is allocating or freeing; `bytes_reserved >=
 //! bytes_in_use`.
 
@@ -249,6 +253,15 @@ pub fn on_alloc_locked(_g: &Locked, bytes: usize, tracked: bool, pooled: bool) {
     note_peak();
 }
 
+/// Adds a nursery's shares (nursery.rs: wrapping sums of its objects'
+/// births less deaths, all tracked pool objects) to `LOCKED`.
+pub fn fold_nursery(_g: &Locked, objects: usize, bytes: usize) {
+    add_locked(&LOCKED.objects, objects);
+    add_locked(&LOCKED.tracked, objects);
+    add_locked(&LOCKED.bytes, bytes);
+    note_peak();
+}
+
 /// Counts a new untracked object allocated without the heap lock (its own
 /// system allocation), in this thread's share.
 #[inline]
@@ -283,13 +296,22 @@ pub fn set_pool_mapped(bytes: usize) {
 /// `gc_get_memory`.
 pub fn figures() -> GcMemStats {
     let (unlocked_objects, unlocked_bytes) = unlocked();
-    let objects = LOCKED.objects.load(Relaxed).wrapping_add(unlocked_objects);
-    let bytes_in_use = LOCKED.bytes.load(Relaxed).wrapping_add(unlocked_bytes);
+    let (nursery_objects, nursery_bytes) = crate::nursery::shares();
+    let objects = LOCKED
+        .objects
+        .load(Relaxed)
+        .wrapping_add(unlocked_objects)
+        .wrapping_add(nursery_objects);
+    let bytes_in_use = LOCKED
+        .bytes
+        .load(Relaxed)
+        .wrapping_add(unlocked_bytes)
+        .wrapping_add(nursery_bytes);
     let unpooled = LOCKED.unpooled.load(Relaxed).wrapping_add(unlocked_bytes);
     let reserved = unpooled.wrapping_add(LOCKED.pool_mapped.load(Relaxed));
     GcMemStats {
         objects,
-        tracked: LOCKED.tracked.load(Relaxed),
+        tracked: LOCKED.tracked.load(Relaxed).wrapping_add(nursery_objects),
         bytes_in_use,
         peak_bytes_in_use: PEAK.load(Relaxed).max(bytes_in_use),
         // Another thread's allocation may be counted in one figure and not

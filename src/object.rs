@@ -16,15 +16,15 @@
 //! The `rc` word belongs to one type, `CountWord` (values: `Counts`); no
 //! other module touches its bits. Bit diagram:
 //! ```text
-//!  63                18   17   16  15       8 7        6          5          4           3       2           1           0
-//! [ count (46 bits)     ][DIRTY][OLD][ nfields ][POOLED][RELEASED][PROMOTED][COLLECTED][DYING][FINALIZED][WEAKREFED][MARK]
+//!  63               25 24     19   18      17   16  15       8 7        6          5          4           3       2           1           0
+//! [ count (39 bits)    ][ owner ][NURSERY][DIRTY][OLD][ nfields ][POOLED][RELEASED][PROMOTED][COLLECTED][DYING][FINALIZED][WEAKREFED][MARK]
 //! ```
 //! - count: the reference count, in the top bits so that "above one" and
 //!   "zero" are single comparisons of the whole word. Changed by
 //!   incref/decref (plain accesses under the counts bias, bias.rs; atomic
 //!   RMW otherwise) except the transition to zero, which happens under the
-//!   heap lock (see refcount.rs). An increment from `MAX_COUNT` (2^45 - 1)
-//!   aborts (as `Arc` does) instead of carrying out of the word; 2^45
+//!   heap lock (see refcount.rs). An increment from `MAX_COUNT` (2^38 - 1)
+//!   aborts (as `Arc` does) instead of carrying out of the word; 2^38
 //!   more increments of headroom absorb threads racing past the check.
 //! - MARK: set by a collection's scan on the objects with weakrefs it
 //!   examines, and by a full collection's on every one (kept only on the
@@ -61,8 +61,14 @@
 //!   cleared under the heap lock.
 //! - nfields: the field count when EXT is clear (fewer than 255 fields).
 //!   Never changes. A whole byte: reading it is one byte load.
+//! - NURSERY, owner: the object is in the young list of the nursery of
+//!   section slot `owner` (nursery.rs), not in a generation list. Set with
+//!   the owner at creation (a fresh object); cleared only by a holder of
+//!   the heap lock with every section stopped (which moves the object to
+//!   generation 0), or by the transition to zero. The owner bits mean
+//!   nothing without NURSERY.
 //!
-//! The flag bits (but POOLED) change only under the heap lock, with atomic RMW operations
+//! The flag bits (but POOLED, and NURSERY at an in-section death) change only under the heap lock, with atomic RMW operations
 //! because the count shares the word with lock-free updates (or with plain
 //! accesses where no other thread can touch the word: `set_exclusive`, and
 //! `change_fast` while the counts bias is this thread's).
@@ -136,7 +142,7 @@ const PREFIX_SIZE: usize = 16;
 use crate::alloc::ALIGN;
 
 /// The largest reference count: an increment from it aborts.
-pub(crate) const MAX_COUNT: u64 = (1 << 45) - 1;
+pub(crate) const MAX_COUNT: u64 = (1 << 38) - 1;
 pub(crate) const MARK: u64 = 1 << 0;
 pub(crate) const WEAKREFED: u64 = 1 << 1;
 pub(crate) const FINALIZED: u64 = 1 << 2;
@@ -147,8 +153,13 @@ pub(crate) const RELEASED: u64 = 1 << 6;
 pub(crate) const POOLED: u64 = 1 << 7;
 pub(crate) const OLD: u64 = 1 << 16;
 pub(crate) const DIRTY: u64 = 1 << 17;
+pub(crate) const NURSERY: u64 = 1 << 18;
+const OWNER_SHIFT: u32 = 19;
+const OWNER_BITS: u32 = 6;
+/// How many nursery owners the owner bits can name.
+pub(crate) const OWNERS: usize = 1 << OWNER_BITS;
 const NFIELDS_SHIFT: u32 = 8;
-const COUNT_SHIFT: u32 = 18;
+const COUNT_SHIFT: u32 = OWNER_SHIFT + OWNER_BITS;
 /// One reference, as a difference of count words.
 const ONE: u64 = 1 << COUNT_SHIFT;
 /// Field counts at or above this are kept in the prefix.
@@ -196,6 +207,21 @@ impl Counts {
     #[inline(always)]
     pub fn without(self, flags: u64) -> Counts {
         Counts(self.0 & !flags)
+    }
+    /// The nursery owner (meaningful with `NURSERY` only).
+    #[inline(always)]
+    pub fn owner(self) -> usize {
+        ((self.0 >> OWNER_SHIFT) & (OWNERS as u64 - 1)) as usize
+    }
+    /// The same word with `NURSERY` set and owner `owner` (< `OWNERS`).
+    #[inline(always)]
+    pub fn in_nursery(self, owner: usize) -> Counts {
+        debug_assert!(owner < OWNERS);
+        Counts(
+            self.0 & !((OWNERS as u64 - 1) << OWNER_SHIFT)
+                | NURSERY
+                | (owner as u64) << OWNER_SHIFT,
+        )
     }
     #[inline(always)]
     fn small_nfields(self) -> usize {

@@ -45,9 +45,15 @@
 //!   of one frees it, then every object that dies simply because of it, in
 //!   one loop (`die_simply`, a worklist through their `next` links); the
 //!   others whose count reaches zero there go to `fresh` as above.
-//! - The commonest death of all, a young tracked pool object that dies
-//!   simply and has no field set, dropped by the thread that owns the
-//!   biases, is done by `die_quick` with no call on the way, before
+//! - A nursery object (nursery.rs) whose last reference is dropped by the
+//!   holder of its owner's section slot dies in that section with no lock
+//!   (`die_in_nursery`), with the nursery objects its death frees; what
+//!   needs the lock (other values whose count reaches zero, `OLD` ones)
+//!   follows under the lock. Any other death of a nursery object takes it
+//!   out of its nursery with every section stopped (`unlink_dying`).
+//! - The commonest deaths of all, of a pool object that dies simply and
+//!   has no field set (young if tracked), dropped by the thread that owns
+//!   the biases, are done by `die_quick` with no call on the way, before
 //!   `decref_slow` and its stack frame.
 //!
 //! `DYING` stops a second transition to zero (after a resurrection inside
@@ -76,6 +82,7 @@ use crate::object::{
 };
 use crate::weakref::{self, Pending};
 use std::ffi::CStr;
+use std::ptr;
 use std::sync::atomic::AtomicPtr;
 use std::sync::atomic::Ordering::{AcqRel, Acquire, Relaxed, Release, SeqCst};
 
@@ -103,13 +110,7 @@ pub unsafe fn decref(h: *mut Header) {
     }) {
         if !done {
             // SAFETY: caller's contract.
-            unsafe {
-                if (*h).is_tracked() {
-                    decref_last(h);
-                } else {
-                    decref_slow(h);
-                }
-            }
+            unsafe { decref_last(h) };
         }
         return;
     }
@@ -328,18 +329,19 @@ unsafe fn incref_shared(value: *mut Header) {
 
 /// The commonest death with no call on the way (as `gc::new_object_quick`
 /// for creation), so that it needs no stack frame: the last reference to a
-/// young tracked pool object with no type, no weakrefs and no field set,
-/// dropped while the heap lock's bias is this thread's, checked mode is off
-/// for good, no section has ever run and no death or collection is under
-/// way, when its block goes back to its page's free list with no page
-/// moving. What `start_death` would do for it: the count's last step,
-/// out of generation 0, count0, the memory figures, the block. False
-/// (nothing done) otherwise: `decref_slow`'s turn.
+/// pool object with no type, no weakrefs and no field set (a tracked one
+/// young), dropped while the heap lock's bias is this thread's, checked
+/// mode is off for good, no section has ever run and no death or
+/// collection is under way, when its block goes back to its page's free
+/// list with no page moving. What `start_death` (or, untracked,
+/// `die_untracked_plain`) would do for it: the count's last step, out of
+/// generation 0 and count0 if tracked, the memory figures, the block.
+/// False (nothing done) otherwise: `decref_slow`'s turn.
 ///
 /// # Safety
-/// As `decref`; `h` is tracked. (Its fields are read before its count:
-/// what they hold matters only if the count is 1, and then no other thread
-/// holds a reference to change them with.)
+/// As `decref`. (The fields are read before the count: what they hold
+/// matters only if the count is 1, and then no other thread holds a
+/// reference to change them with.)
 #[inline(always)]
 unsafe fn die_quick(h: *mut Header) -> bool {
     // SAFETY: caller's contract: h is live; the lock is held (biased)
@@ -375,9 +377,12 @@ unsafe fn die_quick(h: *mut Header) -> bool {
             quiet && v.count() == 1 && !v.has(WEAKREFED | DYING | MARK | PROMOTED | OLD | DIRTY);
         if dead {
             (*h).rc.store_exclusive(v.minus_one().with(DYING));
-            list::remove(h);
-            (*st).count[0] = (*st).count[0].saturating_sub(1);
-            crate::memory::on_free(crate::memory::charge(size), true, true);
+            let tracked = (*h).is_tracked();
+            if tracked {
+                list::remove(h);
+                (*st).count[0] = (*st).count[0].saturating_sub(1);
+            }
+            crate::memory::on_free(crate::memory::charge(size), tracked, true);
             (*st).pool.free_here(base);
         }
         crate::heap::unlock_biased(g);
@@ -385,13 +390,12 @@ unsafe fn die_quick(h: *mut Header) -> bool {
     }
 }
 
-/// The owner's drop of what may be a tracked object's last reference:
-/// `die_quick`, else `decref_slow` (an untracked one goes there at once:
-/// `die_untracked_plain`). Out of line, so that `decref`'s common case
-/// keeps no register across a call.
+/// The owner's drop of what may be an object's last reference:
+/// `die_quick`, else `decref_slow`. Out of line, so that `decref`'s common
+/// case keeps no register across a call.
 ///
 /// # Safety
-/// As `decref`; `h` is tracked.
+/// As `decref`.
 #[cold]
 #[inline(never)]
 unsafe fn decref_last(h: *mut Header) {
@@ -406,7 +410,7 @@ unsafe fn decref_last(h: *mut Header) {
 #[cold]
 unsafe fn decref_slow(h: *mut Header) {
     // SAFETY: caller's contract.
-    if unsafe { die_untracked_plain(h) } {
+    if unsafe { die_untracked_plain(h) || die_in_nursery(h) } {
         return;
     }
     let g = lock();
@@ -414,6 +418,153 @@ unsafe fn decref_slow(h: *mut Header) {
     unsafe {
         let cur = count_down(h);
         after_count_down(&g, h, cur);
+    }
+}
+
+/// The death of a nursery object (nursery.rs) when the caller drops its
+/// last reference while holding the section slot of its owner: no lock.
+/// In that section its count goes to zero, it leaves its nursery's list,
+/// its fields are released, and its block joins the nursery's `fresh`
+/// list; so do the values whose count the release takes to zero and that
+/// die the same way, in one loop (a worklist through their `next`
+/// links). Other values whose count would reach zero, and `OLD` ones, are
+/// released after the section under the heap lock, as are the dead
+/// objects whose fields no longer fit the buffer for those. False
+/// (nothing done) for any other object, or when no section can begin, or
+/// the count is not 1 any more: the locked path decides then.
+///
+/// # Safety
+/// As `decref`.
+#[inline(never)]
+unsafe fn die_in_nursery(h: *mut Header) -> bool {
+    use crate::object::NURSERY;
+    // SAFETY: caller's contract: h is live. While the section lasts, only
+    // this thread changes nursery i and takes a NURSERY object of owner i
+    // to zero, and nobody clears NURSERY (stoppers wait for the section).
+    unsafe {
+        let v = (*h).rc.load();
+        if !v.has(NURSERY) || v.count() != 1 || v.has(WEAKREFED | DYING | MARK) {
+            return false;
+        }
+        let Some(section) = crate::sections::enter() else {
+            return false;
+        };
+        let i = section.index();
+        if !dies_in_nursery(h, i) {
+            return false;
+        }
+        list::remove(h);
+        // References whose release waits for the lock, and objects that
+        // died in the section whose fields wait with them.
+        let mut later = [ptr::null_mut::<Header>(); 2 * crate::nursery::MAX_FIELDS];
+        let mut n_later = 0;
+        let mut due = false;
+        let mut todo = h;
+        while !todo.is_null() {
+            let x = todo;
+            let fields = fields(x);
+            if n_later + fields.len() > later.len() {
+                break;
+            }
+            todo = list::next(x);
+            for slot in fields {
+                let c = slot.load(Relaxed);
+                if c.is_null() {
+                    continue;
+                }
+                if release_in_section(c) {
+                    continue;
+                }
+                if dies_in_nursery(c, i) {
+                    list::remove(c);
+                    list::set_next(c, todo);
+                    todo = c;
+                } else {
+                    later[n_later] = c;
+                    n_later += 1;
+                }
+            }
+            let (base, size) = allocation_of(x);
+            due |= crate::nursery::died(i, base, crate::memory::charge(size));
+        }
+        let shares = due.then(|| crate::nursery::take_shares(i));
+        drop(section);
+        if shares.is_none() && n_later == 0 && todo.is_null() {
+            return true;
+        }
+        let g = lock();
+        if let Some(shares) = shares {
+            shares.fold(&g, 0);
+        }
+        for &c in &later[..n_later] {
+            decref_locked(&g, c);
+        }
+        while !todo.is_null() {
+            let x = todo;
+            todo = list::next(x);
+            queue_death(&g, x);
+        }
+        if !(*g.st()).draining && !(*g.st()).fresh.is_null() {
+            drain(&g);
+        }
+        true
+    }
+}
+
+/// Drops one reference to `c` without the lock if that leaves its count
+/// above zero and it is not `OLD` (whose first loss makes it dirty, under
+/// the lock). False (nothing done) otherwise.
+///
+/// # Safety
+/// `c` is live and the caller owns the reference it drops.
+#[inline(always)]
+unsafe fn release_in_section(c: *mut Header) -> bool {
+    // SAFETY: caller's contract.
+    let rc = unsafe { &(*c).rc };
+    let mut cur = rc.load();
+    while cur.count() > 1 && !cur.has(OLD | MARK) {
+        // Release: as in `decref`.
+        match rc.compare_exchange_weak(cur, cur.minus_one(), Release) {
+            Ok(_) => return true,
+            Err(seen) => cur = seen,
+        }
+    }
+    false
+}
+
+/// Takes the count of `c` from 1 to zero (`DYING`, no more `NURSERY`) if
+/// it is an object of nursery `i` that dies there: no type, no weakrefs.
+/// False (nothing done) otherwise.
+///
+/// # Safety
+/// `c` is live, the caller owns the reference it drops and holds section
+/// slot `i`.
+#[inline(always)]
+unsafe fn dies_in_nursery(c: *mut Header, i: usize) -> bool {
+    use crate::object::NURSERY;
+    // SAFETY: caller's contract.
+    unsafe {
+        if !(*c).is_plain() {
+            return false;
+        }
+        let rc = &(*c).rc;
+        let mut cur = rc.load();
+        while cur.count() == 1
+            && cur.has(NURSERY)
+            && cur.owner() == i
+            && !cur.has(WEAKREFED | DYING | MARK)
+        {
+            // AcqRel: as the death path's transition to zero (`count_down`).
+            match rc.compare_exchange_weak(
+                cur,
+                cur.minus_one().with(DYING).without(NURSERY),
+                AcqRel,
+            ) {
+                Ok(_) => return true,
+                Err(seen) => cur = seen,
+            }
+        }
+        false
     }
 }
 
@@ -547,7 +698,11 @@ unsafe fn count_down(h: *mut Header) -> Counts {
     // moves to `dirty` below).
     let next = |v: Counts| match v.count() {
         0 => None,
-        1 => Some(v.minus_one().with(DYING).without(PROMOTED | OLD | DIRTY)),
+        1 => Some(
+            v.minus_one()
+                .with(DYING)
+                .without(PROMOTED | OLD | DIRTY | crate::object::NURSERY),
+        ),
         _ => Some(v.minus_one().without(OLD)),
     };
     // The counts are this thread's (bias.rs): plain accesses, same result.
@@ -727,6 +882,21 @@ unsafe fn start_death(g: &Locked, h: *mut Header, v: Counts) {
             }
             return;
         }
+        queue_death(g, h);
+        if !(*g.st()).draining {
+            drain(g);
+        }
+    }
+}
+
+/// Queues `h` on the death stack (`fresh`), for a drain.
+///
+/// # Safety
+/// Lock held; `h` has count 0, is `DYING` and unlinked from every list.
+unsafe fn queue_death(g: &Locked, h: *mut Header) {
+    // SAFETY: lock held; no user code runs while `st` is borrowed.
+    unsafe {
+        let st = &mut *g.st();
         (*h).prev.store(0, Relaxed);
         list::set_next(h, std::ptr::null());
         if st.fresh_tail.is_null() {
@@ -735,9 +905,6 @@ unsafe fn start_death(g: &Locked, h: *mut Header, v: Counts) {
             list::set_next(st.fresh_tail, h);
         }
         st.fresh_tail = h;
-        if !st.draining {
-            drain(g);
-        }
     }
 }
 
@@ -751,7 +918,15 @@ unsafe fn unlink_dying(g: &Locked, h: *mut Header, v: Counts) {
     // SAFETY: lock held; h is live.
     unsafe {
         if (*h).is_tracked() {
-            list::remove(h);
+            if v.has(crate::object::NURSERY) {
+                // Out of its nursery's list, with every section stopped;
+                // the nursery's births are counted before this death.
+                let _stop = crate::sections::stop(g);
+                crate::nursery::fold_owner(g, v.owner());
+                list::remove(h);
+            } else {
+                list::remove(h);
+            }
             // (One test for the young objects most deaths are.)
             if !v.has(PROMOTED | OLD | DIRTY) {
             } else if v.has(PROMOTED) {

@@ -9,7 +9,9 @@
 //! its own or one another thread made or also uses: the field is swapped
 //! atomically, counts change atomically, and a death (a count reaching
 //! zero) still happens under the heap lock, or, for an untracked object
-//! with no type, by a compare-and-swap (refcount.rs). What scales is that
+//! with no type, by a compare-and-swap (refcount.rs), or, for an object of
+//! a nursery, in a section holding its owner's slot (nursery.rs: a section
+//! of slot `i` also owns nursery `i`). What scales is that
 //! a thread working on its own objects writes only its own slot's line and
 //! those objects' lines. Objects outlive the thread that made them: a slot
 //! holds no object, and a thread that exits leaves its slot free.
@@ -54,7 +56,8 @@
 //! exits leaves its slot free.
 //!
 //! Invariants: a slot is busy only inside a section of the thread that made
-//! it so; `STOPS` changes only under the heap lock, and is the number of
+//! it so; `STOPS` changes only under the heap lock (or by a forking thread
+//! that froze the lock's holder in host code), and is the number of
 //! stops in force (they nest: a finalizer may collect); in a fork child, no
 //! slot is busy and only the forking thread's own stops remain.
 
@@ -67,7 +70,11 @@ use std::sync::atomic::{
     fence,
 };
 
-const NSLOTS: usize = 64;
+pub(crate) const NSLOTS: usize = 64;
+const _: () = assert!(
+    NSLOTS == crate::object::OWNERS,
+    "a nursery per slot (nursery.rs)"
+);
 
 /// One per thread: 0 when free, else the epoch its section began in.
 static SLOTS: [Slot; NSLOTS] = [const { Slot::free() }; NSLOTS];
@@ -85,6 +92,15 @@ thread_local! {
 
 /// A section in progress; ends on drop.
 pub struct Section(&'static AtomicUsize);
+
+impl Section {
+    /// The index of the slot this section holds: while it lasts, the
+    /// nursery of that index is this thread's alone (nursery.rs).
+    #[inline]
+    pub fn index(&self) -> usize {
+        (self.0 as *const AtomicUsize as usize - SLOTS.as_ptr() as usize) / size_of::<Slot>()
+    }
+}
 
 impl Drop for Section {
     #[inline]
@@ -164,6 +180,24 @@ pub fn quiet() -> bool {
     SLOTS[..used].iter().all(|s| s.0.load(SeqCst) == 0)
 }
 
+/// `quiet` for a caller inside the section of slot `mine`: whether no
+/// other section is in progress (that section's own reads are its
+/// caller's business). The same argument as `quiet`.
+pub fn quiet_except(mine: usize) -> bool {
+    let used = USED.load(SeqCst);
+    fence(SeqCst);
+    SLOTS[..used]
+        .iter()
+        .enumerate()
+        .all(|(i, s)| i == mine || s.0.load(SeqCst) == 0)
+}
+
+/// How many slot indices have been handed out: the nurseries that can
+/// hold anything (nursery.rs). For a holder of the heap lock.
+pub fn slots_used() -> usize {
+    USED.load(SeqCst)
+}
+
 /// The oldest epoch a section in progress began in (`usize::MAX` if none),
 /// for epoch.rs: memory retired at that epoch or later waits.
 pub fn oldest() -> usize {
@@ -183,6 +217,10 @@ pub struct Stop(());
 /// Keeps every section out until the returned guard drops: waits for the
 /// sections in progress to end. Stops nest.
 pub fn stop(_: &Locked) -> Stop {
+    stop_raw()
+}
+
+fn stop_raw() -> Stop {
     let n = STOPS.load(Relaxed);
     // SeqCst: the stopper's half of the store-buffering pair (module docs).
     STOPS.store(n + 1, SeqCst);
@@ -219,9 +257,24 @@ pub fn stopped() -> bool {
     STOPS.load(Relaxed) != 0
 }
 
+/// For `fork_prepare` (heap.rs), which holds the heap lock or has frozen
+/// its holder in host code: keeps every section out until `fork_unstop`,
+/// so that no other thread is halfway through a section (a nursery's
+/// lists, say) when the process forks. Waits only for sections, which
+/// wait for nothing.
+pub fn fork_stop() {
+    std::mem::forget(stop_raw());
+}
+
+/// In the parent after a fork: ends `fork_stop`'s stop.
+pub fn fork_unstop() {
+    drop(Stop(()));
+}
+
 /// In a fork child: no other thread's section or stop survived the fork.
 /// `own_stops` is whether the stops in force are the forking thread's (it
-/// forked from host code that a collection, say, called).
+/// forked from host code that a collection, say, called); `fork_stop`'s
+/// own stop ends here.
 ///
 /// # Safety
 /// Only in a fork child, before any other thread exists.
@@ -229,7 +282,9 @@ pub unsafe fn reset_in_child(own_stops: bool) {
     for s in &SLOTS {
         s.0.store(0, Relaxed);
     }
-    if !own_stops {
+    if own_stops {
+        STOPS.fetch_sub(1, Relaxed);
+    } else {
         STOPS.store(0, Relaxed);
     }
 }

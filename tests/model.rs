@@ -195,6 +195,9 @@ fn fixed_sequences() {
 
 #[test]
 fn model_random_sequences() {
+    if std::env::var_os("MODEL_NURSERY").is_some() {
+        rcgc::test_nursery_fold_every_birth();
+    }
     fixed_sequences();
     let seeds = env("MODEL_SEEDS", 20);
     let ops = env("MODEL_OPS", 2000);
@@ -245,6 +248,29 @@ fn model_random_sequences_unbiased() {
         .status()
         .expect("run the model test again");
     assert!(status.success(), "the model test failed with RCGC_BIAS=0");
+}
+
+/// `model_random_sequences` again in a child process with the bias off and
+/// plain objects made in a nursery, as threads make them once several use
+/// the library (nursery.rs), folding each birth into count0 at once so
+/// that the model's exact counts hold.
+#[test]
+#[cfg_attr(miri, ignore)]
+fn model_random_sequences_nursery() {
+    if std::env::var_os("RCGC_BIAS").is_some() {
+        return;
+    }
+    let exe = std::env::current_exe().expect("test executable path");
+    let status = std::process::Command::new(exe)
+        .env("RCGC_BIAS", "0")
+        .env("MODEL_NURSERY", "1")
+        .args(["--exact", "model_random_sequences", "--nocapture"])
+        .status()
+        .expect("run the model test again");
+    assert!(
+        status.success(),
+        "the model test failed with nurseries in use"
+    );
 }
 
 fn cov_of(s: &Stats, k: &str) -> usize {

@@ -135,7 +135,7 @@ pub extern "C" fn obj_new_typed(
 
 /// Adds one reference to `o`. NULL is a no-op.
 ///
-/// The largest reference count is 2^45 - 1 (35184372088831): one more
+/// The largest reference count is 2^38 - 1 (274877906943): one more
 /// increment aborts the process with one line on stderr naming the object's
 /// type and the limit, instead of wrapping around.
 ///
@@ -402,7 +402,10 @@ pub extern "C" fn gc_collect_generation(generation: c_int) -> i64 {
 #[unsafe(no_mangle)]
 pub extern "C" fn gc_get_count() -> GcCounts {
     with_state(|st| GcCounts {
-        count0: st.count[0],
+        // With the births and deaths still in the nurseries' shares.
+        count0: (st.count[0] as isize)
+            .saturating_add(crate::nursery::births())
+            .max(0) as usize,
         count1: st.count[1],
         count2: st.count[2],
     })

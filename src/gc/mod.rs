@@ -271,6 +271,22 @@ unsafe fn new_object_general(ty: *const GcType, shape: &Shape, kind: Kind) -> *m
         memory::on_alloc_unlocked(bytes);
         return h;
     }
+    // A small plain object of a thread without the lock's bias: in its
+    // nursery, without the lock (nursery.rs).
+    if tracked
+        && ty.is_null()
+        && kind == Kind::Plain
+        && shape.nfields <= crate::nursery::MAX_FIELDS
+        && Pool::serves(size)
+        && plain_creation()
+        && !crate::bias::lock_is_mine()
+        && crate::bias::several_threads()
+    {
+        // SAFETY: shape as the caller's; no type.
+        if let Some(h) = unsafe { new_in_nursery(shape) } {
+            return h;
+        }
+    }
     // Tracked objects, and untracked ones while the lock is biased to this
     // thread (taking it is then a plain store): under the lock, from the
     // pool when it serves the size.
@@ -301,6 +317,136 @@ unsafe fn new_object_general(ty: *const GcType, shape: &Shape, kind: Kind) -> *m
             enter_young(&g, h, lane);
         }
         h
+    }
+}
+
+/// Creates a plain tracked object of `shape` in the nursery of the
+/// section slot this thread gets (nursery.rs): Some(the object), Some(NULL)
+/// when the pool is out of memory (the error recorded), or None (nothing
+/// done) when a stop is in force: the locked path then decides. As in
+/// `enter_young`, the object's block is taken first, then a nursery whose
+/// births are due folds them (with this one) into count0, which may start
+/// an automatic collection (the new object is never part of it).
+///
+/// # Safety
+/// `shape` is a shape `Pool::serves`, of at most `nursery::MAX_FIELDS`
+/// fields, made with checked mode off for good and no memory limit.
+#[inline(never)]
+unsafe fn new_in_nursery(shape: &Shape) -> Option<*mut Header> {
+    let size = shape.size();
+    let class = crate::alloc::class_of(size);
+    let bytes = memory::charge(size);
+    // The block in hand (out of every cache), and blocks taken from the
+    // pool not yet given to a nursery (linked through their second words).
+    let mut block: *mut u8 = ptr::null_mut();
+    let mut batch: (*mut u8, usize) = (ptr::null_mut(), 0);
+    // Whether count0 has this birth already (a fold before it).
+    let mut counted = false;
+    loop {
+        let Some(section) = crate::sections::enter() else {
+            give_back(block, batch.0, counted);
+            return None;
+        };
+        let i = section.index();
+        // SAFETY: section slot i is held: nursery i is ours.
+        unsafe {
+            if !batch.0.is_null() {
+                crate::nursery::give(i, class, batch.0, batch.1);
+                batch = (ptr::null_mut(), 0);
+            }
+            if block.is_null() {
+                block = crate::nursery::take(i, class);
+            }
+            if block.is_null() {
+                drop(section);
+                batch = refill(size);
+                if batch.0.is_null() {
+                    fail(GC_ERR_NOMEM, c"obj_new: out of memory");
+                    return Some(ptr::null_mut());
+                }
+                continue;
+            }
+            if !counted && crate::nursery::births_due(i) {
+                let shares = crate::nursery::take_shares(i);
+                drop(section);
+                let g = lock();
+                shares.fold(&g, 1);
+                collect_if_due(&g);
+                counted = true;
+                continue;
+            }
+            let h = crate::object::init::<false>(block, ptr::null(), shape, Kind::Plain);
+            // (a fresh object: nobody else can see it yet)
+            (*h).rc
+                .store_exclusive((*h).rc.load().with(POOLED).in_nursery(i));
+            crate::nursery::born(i, h, bytes, counted);
+            return Some(h);
+        }
+    }
+}
+
+/// Up to `nursery::BATCH` pool blocks for objects of `size` bytes, taken
+/// under the heap lock from this thread's allocation lane, linked through
+/// their second words: (first, how many); (NULL, 0) when out of memory.
+#[cold]
+fn refill(size: usize) -> (*mut u8, usize) {
+    let lane = crate::alloc::lane();
+    let g = lock();
+    let mut list = ptr::null_mut();
+    let mut n = 0;
+    // SAFETY: lock held; fresh blocks are ours to link.
+    unsafe {
+        while n < crate::nursery::BATCH {
+            let b = (*g.st()).pool.alloc_in(size, lane);
+            if b.is_null() {
+                break;
+            }
+            *(b.add(8) as *mut *mut u8) = list;
+            list = b;
+            n += 1;
+        }
+    }
+    (list, n)
+}
+
+/// `new_in_nursery` giving up: its block in hand and the blocks of
+/// `refill` no nursery took go back to the pool, and a birth it counted
+/// (the locked path counts it again) is taken off count0.
+#[cold]
+fn give_back(block: *mut u8, mut list: *mut u8, counted: bool) {
+    if block.is_null() && list.is_null() && !counted {
+        return;
+    }
+    let g = lock();
+    // SAFETY: lock held; the blocks came from this pool and are free.
+    unsafe {
+        let st = g.st();
+        if counted {
+            (*st).count[0] = (*st).count[0].saturating_sub(1);
+        }
+        if !block.is_null() {
+            *(block.add(8) as *mut *mut u8) = list;
+            list = block;
+        }
+        while !list.is_null() {
+            let next = *(list.add(8) as *mut *mut u8);
+            let size = crate::alloc::class_size(crate::alloc::class_of_block(list));
+            (*st).pool.free(list, size);
+            list = next;
+        }
+    }
+}
+
+/// Runs the automatic collection count0 calls for, if any.
+fn collect_if_due(g: &Locked) {
+    // SAFETY: lock held; the borrow ends before collect_automatic runs
+    // user code.
+    let due = unsafe {
+        let st = &*g.st();
+        st.enabled && st.threshold[0] > 0 && st.count[0] > st.threshold[0] && !st.collecting
+    };
+    if due {
+        collect_automatic(g);
     }
 }
 
@@ -463,11 +609,8 @@ unsafe fn enter_young(g: &Locked, h: *mut Header, lane: usize) {
     // SAFETY: lock held; the borrow ends before collect_automatic runs
     // user code.
     unsafe {
-        let st = &mut *g.st();
-        st.count[0] += 1;
-        if st.enabled && st.threshold[0] > 0 && st.count[0] > st.threshold[0] && !st.collecting {
-            collect_automatic(g);
-        }
+        (*g.st()).count[0] += 1;
+        collect_if_due(g);
         list::append(h, crate::heap::young_list(g.st(), lane));
     }
 }
@@ -548,6 +691,11 @@ fn collect(g: &Locked, generation: usize) -> usize {
         // No section runs: what waits in the epoch for sections goes back
         // (and what waits for weakref readers, if they are done).
         crate::refcount::release_retired(g.st());
+        if generation == NUM_GENERATIONS - 1 {
+            // The nurseries' cached blocks go back too, so that pages can
+            // empty (nursery.rs).
+            crate::nursery::flush(g);
+        }
         drop(stop);
         debug::collection_done(found, uncollectable, start.elapsed());
         let st = &mut *g.st();
@@ -575,8 +723,13 @@ fn collect(g: &Locked, generation: usize) -> usize {
 /// bytes returned.
 pub fn trim() -> usize {
     let g = lock();
-    // SAFETY: lock held; no user code runs while the borrow lives.
-    let returned = unsafe { (*g.st()).pool.trim() };
+    // SAFETY: lock held, sections stopped; no user code runs while the
+    // borrow lives.
+    let returned = unsafe {
+        let _stop = crate::sections::stop(&g);
+        crate::nursery::flush(&g);
+        (*g.st()).pool.trim()
+    };
     #[cfg(all(target_os = "linux", target_env = "gnu"))]
     // SAFETY: malloc_trim has no preconditions.
     unsafe {
@@ -613,6 +766,8 @@ unsafe fn collect_main(g: &Locked, generation: usize) -> (usize, usize) {
         drain(g);
         let st = g.st();
         crate::heap::gather_young(st);
+        // SAFETY: lock held, sections stopped (`collect`).
+        crate::nursery::gather(g);
         if generation + 1 < NUM_GENERATIONS {
             (*st).count[generation + 1] += 1;
         }
@@ -1045,6 +1200,9 @@ unsafe fn free_garbage(g: &Locked, h: *mut Header) {
 /// and `OLD` off the old ones).
 pub fn freeze() {
     let g = lock();
+    let _stop = crate::sections::stop(&g);
+    // SAFETY: lock held, sections stopped.
+    unsafe { crate::nursery::gather(&g) };
     // SAFETY: lock held; no user code runs.
     let st = unsafe { &mut *g.st() };
     // Frozen objects leave generation 2: they no longer count as promoted

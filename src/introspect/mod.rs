@@ -91,6 +91,12 @@ pub fn visit_objects(
     generation: Option<usize>,
     mut f: impl FnMut(*mut Header) -> c_int,
 ) -> c_int {
+    // Objects in nurseries join generation 0 first (nursery.rs).
+    {
+        let _stop = crate::sections::stop(g);
+        // SAFETY: lock held, sections stopped.
+        unsafe { crate::nursery::gather(g) };
+    }
     for head in heads(g.st(), generation) {
         let mut h = list::next(head);
         while !std::ptr::eq(h, head) {

@@ -1,0 +1,447 @@
+//! Nurseries: where a thread that does not hold the heap lock's bias
+//! (bias.rs) makes and drops its small plain objects without the heap lock.
+//!
+//! Most objects are born and die on one thread before any collection sees
+//! them. While one thread uses the library the bias makes the heap lock a
+//! plain store; with several, each creation and each death took the lock,
+//! and two threads doing so did less together than one alone. A nursery
+//! belongs to a section slot (sections.rs): whoever holds slot `i` in a
+//! section owns nursery `i` for that section's few instructions, with no
+//! lock and no write to a line another thread writes (the slot's
+//! compare-and-swap is on the thread's own line). It holds:
+//! - `young`: a list of the objects born in it that no collection has
+//!   seen, each marked `NURSERY` with owner `i` in its count word
+//!   (object.rs). They are part of generation 0.
+//! - `ready`: free pool blocks by size class, taken from the pool under
+//!   the heap lock `BATCH` at a time.
+//! - `fresh`: blocks of objects that died in it, not yet reusable: a
+//!   section of another thread may still be reading such an object (it
+//!   read it from a field before the field changed and is incrementing its
+//!   count, refcount.rs `get_field_shared`). Once no other section is in
+//!   progress (`sections::quiet_except`) they join `ready`.
+//! - shares: births less deaths since the last fold, of count0 and of the
+//!   memory figures. The holder folds them into the heap state (under the
+//!   lock) once they reach `BATCH` either way, which is also when an
+//!   automatic collection may start; `gc_get_memory` adds them.
+//!
+//! Which objects: tracked objects with no type, not weakrefs, served by
+//! the pool, of at most `MAX_FIELDS` fields, made while checked mode is
+//! off for good and no memory limit is set (gc/mod.rs `new_object`). Such
+//! an object dies in its nursery (refcount.rs `die_in_nursery`) when its
+//! last reference is dropped by the holder of its owner's slot and it has
+//! no weakrefs: its fields are released in the same section (children
+//! that die the same way too), and its block goes to `fresh`. Every other
+//! death of a nursery object takes the heap lock and stops every section
+//! (refcount.rs `unlink_dying`).
+//!
+//! Who else touches a nursery: a holder of the heap lock with every
+//! section stopped (sections.rs `stop`), who may do anything to any
+//! nursery: a collection or a heap walk first moves every nursery's young
+//! objects to generation 0 (`gather`, clearing `NURSERY`); a locked death
+//! unlinks its object; full collections and gc_trim give the cached
+//! blocks back (`flush`). A fork waits for the sections in progress, so a
+//! child finds every nursery whole. A thread that exits leaves its
+//! nursery to the next thread given the same slot; collections gather it
+//! meanwhile.
+//!
+//! Invariants: nursery `i` changes only inside a section holding slot `i`
+//! or under a stop; an object is in nursery `i`'s `young` exactly while it
+//! is live with `NURSERY` and owner `i`; blocks in `ready` and `fresh` are
+//! pool blocks no live object uses, counted live by the pool; `births`,
+//! `objects` and `bytes` are wrapping sums (they go "negative" when
+//! objects born before a fold die after it).
+
+use crate::alloc::{CLASSES, class_of_block};
+use crate::heap::{Locked, State};
+use crate::list;
+use crate::object::{Header, NURSERY};
+use crate::sections::NSLOTS;
+use std::cell::UnsafeCell;
+use std::ptr;
+use std::sync::atomic::{AtomicUsize, Ordering::Relaxed};
+
+/// Blocks taken from the pool at a time, and the share (either way) at
+/// which a nursery folds into the heap state.
+pub(crate) const BATCH: usize = 64;
+/// The births share at which a nursery folds (`BATCH`; 0 under the test
+/// hook `fold_every_birth`).
+static FOLD_AT: AtomicUsize = AtomicUsize::new(BATCH);
+
+/// Test hook (not part of the C API): every thread makes its plain objects
+/// in its nursery as if several threads used the library, and folds each
+/// birth and death at once, so that count0 and the automatic collections are exact
+/// (the model test runs the nursery paths this way).
+#[doc(hidden)]
+pub fn fold_every_birth() {
+    FOLD_AT.store(0, Relaxed);
+    crate::bias::pretend_several_threads();
+}
+
+/// The most fields of a nursery object (its death releases them into a
+/// fixed buffer, refcount.rs).
+pub(crate) const MAX_FIELDS: usize = 16;
+/// Freed blocks a nursery collects before it checks whether they are safe.
+const FRESH_CHECK: usize = 64;
+/// The most blocks a nursery keeps; beyond, it gives `BATCH` back.
+const CACHE_MAX: usize = 4 * BATCH;
+
+pub struct Nursery {
+    young: Header,
+    ready: [*mut u8; CLASSES],
+    fresh: *mut u8,
+    fresh_len: usize,
+    /// Blocks in `ready` and `fresh`.
+    cached: usize,
+}
+
+/// One nursery on its own lines (its holder writes them; nobody else does
+/// while the holder can), with its shares, which `gc_get_count` and
+/// `gc_get_memory` read from any thread: count0's (births less deaths) and
+/// the memory figures'.
+#[repr(align(128))]
+struct Slot {
+    n: UnsafeCell<Nursery>,
+    births: AtomicUsize,
+    objects: AtomicUsize,
+    bytes: AtomicUsize,
+}
+
+struct Nurseries([Slot; NSLOTS]);
+
+// SAFETY: nursery `i` is accessed only by the holder of section slot `i`
+// or under a stop (module invariants); the shares others read are atomics.
+unsafe impl Sync for Nurseries {}
+
+static NURSERIES: Nurseries = Nurseries(
+    [const {
+        Slot {
+            n: UnsafeCell::new(Nursery {
+                young: list::sentinel(),
+                ready: [ptr::null_mut(); CLASSES],
+                fresh: ptr::null_mut(),
+                fresh_len: 0,
+                cached: 0,
+            }),
+            births: AtomicUsize::new(0),
+            objects: AtomicUsize::new(0),
+            bytes: AtomicUsize::new(0),
+        }
+    }; NSLOTS],
+);
+
+/// Nursery `i` (< `NSLOTS`), its `young` list initialised.
+///
+/// # Safety
+/// The caller holds section slot `i`, or a stop.
+#[inline(always)]
+unsafe fn get(i: usize) -> *mut Nursery {
+    let n = NURSERIES.0[i].n.get();
+    // SAFETY: caller's contract: ours alone.
+    unsafe {
+        if (*n).young.next.load(Relaxed) == 0 {
+            list::init(&raw const (*n).young);
+        }
+    }
+    n
+}
+
+/// The link of a free block: its second word, as in the pool (the first
+/// keeps the dead object's count word).
+///
+/// # Safety
+/// `b` is a pool block (at least 16 bytes).
+#[inline(always)]
+unsafe fn link(b: *mut u8) -> *mut *mut u8 {
+    // SAFETY: caller's contract.
+    unsafe { b.add(8) as *mut *mut u8 }
+}
+
+/// A free block of class `class` from nursery `i`, or NULL: the first of
+/// `ready`, else, if no other section can hold one of `fresh`, `fresh`
+/// joins `ready` first.
+///
+/// # Safety
+/// The caller holds section slot `i`.
+#[inline(always)]
+pub unsafe fn take(i: usize, class: usize) -> *mut u8 {
+    // SAFETY: caller's contract; blocks in the lists are free pool blocks.
+    unsafe {
+        let n = get(i);
+        if (*n).ready[class].is_null() && (*n).fresh_len > 0 && crate::sections::quiet_except(i) {
+            fresh_ready(n);
+        }
+        let b = (*n).ready[class];
+        if !b.is_null() {
+            (*n).ready[class] = *link(b);
+            (*n).cached -= 1;
+        }
+        b
+    }
+}
+
+/// Moves `fresh` to `ready` (no other section can hold its blocks).
+///
+/// # Safety
+/// The caller owns `n`; no section but its own is in progress, or a stop.
+unsafe fn fresh_ready(n: *mut Nursery) {
+    // SAFETY: caller's contract; blocks in `fresh` are free pool blocks.
+    unsafe {
+        let mut b = (*n).fresh;
+        while !b.is_null() {
+            let next = *link(b);
+            let c = class_of_block(b);
+            *link(b) = (*n).ready[c];
+            (*n).ready[c] = b;
+            b = next;
+        }
+        (*n).fresh = ptr::null_mut();
+        (*n).fresh_len = 0;
+    }
+}
+
+/// Gives nursery `i` the blocks of `list` (linked as in `ready`, `len` of
+/// them, all of class `class`).
+///
+/// # Safety
+/// The caller holds section slot `i`; the blocks are free pool blocks.
+pub unsafe fn give(i: usize, class: usize, list: *mut u8, len: usize) {
+    // SAFETY: caller's contract.
+    unsafe {
+        let n = get(i);
+        let mut last = list;
+        while !(*link(last)).is_null() {
+            last = *link(last);
+        }
+        *link(last) = (*n).ready[class];
+        (*n).ready[class] = list;
+        (*n).cached += len;
+    }
+}
+
+/// Whether nursery `i`'s births are due to be folded into count0, with the
+/// next birth's (`take_shares`, then `Shares::fold` and `born` with
+/// `counted`).
+///
+/// # Safety
+/// The caller holds section slot `i`.
+#[inline(always)]
+pub unsafe fn births_due(i: usize) -> bool {
+    NURSERIES.0[i].births.load(Relaxed) as isize >= FOLD_AT.load(Relaxed) as isize
+}
+
+/// Counts the birth of `h` (`bytes` as charged) in nursery `i` (in count0's
+/// share unless `counted`: already in count0), `h` a new object marked
+/// `NURSERY` with owner `i`, and links it into `young`.
+///
+/// # Safety
+/// The caller holds section slot `i`; `h` is on no list.
+#[inline(always)]
+pub unsafe fn born(i: usize, h: *mut Header, bytes: usize, counted: bool) {
+    // SAFETY: caller's contract.
+    unsafe {
+        let n = get(i);
+        list::append(h, &raw const (*n).young);
+        add_shares(i, !counted as usize, 1, bytes);
+    }
+}
+
+/// The death in nursery `i` of an object (already unlinked): its block
+/// (`base`, `bytes` as charged) joins `fresh`. Whether the nursery is due
+/// to fold its shares or give blocks back (`take_shares`).
+///
+/// # Safety
+/// The caller holds section slot `i`; the block is free.
+#[inline(always)]
+pub unsafe fn died(i: usize, base: *mut u8, bytes: usize) -> bool {
+    // SAFETY: caller's contract.
+    unsafe {
+        let n = get(i);
+        *link(base) = (*n).fresh;
+        (*n).fresh = base;
+        (*n).fresh_len += 1;
+        (*n).cached += 1;
+        let minus = 1usize.wrapping_neg();
+        add_shares(i, minus, minus, bytes.wrapping_neg());
+        // (Every `FRESH_CHECK` frees: the check reads every other slot's
+        // line, which its thread writes all the time.)
+        if (*n).fresh_len.is_multiple_of(FRESH_CHECK) && crate::sections::quiet_except(i) {
+            fresh_ready(n);
+        }
+        (*n).cached > CACHE_MAX
+            || NURSERIES.0[i].births.load(Relaxed) as isize <= -(FOLD_AT.load(Relaxed) as isize)
+    }
+}
+
+#[inline(always)]
+fn add_shares(i: usize, births: usize, objects: usize, bytes: usize) {
+    let s = &NURSERIES.0[i];
+    // Relaxed load and store: the holder is the only writer.
+    s.births
+        .store(s.births.load(Relaxed).wrapping_add(births), Relaxed);
+    s.objects
+        .store(s.objects.load(Relaxed).wrapping_add(objects), Relaxed);
+    s.bytes
+        .store(s.bytes.load(Relaxed).wrapping_add(bytes), Relaxed);
+}
+
+/// Takes nursery `i`'s shares (count0, objects, bytes), leaving them zero,
+/// for `Shares::fold`; and, if it caches more than `CACHE_MAX - BATCH`
+/// blocks, up to `BATCH` blocks of `ready` to give back to the pool.
+///
+/// # Safety
+/// The caller holds section slot `i`, or a stop.
+pub unsafe fn take_shares(i: usize) -> Shares {
+    // SAFETY: caller's contract.
+    unsafe {
+        let n = get(i);
+        let slot = &NURSERIES.0[i];
+        let mut s = Shares {
+            births: slot.births.swap(0, Relaxed),
+            objects: slot.objects.swap(0, Relaxed),
+            bytes: slot.bytes.swap(0, Relaxed),
+            give_back: ptr::null_mut(),
+        };
+        let mut given = 0;
+        for c in 0..CLASSES {
+            while (*n).cached > CACHE_MAX - BATCH && given < BATCH && !(*n).ready[c].is_null() {
+                let b = (*n).ready[c];
+                (*n).ready[c] = *link(b);
+                *link(b) = s.give_back;
+                s.give_back = b;
+                (*n).cached -= 1;
+                given += 1;
+            }
+        }
+        s
+    }
+}
+
+/// What a nursery hands the heap state (`take_shares`).
+pub struct Shares {
+    births: usize,
+    objects: usize,
+    bytes: usize,
+    give_back: *mut u8,
+}
+
+impl Shares {
+    /// Adds the shares, and `births` more births, to the heap state and
+    /// gives the blocks back.
+    ///
+    /// # Safety
+    /// `g` is this thread's lock guard.
+    pub unsafe fn fold(self, g: &Locked, births: usize) {
+        // SAFETY: lock held; no user code runs.
+        unsafe {
+            let st = g.st();
+            fold_into(g, st, self);
+            (*st).count[0] += births;
+        }
+    }
+}
+
+/// `Shares::fold` with the state pointer.
+///
+/// # Safety
+/// Lock held (`st` is the heap state).
+unsafe fn fold_into(g: &Locked, st: *mut State, s: Shares) {
+    // SAFETY: caller's contract; give-back blocks are free pool blocks.
+    unsafe {
+        // (Deaths never take count0 below zero, as in `refcount::free`: a
+        // share that is all deaths lands exactly.)
+        let count = &mut (*st).count[0];
+        *count = (*count as isize).wrapping_add(s.births as isize).max(0) as usize;
+        crate::memory::fold_nursery(g, s.objects, s.bytes);
+        let mut b = s.give_back;
+        while !b.is_null() {
+            let next = *link(b);
+            (*st)
+                .pool
+                .free(b, crate::alloc::class_size(class_of_block(b)));
+            b = next;
+        }
+    }
+}
+
+/// For a holder of the heap lock with every section stopped: folds nursery
+/// `owner`'s shares into the heap state (before a locked death of one of
+/// its objects, so that the figures never count a death before its birth).
+///
+/// # Safety
+/// Lock held, a stop in force, `owner < NSLOTS`.
+pub unsafe fn fold_owner(g: &Locked, owner: usize) {
+    // SAFETY: caller's contract: the nursery is ours during the stop.
+    unsafe { fold_into(g, g.st(), take_shares(owner)) }
+}
+
+/// For a holder of the heap lock with every section stopped: every
+/// nursery's young objects join generation 0 (losing `NURSERY`), and their
+/// shares fold into the heap state. Before a collection or a heap walk.
+///
+/// # Safety
+/// Lock held, a stop in force.
+pub unsafe fn gather(g: &Locked) {
+    debug_assert!(crate::sections::stopped());
+    // SAFETY: caller's contract: every nursery is ours during the stop.
+    unsafe {
+        let st = g.st();
+        for i in 0..crate::sections::slots_used() {
+            let n = get(i);
+            let young = &raw const (*n).young;
+            let mut h = list::next(young);
+            while !ptr::eq(h, young) {
+                // Atomic: lock-free count changes go on during a stop.
+                (*h).rc.fetch_unset(NURSERY);
+                h = list::next(h);
+            }
+            list::merge(young, &raw const (*st).gens[0]);
+            fold_into(g, st, take_shares(i));
+        }
+    }
+}
+
+/// For a holder of the heap lock with every section stopped: every
+/// nursery's cached blocks go back to the pool (full collections, gc_trim).
+///
+/// # Safety
+/// Lock held, a stop in force.
+pub unsafe fn flush(g: &Locked) {
+    // SAFETY: caller's contract; no section runs, so `fresh` is safe too.
+    unsafe {
+        let st = g.st();
+        for i in 0..crate::sections::slots_used() {
+            let n = get(i);
+            fresh_ready(n);
+            for c in 0..CLASSES {
+                let mut b = (*n).ready[c];
+                while !b.is_null() {
+                    let next = *link(b);
+                    (*st).pool.free(b, crate::alloc::class_size(c));
+                    b = next;
+                }
+                (*n).ready[c] = ptr::null_mut();
+            }
+            (*n).cached = 0;
+        }
+    }
+}
+
+/// The sum of the nurseries' shares of count0 (signed), for
+/// `gc_get_count`.
+pub fn births() -> isize {
+    NURSERIES.0[..crate::sections::slots_used()]
+        .iter()
+        .fold(0usize, |sum, s| sum.wrapping_add(s.births.load(Relaxed))) as isize
+}
+
+/// The sums of the nurseries' memory shares (objects, bytes; wrapping),
+/// for `gc_get_memory`.
+pub fn shares() -> (usize, usize) {
+    let mut objects = 0usize;
+    let mut bytes = 0usize;
+    for s in &NURSERIES.0[..crate::sections::slots_used()] {
+        objects = objects.wrapping_add(s.objects.load(Relaxed));
+        bytes = bytes.wrapping_add(s.bytes.load(Relaxed));
+    }
+    (objects, bytes)
+}
