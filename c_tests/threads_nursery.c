@@ -130,6 +130,16 @@ int main(void) {
 
   /* Counts while objects live: exact with no other thread working. */
   GcObject *t = tree(8);
+  /* The memory limit counts the objects of nurseries. */
+  size_t use = gc_get_memory().bytes_in_use;
+  CHECK_EQ(use, base.bytes_in_use + 511 * 48);
+  CHECK_EQ(gc_set_memory_limit(use + 48), GC_OK);
+  GcObject *fits = obj_new(2, 0);
+  CHECK(fits != NULL);
+  CHECK(obj_new(2, 0) == NULL);
+  CHECK_ERR(GC_ERR_NOMEM);
+  CHECK_EQ(gc_set_memory_limit(0), GC_OK);
+  obj_decref(fits);
   CHECK_EQ(gc_get_count().count0, c0.count0 + 511);
   CHECK_EQ(gc_get_memory().tracked, base.tracked + 511);
   Find f = {t, 0, 0};

@@ -230,7 +230,11 @@ fn in_use_flushed() -> usize {
 
 /// Live bytes now (exact when no other thread allocates or frees).
 fn in_use() -> usize {
-    LOCKED.bytes.load(Relaxed).wrapping_add(unlocked().1)
+    LOCKED
+        .bytes
+        .load(Relaxed)
+        .wrapping_add(unlocked().1)
+        .wrapping_add(crate::nursery::shares().1)
 }
 
 #[inline]

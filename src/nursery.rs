@@ -14,11 +14,13 @@
 //!   (object.rs). They are part of generation 0.
 //! - `ready`: free pool blocks by size class, taken from the pool under
 //!   the heap lock `BATCH` at a time.
-//! - `fresh`: blocks of objects that died in it, not yet reusable: a
-//!   section of another thread may still be reading such an object (it
-//!   read it from a field before the field changed and is incrementing its
-//!   count, refcount.rs `get_field_shared`). Once no other section is in
-//!   progress (`sections::quiet_except`) they join `ready`.
+//! - `fresh` and `sealed`: blocks of objects that died in it, not yet
+//!   reusable: a section of another thread may still be reading such an
+//!   object (it read it from a field before the field changed and is
+//!   incrementing its count, refcount.rs `get_field_shared`). Every
+//!   `FRESH_CHECK` deaths, `fresh` is sealed: the sections in progress are
+//!   noted (`sections::seal`), and once each has ended the blocks join
+//!   `ready` (at once if there was none).
 //! - shares: births less deaths since the last fold, of count0 and of the
 //!   memory figures. The holder folds them into the heap state (under the
 //!   lock) once they reach `BATCH` either way, which is also when an
@@ -80,17 +82,26 @@ pub fn fold_every_birth() {
 /// The most fields of a nursery object (its death releases them into a
 /// fixed buffer, refcount.rs).
 pub(crate) const MAX_FIELDS: usize = 16;
-/// Freed blocks a nursery collects before it checks whether they are safe.
-const FRESH_CHECK: usize = 64;
-/// The most blocks a nursery keeps; beyond, it gives `BATCH` back.
-const CACHE_MAX: usize = 4 * BATCH;
+/// Freed blocks a nursery collects before it checks whether they are safe
+/// (the check reads the other slots' lines, which their threads write all
+/// the time: two threads making and dropping objects each did 10 % more
+/// work per object with 64 than with 256).
+const FRESH_CHECK: usize = 256;
+/// The most bytes of blocks a nursery keeps; beyond, it gives some back.
+/// (It keeps about three times `FRESH_CHECK` blocks in a steady loop: 37
+/// KiB of 48-byte objects.)
+const CACHE_BYTES: usize = 128 << 10;
 
 pub struct Nursery {
     young: Header,
     ready: [*mut u8; CLASSES],
     fresh: *mut u8,
     fresh_len: usize,
-    /// Blocks in `ready` and `fresh`.
+    /// Blocks that were `fresh` when `seal` was taken: reusable once the
+    /// sections then in progress have ended (`sections::sealed_over`).
+    sealed: *mut u8,
+    seal: crate::sections::Seal,
+    /// Bytes of the blocks in `ready`, `fresh` and `sealed`.
     cached: usize,
 }
 
@@ -120,6 +131,8 @@ static NURSERIES: Nurseries = Nurseries(
                 ready: [ptr::null_mut(); CLASSES],
                 fresh: ptr::null_mut(),
                 fresh_len: 0,
+                sealed: ptr::null_mut(),
+                seal: [0; NSLOTS],
                 cached: 0,
             }),
             births: AtomicUsize::new(0),
@@ -157,8 +170,7 @@ unsafe fn link(b: *mut u8) -> *mut *mut u8 {
 }
 
 /// A free block of class `class` from nursery `i`, or NULL: the first of
-/// `ready`, else, if no other section can hold one of `fresh`, `fresh`
-/// joins `ready` first.
+/// `ready`, after `advance` if it has none.
 ///
 /// # Safety
 /// The caller holds section slot `i`.
@@ -167,26 +179,54 @@ pub unsafe fn take(i: usize, class: usize) -> *mut u8 {
     // SAFETY: caller's contract; blocks in the lists are free pool blocks.
     unsafe {
         let n = get(i);
-        if (*n).ready[class].is_null() && (*n).fresh_len > 0 && crate::sections::quiet_except(i) {
-            fresh_ready(n);
+        if (*n).ready[class].is_null() {
+            advance(n, i);
         }
         let b = (*n).ready[class];
         if !b.is_null() {
             (*n).ready[class] = *link(b);
-            (*n).cached -= 1;
+            (*n).cached -= crate::alloc::class_size(class);
         }
         b
     }
 }
 
-/// Moves `fresh` to `ready` (no other section can hold its blocks).
+/// Moves freed blocks along: `sealed` joins `ready` once the sections in
+/// progress when it was sealed have ended; then, if `sealed` is empty,
+/// `fresh` is sealed (or joins `ready` at once if no other section is in
+/// progress).
 ///
 /// # Safety
-/// The caller owns `n`; no section but its own is in progress, or a stop.
-unsafe fn fresh_ready(n: *mut Nursery) {
-    // SAFETY: caller's contract; blocks in `fresh` are free pool blocks.
+/// The caller holds section slot `i`, `n` is nursery `i`.
+#[cold]
+unsafe fn advance(n: *mut Nursery, i: usize) {
+    // SAFETY: caller's contract.
     unsafe {
-        let mut b = (*n).fresh;
+        if !(*n).sealed.is_null() && crate::sections::sealed_over(&(*n).seal) {
+            to_ready(n, (*n).sealed);
+            (*n).sealed = ptr::null_mut();
+        }
+        if (*n).sealed.is_null() && !(*n).fresh.is_null() {
+            if crate::sections::seal(i, &mut (*n).seal) {
+                to_ready(n, (*n).fresh);
+            } else {
+                (*n).sealed = (*n).fresh;
+            }
+            (*n).fresh = ptr::null_mut();
+            (*n).fresh_len = 0;
+        }
+    }
+}
+
+/// Puts the blocks of `list` (linked as in `ready`, any classes) on
+/// `ready`.
+///
+/// # Safety
+/// The caller owns `n`; no section can hold the blocks any more.
+unsafe fn to_ready(n: *mut Nursery, list: *mut u8) {
+    // SAFETY: caller's contract; the blocks are free pool blocks.
+    unsafe {
+        let mut b = list;
         while !b.is_null() {
             let next = *link(b);
             let c = class_of_block(b);
@@ -194,8 +234,6 @@ unsafe fn fresh_ready(n: *mut Nursery) {
             (*n).ready[c] = b;
             b = next;
         }
-        (*n).fresh = ptr::null_mut();
-        (*n).fresh_len = 0;
     }
 }
 
@@ -214,7 +252,7 @@ pub unsafe fn give(i: usize, class: usize, list: *mut u8, len: usize) {
         }
         *link(last) = (*n).ready[class];
         (*n).ready[class] = list;
-        (*n).cached += len;
+        (*n).cached += len * crate::alloc::class_size(class);
     }
 }
 
@@ -259,15 +297,15 @@ pub unsafe fn died(i: usize, base: *mut u8, bytes: usize) -> bool {
         *link(base) = (*n).fresh;
         (*n).fresh = base;
         (*n).fresh_len += 1;
-        (*n).cached += 1;
+        (*n).cached += bytes;
         let minus = 1usize.wrapping_neg();
         add_shares(i, minus, minus, bytes.wrapping_neg());
-        // (Every `FRESH_CHECK` frees: the check reads every other slot's
-        // line, which its thread writes all the time.)
-        if (*n).fresh_len.is_multiple_of(FRESH_CHECK) && crate::sections::quiet_except(i) {
-            fresh_ready(n);
+        // (Every `FRESH_CHECK` frees: `advance` reads the other slots'
+        // lines, which their threads write all the time.)
+        if (*n).fresh_len.is_multiple_of(FRESH_CHECK) {
+            advance(n, i);
         }
-        (*n).cached > CACHE_MAX
+        (*n).cached > CACHE_BYTES
             || NURSERIES.0[i].births.load(Relaxed) as isize <= -(FOLD_AT.load(Relaxed) as isize)
     }
 }
@@ -285,8 +323,8 @@ fn add_shares(i: usize, births: usize, objects: usize, bytes: usize) {
 }
 
 /// Takes nursery `i`'s shares (count0, objects, bytes), leaving them zero,
-/// for `Shares::fold`; and, if it caches more than `CACHE_MAX - BATCH`
-/// blocks, up to `BATCH` blocks of `ready` to give back to the pool.
+/// for `Shares::fold`; and, if its blocks take more than three quarters of
+/// `CACHE_BYTES`, up to `BATCH` blocks of `ready` to give back to the pool.
 ///
 /// # Safety
 /// The caller holds section slot `i`, or a stop.
@@ -303,12 +341,12 @@ pub unsafe fn take_shares(i: usize) -> Shares {
         };
         let mut given = 0;
         for c in 0..CLASSES {
-            while (*n).cached > CACHE_MAX - BATCH && given < BATCH && !(*n).ready[c].is_null() {
+            while (*n).cached > CACHE_BYTES * 3 / 4 && given < BATCH && !(*n).ready[c].is_null() {
                 let b = (*n).ready[c];
                 (*n).ready[c] = *link(b);
                 *link(b) = s.give_back;
                 s.give_back = b;
-                (*n).cached -= 1;
+                (*n).cached -= crate::alloc::class_size(c);
                 given += 1;
             }
         }
@@ -411,7 +449,11 @@ pub unsafe fn flush(g: &Locked) {
         let st = g.st();
         for i in 0..crate::sections::slots_used() {
             let n = get(i);
-            fresh_ready(n);
+            to_ready(n, (*n).fresh);
+            to_ready(n, (*n).sealed);
+            (*n).fresh = ptr::null_mut();
+            (*n).fresh_len = 0;
+            (*n).sealed = ptr::null_mut();
             for c in 0..CLASSES {
                 let mut b = (*n).ready[c];
                 while !b.is_null() {

@@ -61,7 +61,6 @@
 //! stops in force (they nest: a finalizer may collect); in a fork child, no
 //! slot is busy and only the forking thread's own stops remain.
 
-use crate::epoch::Slot;
 use crate::heap::Locked;
 use std::cell::Cell;
 use std::sync::atomic::{
@@ -76,8 +75,24 @@ const _: () = assert!(
     "a nursery per slot (nursery.rs)"
 );
 
-/// One per thread: 0 when free, else the epoch its section began in.
-static SLOTS: [Slot; NSLOTS] = [const { Slot::free() }; NSLOTS];
+/// A slot, on its own cache line pair (threads never write a line
+/// another thread writes).
+#[repr(align(128))]
+struct Slot {
+    /// 0 when free, else the epoch its section began in.
+    busy: AtomicUsize,
+    /// Sections that have ended in this slot: one in progress when this
+    /// was read has ended once it moved (`seal`, for nursery.rs).
+    ends: AtomicUsize,
+}
+
+/// One per thread (while there are at most `NSLOTS`).
+static SLOTS: [Slot; NSLOTS] = [const {
+    Slot {
+        busy: AtomicUsize::new(0),
+        ends: AtomicUsize::new(0),
+    }
+}; NSLOTS];
 /// Slot indices handed out so far (at most `NSLOTS`).
 static USED: AtomicUsize = AtomicUsize::new(0);
 /// The next slot index to hand out (modulo `NSLOTS`).
@@ -91,24 +106,71 @@ thread_local! {
 }
 
 /// A section in progress; ends on drop.
-pub struct Section(&'static AtomicUsize);
+pub struct Section(&'static Slot);
 
 impl Section {
     /// The index of the slot this section holds: while it lasts, the
     /// nursery of that index is this thread's alone (nursery.rs).
     #[inline]
     pub fn index(&self) -> usize {
-        (self.0 as *const AtomicUsize as usize - SLOTS.as_ptr() as usize) / size_of::<Slot>()
+        (self.0 as *const Slot as usize - SLOTS.as_ptr() as usize) / size_of::<Slot>()
     }
 }
 
 impl Drop for Section {
     #[inline]
     fn drop(&mut self) {
+        let ends = &self.0.ends;
+        // Release: pairs with `sealed_over`'s Acquire load, so what the
+        // section read happens before a block it may have read is reused.
+        // (Only the slot's holder writes it.)
+        ends.store(ends.load(Relaxed).wrapping_add(1), Release);
         // Release: pairs with the stopper's load in `stop`, so the writes
         // made in the section happen before the stopper reads the fields.
-        self.0.store(0, Release);
+        self.0.busy.store(0, Release);
     }
+}
+
+/// What `seal` saw of the other slots: per slot, `ends` of a section then
+/// in progress, or `FREE`.
+pub type Seal = [usize; NSLOTS];
+const FREE: usize = usize::MAX;
+
+/// For the holder of slot `mine`: notes the sections of the other slots in
+/// progress now, in `seal`; whether there was none. An object that died
+/// (its last field left by a SeqCst exchange, as in `quiet`) before this
+/// call can be held only by those sections: its memory may be reused once
+/// `sealed_over` says they have all ended.
+pub fn seal(mine: usize, seal: &mut Seal) -> bool {
+    let used = USED.load(SeqCst);
+    // SeqCst: as in `quiet`.
+    fence(SeqCst);
+    let mut none = true;
+    for (i, s) in SLOTS[..used].iter().enumerate() {
+        // `ends` first (Acquire: the load of `busy` stays after it): if a
+        // section is in progress at the load of `busy`, either it is one
+        // that began before the fence, whose end moves `ends` past the
+        // value read, or one that began after an end `ends` already moved
+        // past (and after the fence: it cannot hold what died before).
+        let ends = s.ends.load(Acquire);
+        seal[i] = if i != mine && s.busy.load(SeqCst) != 0 {
+            none = false;
+            ends
+        } else {
+            FREE
+        };
+    }
+    seal[used..].fill(FREE);
+    none
+}
+
+/// Whether every section `seal` noted has ended.
+pub fn sealed_over(seal: &Seal) -> bool {
+    SLOTS[..USED.load(Relaxed)]
+        .iter()
+        .zip(seal)
+        // Acquire: pairs with the Release increment at a section's end.
+        .all(|(s, &e)| e == FREE || s.ends.load(Acquire) != e)
 }
 
 /// Begins a section, or None when a stop is in force (or, rarely, no slot
@@ -122,15 +184,19 @@ pub fn enter() -> Option<Section> {
     let used = USED.load(Relaxed);
     let epoch = crate::epoch::current();
     for _ in 0..used {
-        let slot = &SLOTS[i].0;
+        let slot = &SLOTS[i];
         // SeqCst: the section's half of the store-buffering pairs (module
         // docs); on x86-64 the locked instruction is the full barrier.
-        if slot.compare_exchange(0, epoch, SeqCst, Relaxed).is_ok() {
+        if slot
+            .busy
+            .compare_exchange(0, epoch, SeqCst, Relaxed)
+            .is_ok()
+        {
             if STOPS.load(SeqCst) == 0 {
                 return Some(Section(slot));
             }
             // Nothing was written: Relaxed suffices.
-            slot.store(0, Relaxed);
+            slot.busy.store(0, Relaxed);
             return None;
         }
         i = (i + 1) % used;
@@ -177,19 +243,7 @@ pub fn quiet() -> bool {
         return true;
     }
     fence(SeqCst);
-    SLOTS[..used].iter().all(|s| s.0.load(SeqCst) == 0)
-}
-
-/// `quiet` for a caller inside the section of slot `mine`: whether no
-/// other section is in progress (that section's own reads are its
-/// caller's business). The same argument as `quiet`.
-pub fn quiet_except(mine: usize) -> bool {
-    let used = USED.load(SeqCst);
-    fence(SeqCst);
-    SLOTS[..used]
-        .iter()
-        .enumerate()
-        .all(|(i, s)| i == mine || s.0.load(SeqCst) == 0)
+    SLOTS[..used].iter().all(|s| s.busy.load(SeqCst) == 0)
 }
 
 /// How many slot indices have been handed out: the nurseries that can
@@ -205,7 +259,7 @@ pub fn oldest() -> usize {
         .iter()
         // Acquire: pairs with the Release store that ends a section, so
         // its reads of a block happen before the block is released.
-        .map(|s| s.0.load(Acquire))
+        .map(|s| s.busy.load(Acquire))
         .filter(|&e| e != 0)
         .min()
         .unwrap_or(usize::MAX)
@@ -229,7 +283,7 @@ fn stop_raw() -> Stop {
             let mut spins = 0u32;
             // SeqCst (an Acquire load, too): pairs with the section's
             // compare-and-swap in the order, and with its Release exit.
-            while s.0.load(SeqCst) != 0 {
+            while s.busy.load(SeqCst) != 0 {
                 spins += 1;
                 if spins < 64 {
                     std::hint::spin_loop();
@@ -280,7 +334,7 @@ pub fn fork_unstop() {
 /// Only in a fork child, before any other thread exists.
 pub unsafe fn reset_in_child(own_stops: bool) {
     for s in &SLOTS {
-        s.0.store(0, Relaxed);
+        s.busy.store(0, Relaxed);
     }
     if own_stops {
         STOPS.fetch_sub(1, Relaxed);
