@@ -343,7 +343,7 @@ unsafe fn incref_shared(value: *mut Header) {
 /// matters only if the count is 1, and then no other thread holds a
 /// reference to change them with.)
 #[inline(always)]
-unsafe fn die_quick(h: *mut Header) -> bool {
+unsafe fn die_quick<const TRACKED: bool>(h: *mut Header) -> bool {
     // SAFETY: caller's contract: h is live; the lock is held (biased)
     // from `lock_biased` to `unlock_biased`, with no user code between.
     unsafe {
@@ -377,12 +377,11 @@ unsafe fn die_quick(h: *mut Header) -> bool {
             quiet && v.count() == 1 && !v.has(WEAKREFED | DYING | MARK | PROMOTED | OLD | DIRTY);
         if dead {
             (*h).rc.store_exclusive(v.minus_one().with(DYING));
-            let tracked = (*h).is_tracked();
-            if tracked {
+            if TRACKED {
                 list::remove(h);
                 (*st).count[0] = (*st).count[0].saturating_sub(1);
             }
-            crate::memory::on_free(crate::memory::charge(size), tracked, true);
+            crate::memory::on_free(crate::memory::charge(size), TRACKED, true);
             (*st).pool.free_here(base);
         }
         crate::heap::unlock_biased(g);
@@ -401,7 +400,12 @@ unsafe fn die_quick(h: *mut Header) -> bool {
 unsafe fn decref_last(h: *mut Header) {
     // SAFETY: caller's contract.
     unsafe {
-        if !die_quick(h) {
+        let done = if (*h).is_tracked() {
+            die_quick::<true>(h)
+        } else {
+            die_quick::<false>(h)
+        };
+        if !done {
             decref_slow(h);
         }
     }
