@@ -300,7 +300,10 @@ impl Drop for Stop {
     fn drop(&mut self) {
         // Changed only under the heap lock, which the guard's maker held
         // and still holds (the guard lives inside the locked scope).
-        STOPS.fetch_sub(1, Relaxed);
+        // Release: pairs with the load of `STOPS` in `enter`, so what the
+        // stopper wrote to the nurseries (nursery.rs) happens before the
+        // sections that follow read it.
+        STOPS.fetch_sub(1, Release);
     }
 }
 

@@ -5,7 +5,9 @@
 //! cyclic garbage while collecting, untracked objects made, released and
 //! counted across threads, old cycles cut by other threads while
 //! collecting, temporary references dropped during full collections,
-//! fields changed without the lock while others collect. Also runs in every plain `cargo test`.
+//! fields changed without the lock while others collect, plain objects
+//! made and dropped in nurseries while others collect and walk. Also runs
+//! in every plain `cargo test`.
 //! A plain main() (harness = false in Cargo.toml): libtest's own threads
 //! would be all TSan reports, since std is not instrumented.
 
@@ -520,6 +522,103 @@ fn references_dropped_during_full_collections() -> usize {
     ROUNDS * (2 + BATCH)
 }
 
+/// Plain objects (no type: made and dropped in each thread's nursery,
+/// nursery.rs) while others collect and walk the heap: two threads build
+/// and drop trees, chains and cycles, replace the values of a shared hub's
+/// fields (each dying at once in its maker's nursery) while the other
+/// reads them back through `obj_get_field`, and hand objects to each other
+/// to drop (a death outside the owner's nursery); the main thread
+/// collects, visits and reads the memory figures meanwhile. In the end the
+/// figures are back where they started: every object died once.
+fn nurseries_while_collecting() -> usize {
+    const ROUNDS: usize = 1500;
+    fn tree(depth: usize) -> *mut GcObject {
+        let o = obj_new(2, 8);
+        assert!(!o.is_null());
+        if depth > 0 {
+            for i in 0..2 {
+                let c = tree(depth - 1);
+                assert_eq!(obj_set_field(o, i, c), GC_OK);
+                obj_decref(c);
+            }
+        }
+        o
+    }
+    gc_collect();
+    let before = gc_get_memory();
+    let hub = H(obj_new(2, 0));
+    let running = Arc::new(AtomicUsize::new(2));
+    // Mailboxes (std's channels are not instrumented for TSan): each
+    // thread leaves an object for the other to drop.
+    let boxes: Arc<[std::sync::atomic::AtomicPtr<GcObject>; 2]> = Arc::new(Default::default());
+    let threads: Vec<_> = (0..2)
+        .map(|id| {
+            let running = Arc::clone(&running);
+            let boxes = Arc::clone(&boxes);
+            thread::spawn(move || {
+                let hub = hub;
+                for r in 0..ROUNDS {
+                    obj_decref(tree(3));
+                    let (a, b) = (obj_new(1, 0), obj_new(1, 0));
+                    assert_eq!(obj_set_field(a, 0, b), GC_OK);
+                    assert_eq!(obj_set_field(b, 0, a), GC_OK);
+                    obj_decref(a);
+                    obj_decref(b);
+                    // The value this thread replaces dies in its nursery
+                    // while the other thread may be reading it.
+                    let v = obj_new(1, 8);
+                    // SAFETY: an 8-byte payload.
+                    unsafe { *(obj_payload(v) as *mut u64) = 0x600d };
+                    assert_eq!(obj_set_field(hub.0, id, v), GC_OK);
+                    obj_decref(v);
+                    let w = obj_get_field(hub.0, 1 - id);
+                    if !w.is_null() {
+                        // SAFETY: w is live (a reference of ours).
+                        assert_eq!(unsafe { *(obj_payload(w) as *mut u64) }, 0x600d);
+                        obj_decref(w);
+                    }
+                    // AcqRel: the object's making happens before its drop
+                    // on the other thread.
+                    let old = boxes[1 - id].swap(tree(1), std::sync::atomic::Ordering::AcqRel);
+                    obj_decref(old); // (one the other thread did not take)
+                    let mine = boxes[id].swap(ptr::null_mut(), std::sync::atomic::Ordering::AcqRel);
+                    obj_decref(mine);
+                    if r % 300 == 150 * id {
+                        gc_collect_generation((r % 3) as i32);
+                    }
+                }
+                running.fetch_sub(1, SeqCst);
+            })
+        })
+        .collect();
+    unsafe extern "C" fn count(_o: *mut GcObject, ctx: *mut std::ffi::c_void) -> i32 {
+        // SAFETY: ctx is the usize below.
+        unsafe { *(ctx as *mut usize) += 1 };
+        0
+    }
+    while running.load(SeqCst) != 0 {
+        gc_collect();
+        let mut seen = 0usize;
+        assert_eq!(
+            gc_visit_objects(0, Some(count), &raw mut seen as *mut _),
+            GC_OK
+        );
+        let m = gc_get_memory();
+        assert!(m.bytes_reserved >= m.bytes_in_use);
+    }
+    threads.into_iter().for_each(|t| t.join().unwrap());
+    for i in 0..2 {
+        assert_eq!(obj_set_field(hub.0, i, ptr::null_mut()), GC_OK);
+        obj_decref(boxes[i].swap(ptr::null_mut(), SeqCst));
+    }
+    obj_decref(hub.0);
+    gc_collect();
+    let after = gc_get_memory();
+    assert_eq!(after.objects, before.objects, "nursery objects left alive");
+    assert_eq!(after.bytes_in_use, before.bytes_in_use);
+    0
+}
+
 fn main() {
     gc_set_threshold(100, 5, 5);
     // One lock-free weakref_get (and the library's first lock, which
@@ -544,6 +643,7 @@ fn main() {
         + weakref_get_while_gc_locked()
         + old_cycles_cut_by_other_threads()
         + references_dropped_during_full_collections()
+        + nurseries_while_collecting()
         + untracked_across_threads(early, base);
     gc_collect();
     assert_eq!(DESTROYED.load(SeqCst), made);
