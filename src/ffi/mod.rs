@@ -97,7 +97,12 @@ fn slot<'a>(
 ///
 /// Objects with at least one field are tracked by the collector, count toward
 /// count0 and may trigger an automatic collection before this returns (the
-/// new object is never part of it).
+/// new object is never part of it). Once a second thread has made objects,
+/// objects of at most 16 fields are made without the heap lock, in a
+/// nursery of the calling thread, whose allocations and deaths reach count0
+/// in batches of 64: count0 stays exact whenever no other thread is
+/// working, and the automatic collection comes up to 64 allocations late
+/// per thread (API.md allows 256).
 ///
 /// Returns: new reference (refcount 1), or NULL on failure:
 /// GC_ERR_NOMEM (out of memory) or GC_ERR_INVALID (the total size overflows
@@ -159,8 +164,11 @@ pub extern "C" fn obj_incref(o: *mut GcObject) {
 /// Thread-safe; lock-free unless the count reaches zero (and then too for an
 /// untracked object with no type that never had weakrefs, made while
 /// several threads used the library: one made while a single thread did
-/// came from the library's pool and goes back to it under the heap lock);
-/// may run finalizers, weakref callbacks and hooks.
+/// came from the library's pool and goes back to it under the heap lock;
+/// and for an object obj_new made in a thread's nursery, see there, whose
+/// last reference that thread drops: the values its fields held die the
+/// same way, or under the lock); may run finalizers, weakref callbacks and
+/// hooks.
 #[unsafe(no_mangle)]
 pub extern "C" fn obj_decref(o: *mut GcObject) {
     if !o.is_null() {
@@ -395,7 +403,8 @@ pub extern "C" fn gc_collect_generation(generation: c_int) -> i64 {
 }
 
 /// Returns: count0 (tracked allocations minus tracked deallocations since the
-/// last generation-0 collection, never below 0), count1 (generation-0
+/// last generation-0 collection, never below 0; with those still in the
+/// threads' nurseries, see obj_new), count1 (generation-0
 /// collections since the last generation-1 collection), count2 (generation-1
 /// collections since the last full collection).
 /// Thread-safe.
