@@ -19,8 +19,9 @@
 //!   object (it read it from a field before the field changed and is
 //!   incrementing its count, refcount.rs `get_field_shared`). Every
 //!   `FRESH_CHECK` deaths, `fresh` is sealed: the sections in progress are
-//!   noted (`sections::seal`), and once each has ended the blocks join
-//!   `ready` (at once if there was none).
+//!   noted (`sections::seal`), and once each has ended the blocks become
+//!   reusable (at once if there was none): `unsorted`, sorted into `ready`
+//!   by class as they are taken.
 //! - shares: births less deaths since the last fold, of count0 and of the
 //!   memory figures. The holder folds them into the heap state (under the
 //!   lock) once they reach `BATCH` either way, which is also when an
@@ -48,7 +49,8 @@
 //!
 //! Invariants: nursery `i` changes only inside a section holding slot `i`
 //! or under a stop; an object is in nursery `i`'s `young` exactly while it
-//! is live with `NURSERY` and owner `i`; blocks in `ready` and `fresh` are
+//! is live with `NURSERY` and owner `i`; blocks in `ready`, `unsorted`,
+//! `fresh` and `sealed` are
 //! pool blocks no live object uses, counted live by the pool; `births`,
 //! `objects` and `bytes` are wrapping sums (they go "negative" when
 //! objects born before a fold die after it).
@@ -95,13 +97,19 @@ const CACHE_BYTES: usize = 128 << 10;
 pub struct Nursery {
     young: Header,
     ready: [*mut u8; CLASSES],
+    /// Reusable blocks of any class, sorted into `ready` as `take` meets
+    /// them (it touches each block there anyway).
+    unsorted: *mut u8,
     fresh: *mut u8,
+    /// The last block of `fresh` (its first freed).
+    fresh_tail: *mut u8,
     fresh_len: usize,
     /// Blocks that were `fresh` when `seal` was taken: reusable once the
     /// sections then in progress have ended (`sections::sealed_over`).
     sealed: *mut u8,
+    sealed_tail: *mut u8,
     seal: crate::sections::Seal,
-    /// Bytes of the blocks in `ready`, `fresh` and `sealed`.
+    /// Bytes of the blocks in `ready`, `unsorted`, `fresh` and `sealed`.
     cached: usize,
 }
 
@@ -129,9 +137,12 @@ static NURSERIES: Nurseries = Nurseries(
             n: UnsafeCell::new(Nursery {
                 young: list::sentinel(),
                 ready: [ptr::null_mut(); CLASSES],
+                unsorted: ptr::null_mut(),
                 fresh: ptr::null_mut(),
+                fresh_tail: ptr::null_mut(),
                 fresh_len: 0,
                 sealed: ptr::null_mut(),
+                sealed_tail: ptr::null_mut(),
                 seal: [0; NSLOTS],
                 cached: 0,
             }),
@@ -170,7 +181,8 @@ unsafe fn link(b: *mut u8) -> *mut *mut u8 {
 }
 
 /// A free block of class `class` from nursery `i`, or NULL: the first of
-/// `ready`, after `advance` if it has none.
+/// `ready`, else one from `unsorted` (those of other classes met on the
+/// way go to `ready`), after `advance` if need be.
 ///
 /// # Safety
 /// The caller holds section slot `i`.
@@ -180,7 +192,11 @@ pub unsafe fn take(i: usize, class: usize) -> *mut u8 {
     unsafe {
         let n = get(i);
         if (*n).ready[class].is_null() {
-            advance(n, i);
+            sort_until(n, class);
+            if (*n).ready[class].is_null() {
+                advance(n, i);
+                sort_until(n, class);
+            }
         }
         let b = (*n).ready[class];
         if !b.is_null() {
@@ -203,14 +219,15 @@ unsafe fn advance(n: *mut Nursery, i: usize) {
     // SAFETY: caller's contract.
     unsafe {
         if !(*n).sealed.is_null() && crate::sections::sealed_over(&(*n).seal) {
-            to_ready(n, (*n).sealed);
+            to_ready(n, (*n).sealed, (*n).sealed_tail);
             (*n).sealed = ptr::null_mut();
         }
         if (*n).sealed.is_null() && !(*n).fresh.is_null() {
             if crate::sections::seal(i, &mut (*n).seal) {
-                to_ready(n, (*n).fresh);
+                to_ready(n, (*n).fresh, (*n).fresh_tail);
             } else {
                 (*n).sealed = (*n).fresh;
+                (*n).sealed_tail = (*n).fresh_tail;
             }
             (*n).fresh = ptr::null_mut();
             (*n).fresh_len = 0;
@@ -218,21 +235,39 @@ unsafe fn advance(n: *mut Nursery, i: usize) {
     }
 }
 
-/// Puts the blocks of `list` (linked as in `ready`, any classes) on
-/// `ready`.
+/// Moves blocks from `unsorted` to `ready` until one of class `class` has
+/// moved, or none is left.
 ///
 /// # Safety
-/// The caller owns `n`; no section can hold the blocks any more.
-unsafe fn to_ready(n: *mut Nursery, list: *mut u8) {
+/// The caller owns `n`.
+#[inline(always)]
+unsafe fn sort_until(n: *mut Nursery, class: usize) {
     // SAFETY: caller's contract; the blocks are free pool blocks.
     unsafe {
-        let mut b = list;
-        while !b.is_null() {
-            let next = *link(b);
+        while !(*n).unsorted.is_null() {
+            let b = (*n).unsorted;
+            (*n).unsorted = *link(b);
             let c = class_of_block(b);
             *link(b) = (*n).ready[c];
             (*n).ready[c] = b;
-            b = next;
+            if c == class {
+                return;
+            }
+        }
+    }
+}
+
+/// Makes the blocks of `list` (linked as in `ready`, any classes, its
+/// last block `tail`) reusable: they go in front of `unsorted`.
+///
+/// # Safety
+/// The caller owns `n`; no section can hold the blocks any more.
+unsafe fn to_ready(n: *mut Nursery, list: *mut u8, tail: *mut u8) {
+    // SAFETY: caller's contract; the blocks are free pool blocks.
+    unsafe {
+        if !list.is_null() {
+            *link(tail) = (*n).unsorted;
+            (*n).unsorted = list;
         }
     }
 }
@@ -294,6 +329,9 @@ pub unsafe fn died(i: usize, base: *mut u8, bytes: usize) -> bool {
     // SAFETY: caller's contract.
     unsafe {
         let n = get(i);
+        if (*n).fresh.is_null() {
+            (*n).fresh_tail = base;
+        }
         *link(base) = (*n).fresh;
         (*n).fresh = base;
         (*n).fresh_len += 1;
@@ -324,7 +362,8 @@ fn add_shares(i: usize, births: usize, objects: usize, bytes: usize) {
 
 /// Takes nursery `i`'s shares (count0, objects, bytes), leaving them zero,
 /// for `Shares::fold`; and, if its blocks take more than three quarters of
-/// `CACHE_BYTES`, up to `BATCH` blocks of `ready` to give back to the pool.
+/// `CACHE_BYTES`, up to `BATCH` blocks of `unsorted` and `ready` to give
+/// back to the pool.
 ///
 /// # Safety
 /// The caller holds section slot `i`, or a stop.
@@ -340,6 +379,14 @@ pub unsafe fn take_shares(i: usize) -> Shares {
             give_back: ptr::null_mut(),
         };
         let mut given = 0;
+        while (*n).cached > CACHE_BYTES * 3 / 4 && given < BATCH && !(*n).unsorted.is_null() {
+            let b = (*n).unsorted;
+            (*n).unsorted = *link(b);
+            *link(b) = s.give_back;
+            s.give_back = b;
+            (*n).cached -= crate::alloc::class_size(class_of_block(b));
+            given += 1;
+        }
         for c in 0..CLASSES {
             while (*n).cached > CACHE_BYTES * 3 / 4 && given < BATCH && !(*n).ready[c].is_null() {
                 let b = (*n).ready[c];
@@ -449,8 +496,9 @@ pub unsafe fn flush(g: &Locked) {
         let st = g.st();
         for i in 0..crate::sections::slots_used() {
             let n = get(i);
-            to_ready(n, (*n).fresh);
-            to_ready(n, (*n).sealed);
+            to_ready(n, (*n).fresh, (*n).fresh_tail);
+            to_ready(n, (*n).sealed, (*n).sealed_tail);
+            sort_until(n, CLASSES);
             (*n).fresh = ptr::null_mut();
             (*n).fresh_len = 0;
             (*n).sealed = ptr::null_mut();
