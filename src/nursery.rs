@@ -437,7 +437,20 @@ unsafe fn fold_into(g: &Locked, st: *mut State, s: Shares) {
         let count = &mut (*st).count[0];
         *count = (*count as isize).wrapping_add(s.births as isize).max(0) as usize;
         crate::memory::fold_nursery(g, s.objects, s.bytes);
-        let mut b = s.give_back;
+        free_blocks(st, s.give_back);
+    }
+}
+
+/// Gives the free pool blocks of `list` (linked through their second
+/// words, any classes) back to the pool.
+///
+/// # Safety
+/// Lock held (`st` is the heap state); the blocks are free blocks of its
+/// pool that nothing else holds.
+pub unsafe fn free_blocks(st: *mut State, list: *mut u8) {
+    let mut b = list;
+    // SAFETY: caller's contract.
+    unsafe {
         while !b.is_null() {
             let next = *link(b);
             (*st)
@@ -498,18 +511,12 @@ pub unsafe fn flush(g: &Locked) {
             let n = get(i);
             to_ready(n, (*n).fresh, (*n).fresh_tail);
             to_ready(n, (*n).sealed, (*n).sealed_tail);
-            sort_until(n, CLASSES);
             (*n).fresh = ptr::null_mut();
             (*n).fresh_len = 0;
             (*n).sealed = ptr::null_mut();
+            free_blocks(st, std::mem::replace(&mut (*n).unsorted, ptr::null_mut()));
             for c in 0..CLASSES {
-                let mut b = (*n).ready[c];
-                while !b.is_null() {
-                    let next = *link(b);
-                    (*st).pool.free(b, crate::alloc::class_size(c));
-                    b = next;
-                }
-                (*n).ready[c] = ptr::null_mut();
+                free_blocks(st, std::mem::replace(&mut (*n).ready[c], ptr::null_mut()));
             }
             (*n).cached = 0;
         }

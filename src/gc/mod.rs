@@ -428,12 +428,7 @@ fn give_back(block: *mut u8, mut list: *mut u8, counted: bool) {
             *(block.add(8) as *mut *mut u8) = list;
             list = block;
         }
-        while !list.is_null() {
-            let next = *(list.add(8) as *mut *mut u8);
-            let size = crate::alloc::class_size(crate::alloc::class_of_block(list));
-            (*st).pool.free(list, size);
-            list = next;
-        }
+        crate::nursery::free_blocks(st, list);
     }
 }
 
