@@ -371,6 +371,14 @@ pub fn several_threads() -> bool {
     }
 }
 
+/// Whether `several_threads` has said so (one load): then the first
+/// creation by a second thread, which revoked the biases first (or found
+/// them never claimed), is over, and no bias can be claimed again.
+#[inline(always)]
+pub fn several_threads_seen() -> bool {
+    SEVERAL.load(Relaxed)
+}
+
 /// For the test hook `nursery::fold_every_birth`.
 pub fn pretend_several_threads() {
     SEVERAL.store(true, Relaxed);

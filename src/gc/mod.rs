@@ -198,6 +198,23 @@ pub unsafe fn new_object(
         // SAFETY: caller's contract on ty; the shape is a pool block's.
         return unsafe { new_pooled(&lock(), 0, ty, &Shape::small(nfields), kind) };
     }
+    // The commonest creation of a thread without the bias, once several
+    // threads made objects (so the bias was revoked or never claimed: no
+    // `before_create` to do): a small plain object in its nursery.
+    if !fast
+        && payload_size == 0
+        && ty.is_null()
+        && kind == Kind::Plain
+        && (1..=crate::nursery::MAX_FIELDS).contains(&nfields)
+        && crate::bias::several_threads_seen()
+        && plain_creation()
+    {
+        // SAFETY: a pool block's shape, no type; checked mode off for
+        // good, no limit.
+        if let Some(h) = unsafe { new_in_nursery(&Shape::small(nfields)) } {
+            return h;
+        }
+    }
     let Ok(shape) = Shape::new(nfields, payload_size) else {
         fail(
             GC_ERR_INVALID,
