@@ -207,10 +207,10 @@ pub unsafe fn take(i: usize, class: usize) -> *mut u8 {
     }
 }
 
-/// Moves freed blocks along: `sealed` joins `ready` once the sections in
-/// progress when it was sealed have ended; then, if `sealed` is empty,
-/// `fresh` is sealed (or joins `ready` at once if no other section is in
-/// progress).
+/// Moves freed blocks along: `sealed` joins `unsorted` once the sections
+/// in progress when it was sealed have ended; then, if `sealed` is empty,
+/// `fresh` is sealed (or joins `unsorted` at once if no other section is
+/// in progress).
 ///
 /// # Safety
 /// The caller holds section slot `i`, `n` is nursery `i`.
