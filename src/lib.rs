@@ -65,3 +65,9 @@ pub use alloc::fail_after as test_fail_allocation_after;
 /// with count0 exact (nursery.rs).
 #[doc(hidden)]
 pub use nursery::fold_every_birth as test_nursery_fold_every_birth;
+
+/// Test hooks (debug builds, not part of the C API): park lock-free field
+/// reads between loading a field and taking the reference (sections.rs).
+#[doc(hidden)]
+#[cfg(debug_assertions)]
+pub use sections::{park_reads as test_park_field_reads, parked as test_field_read_parked};

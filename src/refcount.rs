@@ -205,6 +205,7 @@ pub unsafe fn get_field_shared(slot: &AtomicPtr<Header>) -> Option<*mut Header> 
     if v.is_null() {
         return Some(v);
     }
+    crate::sections::park_point();
     // SAFETY: v was in the field in this section, so its memory is not
     // released before the section ends (above).
     let rc = unsafe { &(*v).rc };

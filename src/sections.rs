@@ -246,6 +246,39 @@ pub fn quiet() -> bool {
     SLOTS[..used].iter().all(|s| s.busy.load(SeqCst) == 0)
 }
 
+/// Test hook (debug builds): while `park_reads(true)` is in force, a
+/// lock-free `obj_get_field` stops between loading the field and taking
+/// its reference (`parked` says so), inside its section, until
+/// `park_reads(false)`. A test makes the value die and its memory be
+/// wanted meanwhile.
+#[cfg(debug_assertions)]
+static PARK: AtomicUsize = AtomicUsize::new(0);
+
+/// See `PARK`: 0 off, 1 on, 2 a reader is parked.
+#[cfg(debug_assertions)]
+#[doc(hidden)]
+pub fn park_reads(on: bool) {
+    PARK.store(on as usize, SeqCst);
+}
+
+/// Whether a reader is parked (see `PARK`).
+#[cfg(debug_assertions)]
+#[doc(hidden)]
+pub fn parked() -> bool {
+    PARK.load(SeqCst) == 2
+}
+
+/// Where a lock-free field read parks (see `PARK`).
+#[inline(always)]
+pub fn park_point() {
+    #[cfg(debug_assertions)]
+    if PARK.load(Relaxed) != 0 && PARK.compare_exchange(1, 2, SeqCst, SeqCst).is_ok() {
+        while PARK.load(SeqCst) != 0 {
+            std::thread::yield_now();
+        }
+    }
+}
+
 /// How many slot indices have been handed out: the nurseries that can
 /// hold anything (nursery.rs). For a holder of the heap lock.
 pub fn slots_used() -> usize {

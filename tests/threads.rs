@@ -6,8 +6,9 @@
 //! counted across threads, old cycles cut by other threads while
 //! collecting, temporary references dropped during full collections,
 //! fields changed without the lock while others collect, plain objects
-//! made and dropped in nurseries while others collect and walk. Also runs
-//! in every plain `cargo test`.
+//! made and dropped in nurseries while others collect and walk, a field
+//! reader parked (test hook) while the value it loaded dies and its
+//! maker allocates. Also runs in every plain `cargo test`.
 //! A plain main() (harness = false in Cargo.toml): libtest's own threads
 //! would be all TSan reports, since std is not instrumented.
 
@@ -619,6 +620,71 @@ fn nurseries_while_collecting() -> usize {
     0
 }
 
+/// A reader that loaded a field's value and has not yet taken its
+/// reference (parked there by a test hook, inside its section) when the
+/// value dies in its maker's nursery: the dead value's block must not be
+/// reused while the reader's section lasts, however much the maker
+/// allocates meanwhile (nursery.rs, sections.rs `seal`). The reader then
+/// finds the dead count and takes the field's new value instead, never one
+/// of the objects made meanwhile. (Debug builds only: the hook.)
+#[cfg(debug_assertions)]
+fn reader_parked_while_its_value_dies() -> usize {
+    fn value(id: u64) -> *mut GcObject {
+        let o = obj_new(1, 8);
+        assert!(!o.is_null());
+        // SAFETY: an 8-byte payload.
+        unsafe { *(obj_payload(o) as *mut u64) = id };
+        o
+    }
+    // No collection may start while the reader is parked: a collection
+    // stops the sections, and would wait for it.
+    gc_disable();
+    let hub = H(obj_new(1, 0));
+    let v0 = value(1);
+    assert_eq!(obj_set_field(hub.0, 0, v0), GC_OK);
+    obj_decref(v0);
+    rcgc::test_park_field_reads(true);
+    let reader = thread::spawn(move || {
+        let hub = hub;
+        H(obj_get_field(hub.0, 0))
+    });
+    while !rcgc::test_field_read_parked() {
+        thread::yield_now();
+    }
+    // v0 dies here, in this thread's nursery; then enough allocations to
+    // reuse its block many times over if nothing held it back.
+    let v1 = value(2);
+    assert_eq!(obj_set_field(hub.0, 0, v1), GC_OK);
+    obj_decref(v1);
+    let held: Vec<H> = (0..2000).map(|_| H(value(0xbad))).collect();
+    for h in &held[..1000] {
+        obj_decref(h.0);
+    }
+    let more: Vec<H> = (0..1000).map(|_| H(value(0xbad))).collect();
+    rcgc::test_park_field_reads(false);
+    let got = reader.join().unwrap().0;
+    assert!(!got.is_null());
+    // SAFETY: got is live (the reader's reference, now ours).
+    let id = unsafe { *(obj_payload(got) as *mut u64) };
+    assert_eq!(
+        id, 2,
+        "a parked reader got an object made in a dead value's memory"
+    );
+    obj_decref(got);
+    for h in held[1000..].iter().chain(&more) {
+        obj_decref(h.0);
+    }
+    assert_eq!(obj_set_field(hub.0, 0, ptr::null_mut()), GC_OK);
+    obj_decref(hub.0);
+    gc_enable();
+    0
+}
+
+#[cfg(not(debug_assertions))]
+fn reader_parked_while_its_value_dies() -> usize {
+    0
+}
+
 fn main() {
     gc_set_threshold(100, 5, 5);
     // One lock-free weakref_get (and the library's first lock, which
@@ -644,6 +710,7 @@ fn main() {
         + old_cycles_cut_by_other_threads()
         + references_dropped_during_full_collections()
         + nurseries_while_collecting()
+        + reader_parked_while_its_value_dies()
         + untracked_across_threads(early, base);
     gc_collect();
     assert_eq!(DESTROYED.load(SeqCst), made);
