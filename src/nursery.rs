@@ -175,7 +175,7 @@ unsafe fn get(i: usize) -> *mut Nursery {
 /// # Safety
 /// `b` is a pool block (at least 16 bytes).
 #[inline(always)]
-unsafe fn link(b: *mut u8) -> *mut *mut u8 {
+pub unsafe fn link(b: *mut u8) -> *mut *mut u8 {
     // SAFETY: caller's contract.
     unsafe { b.add(8) as *mut *mut u8 }
 }
@@ -378,23 +378,19 @@ pub unsafe fn take_shares(i: usize) -> Shares {
             bytes: slot.bytes.swap(0, Relaxed),
             give_back: ptr::null_mut(),
         };
-        let mut given = 0;
-        while (*n).cached > CACHE_BYTES * 3 / 4 && given < BATCH && !(*n).unsorted.is_null() {
-            let b = (*n).unsorted;
-            (*n).unsorted = *link(b);
-            *link(b) = s.give_back;
-            s.give_back = b;
-            (*n).cached -= crate::alloc::class_size(class_of_block(b));
-            given += 1;
-        }
-        for c in 0..CLASSES {
-            while (*n).cached > CACHE_BYTES * 3 / 4 && given < BATCH && !(*n).ready[c].is_null() {
-                let b = (*n).ready[c];
-                (*n).ready[c] = *link(b);
-                *link(b) = s.give_back;
-                s.give_back = b;
-                (*n).cached -= crate::alloc::class_size(c);
-                given += 1;
+        if (*n).cached > CACHE_BYTES * 3 / 4 {
+            sort_until(n, CLASSES); // (every block of `unsorted` to `ready`)
+            let mut given = 0;
+            for c in 0..CLASSES {
+                while (*n).cached > CACHE_BYTES * 3 / 4 && given < BATCH && !(*n).ready[c].is_null()
+                {
+                    let b = (*n).ready[c];
+                    (*n).ready[c] = *link(b);
+                    *link(b) = s.give_back;
+                    s.give_back = b;
+                    (*n).cached -= crate::alloc::class_size(c);
+                    given += 1;
+                }
             }
         }
         s

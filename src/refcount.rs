@@ -447,8 +447,8 @@ unsafe fn die_in_nursery(h: *mut Header) -> bool {
     // this thread changes nursery i and takes a NURSERY object of owner i
     // to zero, and nobody clears NURSERY (stoppers wait for the section).
     unsafe {
-        let v = (*h).rc.load();
-        if !v.has(NURSERY) || v.count() != 1 || v.has(WEAKREFED | DYING | MARK) {
+        // (`dies_in_nursery` checks the rest in the section.)
+        if !(*h).has(NURSERY) {
             return false;
         }
         let Some(section) = crate::sections::enter() else {
@@ -923,15 +923,14 @@ unsafe fn unlink_dying(g: &Locked, h: *mut Header, v: Counts) {
     // SAFETY: lock held; h is live.
     unsafe {
         if (*h).is_tracked() {
-            if v.has(crate::object::NURSERY) {
-                // Out of its nursery's list, with every section stopped;
-                // the nursery's births are counted before this death.
-                let _stop = crate::sections::stop(g);
+            // Out of a nursery's list with every section stopped, the
+            // nursery's births counted before this death.
+            let _stop = v.has(crate::object::NURSERY).then(|| {
+                let stop = crate::sections::stop(g);
                 crate::nursery::fold_owner(g, v.owner());
-                list::remove(h);
-            } else {
-                list::remove(h);
-            }
+                stop
+            });
+            list::remove(h);
             // (One test for the young objects most deaths are.)
             if !v.has(PROMOTED | OLD | DIRTY) {
             } else if v.has(PROMOTED) {

@@ -203,11 +203,8 @@ pub unsafe fn new_object(
     // `before_create` to do): a small plain object in its nursery.
     if !fast
         && payload_size == 0
-        && ty.is_null()
-        && kind == Kind::Plain
-        && (1..=crate::nursery::MAX_FIELDS).contains(&nfields)
+        && for_nursery(ty, kind, nfields)
         && crate::bias::several_threads_seen()
-        && plain_creation()
     {
         // SAFETY: a pool block's shape, no type; checked mode off for
         // good, no limit.
@@ -290,12 +287,8 @@ unsafe fn new_object_general(ty: *const GcType, shape: &Shape, kind: Kind) -> *m
     }
     // A small plain object of a thread without the lock's bias: in its
     // nursery, without the lock (nursery.rs).
-    if tracked
-        && ty.is_null()
-        && kind == Kind::Plain
-        && shape.nfields <= crate::nursery::MAX_FIELDS
+    if for_nursery(ty, kind, shape.nfields)
         && Pool::serves(size)
-        && plain_creation()
         && !crate::bias::lock_is_mine()
         && crate::bias::several_threads()
     {
@@ -402,6 +395,18 @@ unsafe fn new_in_nursery(shape: &Shape) -> Option<*mut Header> {
     }
 }
 
+/// Whether an object of this type, kind and field count is made in a
+/// nursery (by a thread without the bias, once several threads made
+/// objects): tracked (a field), no type, not a weakref, at most
+/// `nursery::MAX_FIELDS` fields, and the straight paths' conditions.
+#[inline(always)]
+fn for_nursery(ty: *const GcType, kind: Kind, nfields: usize) -> bool {
+    ty.is_null()
+        && kind == Kind::Plain
+        && (1..=crate::nursery::MAX_FIELDS).contains(&nfields)
+        && plain_creation()
+}
+
 /// Up to `nursery::BATCH` pool blocks for objects of `size` bytes, taken
 /// under the heap lock from this thread's allocation lane, linked through
 /// their second words: (first, how many); (NULL, 0) when out of memory.
@@ -418,7 +423,7 @@ fn refill(size: usize) -> (*mut u8, usize) {
             if b.is_null() {
                 break;
             }
-            *(b.add(8) as *mut *mut u8) = list;
+            *crate::nursery::link(b) = list;
             list = b;
             n += 1;
         }
@@ -442,7 +447,7 @@ fn give_back(block: *mut u8, mut list: *mut u8, counted: bool) {
             (*st).count[0] = (*st).count[0].saturating_sub(1);
         }
         if !block.is_null() {
-            *(block.add(8) as *mut *mut u8) = list;
+            *crate::nursery::link(block) = list;
             list = block;
         }
         crate::nursery::free_blocks(st, list);
