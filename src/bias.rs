@@ -45,7 +45,11 @@
 //! holds the lock biased, or changes a count with plain accesses, only
 //! after seeing `state` equal to its id with its `holds` raised; revoking
 //! `LOCK` revokes `COUNTS` first (a real-lock holder changes flag bits of
-//! count words atomically, which a plain change would overwrite). Nobody
+//! count words atomically, which a plain change would overwrite). So the
+//! owner of both, inside the counts bias, holds the lock too without a
+//! hold of `LOCK` (`lock_implied_by_counts`): the owner's drop of a last
+//! reference frees the object that way, with one bias protocol instead of
+//! two. Nobody
 //! but the owner holds the real lock while the owner has biased holds; a
 //! thread that holds the real lock takes it again re-entrantly rather than
 //! biased, so an unlock releases the real lock when this thread holds it,
@@ -245,12 +249,37 @@ fn settle_for_lock() {
 /// if the counts are this thread's; `None` (nothing run) otherwise.
 #[inline(always)]
 pub fn with_owned_counts<R>(f: impl FnOnce() -> R) -> Option<R> {
-    if !COUNTS.is_mine() || !COUNTS.enter_once() {
+    if !enter_owned_counts() {
         return None;
     }
     let r = f();
-    COUNTS.exit_once();
+    exit_owned_counts();
     Some(r)
+}
+
+/// Enters the counts bias if it is this thread's (`with_owned_counts`
+/// without the closure, for a caller that leaves it in another function);
+/// `exit_owned_counts` must follow, with no host code and no other use of
+/// the counts bias between.
+#[inline(always)]
+pub fn enter_owned_counts() -> bool {
+    COUNTS.is_mine() && COUNTS.enter_once()
+}
+
+/// Ends `enter_owned_counts`.
+#[inline(always)]
+pub fn exit_owned_counts() {
+    COUNTS.exit_once();
+}
+
+/// Inside `enter_owned_counts`: whether the heap lock's bias is this
+/// thread's too. Then this thread holds the heap lock until it exits the
+/// counts, with no hold of its own (`lock_biased`'s store and check): a
+/// revoker of the lock's bias revokes the counts' first, and that waits
+/// for the exit (module docs, invariants).
+#[inline(always)]
+pub fn lock_implied_by_counts() -> bool {
+    LOCK.is_mine()
 }
 
 /// Before a lock-free atomic change of a count by any thread: revokes a

@@ -351,6 +351,30 @@ pub fn lock_biased() -> Option<std::mem::ManuallyDrop<Locked>> {
     Some(g)
 }
 
+/// The heap lock, implied by the counts bias this thread has entered
+/// (bias.rs `lock_implied_by_counts`): no hold to take or give back. None
+/// when that is not so, or this thread holds the real lock (a hook
+/// re-entered the library). The guard is valid until the caller exits the
+/// counts bias; no host code may run meanwhile.
+///
+/// # Safety
+/// The caller is inside `bias::enter_owned_counts`, and the heap is set up
+/// (the counts bias is claimed by the first creation, before any object
+/// exists to change a count of).
+#[inline(always)]
+pub unsafe fn lock_under_counts() -> Option<std::mem::ManuallyDrop<Locked>> {
+    if HEAP.lock.real_held_by_me() || !crate::bias::lock_implied_by_counts() {
+        return None;
+    }
+    let g = std::mem::ManuallyDrop::new(Locked {
+        from_host: false,
+        _not_send: std::marker::PhantomData,
+    });
+    // SAFETY: we hold the lock; the borrow ends at once.
+    debug_assert!(unsafe { (*g.st()).initialized });
+    Some(g)
+}
+
 /// Gives back a hold from `lock_biased`.
 #[inline(always)]
 pub fn unlock_biased(g: std::mem::ManuallyDrop<Locked>) {

@@ -100,19 +100,15 @@ pub unsafe fn decref(h: *mut Header) {
     // would reach zero.
     // An `OLD` object's first loss of a reference moves it (under the lock)
     // to the dirty list, so it takes the slow path too.
-    if let Some(done) = crate::bias::with_owned_counts(|| {
+    if crate::bias::enter_owned_counts() {
         let v = rc.load();
         if v.count() > 1 && !v.has(OLD) {
             rc.store_exclusive(v.minus_one());
-            return true;
+            crate::bias::exit_owned_counts();
+            return;
         }
-        false
-    }) {
-        if !done {
-            // SAFETY: caller's contract.
-            unsafe { decref_last(h) };
-        }
-        return;
+        // SAFETY: caller's contract; inside the counts bias.
+        return unsafe { decref_last(h) };
     }
     crate::bias::before_shared_count_change();
     let mut cur = rc.load();
@@ -340,13 +336,15 @@ unsafe fn incref_shared(value: *mut Header) {
 /// False (nothing done) otherwise: `decref_slow`'s turn.
 ///
 /// # Safety
-/// As `decref`. (The fields are read before the count: what they hold
-/// matters only if the count is 1, and then no other thread holds a
-/// reference to change them with.)
+/// As `decref`, inside the counts bias (`bias::enter_owned_counts`),
+/// which the caller exits after. (The fields are read before the count:
+/// what they hold matters only if the count is 1, and then no other
+/// thread holds a reference to change them with.)
 #[inline(always)]
 unsafe fn die_quick<const TRACKED: bool>(h: *mut Header) -> bool {
-    // SAFETY: caller's contract: h is live; the lock is held (biased)
-    // from `lock_biased` to `unlock_biased`, with no user code between.
+    // SAFETY: caller's contract: h is live; the lock the counts bias
+    // implies is held until the caller exits it, with no user code
+    // between.
     unsafe {
         if !(*h).is_plain() || !checks::fixed_off() {
             return false;
@@ -357,7 +355,7 @@ unsafe fn die_quick<const TRACKED: bool>(h: *mut Header) -> bool {
         {
             return false;
         }
-        let Some(g) = crate::heap::lock_biased() else {
+        let Some(g) = crate::heap::lock_under_counts() else {
             return false;
         };
         let st = g.st();
@@ -385,27 +383,29 @@ unsafe fn die_quick<const TRACKED: bool>(h: *mut Header) -> bool {
             crate::memory::on_free(crate::memory::charge(size), TRACKED, true);
             (*st).pool.free_here(base);
         }
-        crate::heap::unlock_biased(g);
         dead
     }
 }
 
-/// The owner's drop of what may be an object's last reference:
-/// `die_quick`, else `decref_slow`. Out of line, so that `decref`'s common
+/// The owner's drop of what may be an object's last reference, inside
+/// the counts bias (which it exits): `die_quick` under the lock the bias
+/// implies, else `decref_slow`. Out of line, so that `decref`'s common
 /// case keeps no register across a call.
 ///
 /// # Safety
-/// As `decref`.
+/// As `decref`; the caller is inside `bias::enter_owned_counts`.
 #[cold]
 #[inline(never)]
 unsafe fn decref_last(h: *mut Header) {
-    // SAFETY: caller's contract.
+    // SAFETY: caller's contract; die_quick runs no user code, and the
+    // guard is not used after the exit.
     unsafe {
         let done = if (*h).is_tracked() {
             die_quick::<true>(h)
         } else {
             die_quick::<false>(h)
         };
+        crate::bias::exit_owned_counts();
         if !done {
             decref_slow(h);
         }
@@ -688,6 +688,24 @@ pub unsafe fn decref_locked(g: &Locked, h: *mut Header) {
     }
 }
 
+/// The count word after the loss of one reference from `v`, None when the
+/// count is 0; the transition to zero sets `DYING` and takes the object
+/// off its list's books (`start_death` settles them from the old word) in
+/// the same step, and a loss that leaves an `OLD` object alive clears
+/// `OLD` (`after_count_down` moves it to `dirty`).
+#[inline(always)]
+fn after_loss(v: Counts) -> Option<Counts> {
+    match v.count() {
+        0 => None,
+        1 => Some(
+            v.minus_one()
+                .with(DYING)
+                .without(PROMOTED | OLD | DIRTY | crate::object::NURSERY),
+        ),
+        _ => Some(v.minus_one().without(OLD)),
+    }
+}
+
 /// `decref_locked`'s change of the count word; returns the word before.
 ///
 /// # Safety
@@ -696,24 +714,10 @@ pub unsafe fn decref_locked(g: &Locked, h: *mut Header) {
 unsafe fn count_down(h: *mut Header) -> Counts {
     // SAFETY: h is live (caller's contract) and the lock is held.
     let rc = unsafe { &(*h).rc };
-    // The new count word for the old one `v`, None when the count is 0; the
-    // transition to zero sets DYING and takes the object off its list's
-    // books (`start_death` settles them from the old word) in the same
-    // step, and a loss that leaves an `OLD` object alive clears `OLD` (it
-    // moves to `dirty` below).
-    let next = |v: Counts| match v.count() {
-        0 => None,
-        1 => Some(
-            v.minus_one()
-                .with(DYING)
-                .without(PROMOTED | OLD | DIRTY | crate::object::NURSERY),
-        ),
-        _ => Some(v.minus_one().without(OLD)),
-    };
     // The counts are this thread's (bias.rs): plain accesses, same result.
     let owned = crate::bias::with_owned_counts(|| {
         let v = rc.load();
-        if let Some(n) = next(v) {
+        if let Some(n) = after_loss(v) {
             rc.store_exclusive(n);
         }
         v
@@ -723,7 +727,7 @@ unsafe fn count_down(h: *mut Header) -> Counts {
         None => {
             crate::bias::before_shared_count_change();
             let mut cur = rc.load();
-            while let Some(new) = next(cur) {
+            while let Some(new) = after_loss(cur) {
                 // AcqRel: acquire every other thread's releasing decrement
                 // before the object may die.
                 match rc.compare_exchange_weak(cur, new, AcqRel) {
@@ -1153,17 +1157,18 @@ pub unsafe fn release_references(g: &Locked, h: *mut Header) {
 /// The first half of step 4: detaches a weakref object from its target and
 /// releases every field, calling `then` with each child after its release
 /// (the collector frees released garbage there). A child that is garbage
-/// `ahead` of the collector's pass that frees it (gc/scan.rs
-/// `free_passed`) only loses the count: its death is the collection's.
+/// of the running collection (`garbage`: no reference to it is held
+/// outside the garbage, so its count is the collection's alone) only loses
+/// the count, with a plain load and store: its death is the collection's.
 ///
 /// # Safety
-/// Lock held; `h` is dying and certain not to be resurrected; `ahead` and
-/// `then` run no user code.
+/// Lock held; `h` is dying and certain not to be resurrected; `garbage`
+/// and `then` run no user code.
 #[inline(always)]
 pub unsafe fn release_fields(
     g: &Locked,
     h: *mut Header,
-    ahead: impl Fn(*mut Header) -> bool,
+    garbage: impl Fn(*mut Header) -> bool,
     mut then: impl FnMut(*mut Header),
 ) {
     // SAFETY: lock held; h is live; field values are strong references.
@@ -1173,12 +1178,21 @@ pub unsafe fn release_fields(
         }
         let checked = checks::enabled();
         for slot in fields(h) {
-            if let Some((c, cur)) = release_field(slot, h, checked) {
-                if rare(cur) && !ahead(c) {
+            let Some(c) = take_field(slot, h, checked) else {
+                continue;
+            };
+            if garbage(c) {
+                let rc = &(*c).rc;
+                if let Some(n) = after_loss(rc.load()) {
+                    rc.store_exclusive(n);
+                }
+            } else {
+                let cur = count_down(c);
+                if rare(cur) {
                     after_count_down_outlined(g, c, cur);
                 }
-                then(c);
             }
+            then(c);
         }
     }
 }
@@ -1196,6 +1210,24 @@ unsafe fn release_field(
     h: *mut Header,
     checked: bool,
 ) -> Option<(*mut Header, Counts)> {
+    // SAFETY: caller's contract.
+    let c = unsafe { take_field(slot, h, checked) }?;
+    // SAFETY: the field held a reference to the live object c.
+    Some((c, unsafe { count_down(c) }))
+}
+
+/// Clears `slot`, a field of the dying `h`: its value (a reference the
+/// caller now owns), or None for an empty field. `checked`: whether
+/// checked mode is on (the value is validated first).
+///
+/// # Safety
+/// As `release_field`.
+#[inline(always)]
+unsafe fn take_field(
+    slot: &AtomicPtr<Header>,
+    h: *mut Header,
+    checked: bool,
+) -> Option<*mut Header> {
     // Fields change only under the lock we hold: no RMW needed.
     let c = slot.load(Relaxed);
     if c.is_null() {
@@ -1205,8 +1237,7 @@ unsafe fn release_field(
         checks::referenced(c"obj_decref", c, h);
     }
     slot.store(std::ptr::null_mut(), Relaxed);
-    // SAFETY: the field held a reference to the live object c.
-    Some((c, unsafe { count_down(c) }))
+    Some(c)
 }
 
 /// Whether the decrement that found `cur` took the count to zero.

@@ -796,7 +796,8 @@ unsafe fn free_passed<const BACK: bool>(
             release_fields(
                 g,
                 x,
-                |c| state::<BACK>(c) & FLAGS == PASSED,
+                // Garbage the pass has not reached, or released.
+                |c| state::<BACK>(c) & FLAGS == PASSED || (*c).has(RELEASED),
                 |c| super::free_released(g, c),
             );
             (*x).set_exclusive(RELEASED);
