@@ -444,6 +444,16 @@ impl Pool {
         }
     }
 
+    /// The size of `b`'s block (its size class's).
+    ///
+    /// # Safety
+    /// `b` is a block of this pool.
+    #[inline(always)]
+    pub unsafe fn block_size_of(b: *mut u8) -> usize {
+        // SAFETY: b's page is a live page of the pool.
+        (unsafe { (*page_of(b)).list } % CLASSES + 1) * ALIGN
+    }
+
     /// `free`'s push of `b` on its page's free list; moving the page, where
     /// `frees_here(b)` said it must move, is the caller's.
     ///

@@ -634,6 +634,24 @@ pub unsafe fn allocation_of(h: *mut Header) -> (*mut u8, usize) {
     }
 }
 
+/// The start of the allocation holding `h` (its prefix, if it has one):
+/// `allocation_of` without the size, for a pool block, whose page knows it.
+///
+/// # Safety
+/// `h` points to a live object made by `init_object`.
+#[inline(always)]
+pub unsafe fn base_of(h: *mut Header) -> *mut u8 {
+    // SAFETY: an `EXT` object's allocation starts PREFIX_SIZE bytes before
+    // its header.
+    unsafe {
+        if (*h).meta & META_EXT == 0 {
+            h as *mut u8
+        } else {
+            (h as *mut u8).sub(PREFIX_SIZE)
+        }
+    }
+}
+
 /// `allocation_of` for an object with a prefix.
 ///
 /// # Safety

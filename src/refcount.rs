@@ -359,14 +359,13 @@ unsafe fn die_quick<const TRACKED: bool>(h: *mut Header) -> bool {
             return false;
         };
         let st = g.st();
-        let (base, size) = allocation_of(h);
         // (POOLED never changes: read before the pool looks at the block,
         // which must be one of its own.)
-        let quiet = !(*st).sections_used
-            && !(*st).draining
-            && !(*st).collecting
-            && (*h).has(POOLED)
-            && (*st).pool.frees_here(base);
+        if (*st).sections_used || (*st).draining || (*st).collecting || !(*h).has(POOLED) {
+            return false;
+        }
+        let base = crate::object::base_of(h);
+        let quiet = (*st).pool.frees_here(base);
         // With a count of 1, ours is the only reference: no other thread
         // can change the count (as in `die_untracked_plain`; no weakref to
         // get it from, no section to read it from a field), so a plain load
@@ -380,7 +379,8 @@ unsafe fn die_quick<const TRACKED: bool>(h: *mut Header) -> bool {
                 list::remove(h);
                 (*st).count[0] = (*st).count[0].saturating_sub(1);
             }
-            crate::memory::on_free(crate::memory::charge(size), TRACKED, true);
+            let bytes = crate::alloc::Pool::block_size_of(base);
+            crate::memory::on_free(bytes, TRACKED, true);
             (*st).pool.free_here(base);
         }
         dead
