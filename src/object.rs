@@ -513,7 +513,7 @@ pub unsafe fn init<const QUICK: bool>(
     // it (with QUICK, 1 to QUICK_WORDS fields: init_small's word stores).
     unsafe {
         if !shape.ext {
-            return init_small(base, ty, shape.nfields, kind);
+            return init_small::<QUICK>(base, ty, shape.nfields, kind);
         }
         init_ext::<QUICK>(base, ty, shape, kind)
     }
@@ -542,13 +542,14 @@ unsafe fn init_ext<const QUICK: bool>(
         let h = base.add(PREFIX_SIZE) as *mut Header;
         let body = (h as *mut u8).add(HEADER_SIZE);
         if QUICK {
-            match shape.body_words() {
-                1 => (body as *mut [usize; 1]).write([0; 1]),
-                2 => (body as *mut [usize; 2]).write([0; 2]),
-                3 => (body as *mut [usize; 3]).write([0; 3]),
-                4 => (body as *mut [usize; 4]).write([0; 4]),
-                // Shape::quick_ext gives 1 to QUICK_WORDS words.
-                _ => std::hint::unreachable_unchecked(),
+            // The whole body of the pool block, rounded up to 16 bytes
+            // (Shape::quick_ext: 1 or 2 words with no field, 3 or 4 after
+            // one or two): one branch, no table of cases.
+            debug_assert!(shape.body_words() <= if shape.nfields == 0 { 2 } else { 4 });
+            if shape.nfields == 0 {
+                (body as *mut [usize; 2]).write([0; 2]);
+            } else {
+                (body as *mut [usize; 4]).write([0; 4]);
             }
         } else {
             let len = shape.total - PREFIX_SIZE - HEADER_SIZE;
@@ -588,12 +589,19 @@ fn meta_word(ty: *const GcType, nfields: usize, kind: Kind) -> usize {
 }
 
 /// `init_object` for an object with no payload and fewer than
-/// `SMALL_NFIELDS_LIMIT` fields: no prefix.
+/// `SMALL_NFIELDS_LIMIT` fields: no prefix. `QUICK`: 1 to `QUICK_WORDS`
+/// fields in a pool block (its size rounded up to 16 bytes).
 ///
 /// # Safety
-/// As `init_object`, for `HEADER_SIZE + nfields * 8` bytes.
+/// As `init_object`, for `HEADER_SIZE + nfields * 8` bytes (rounded up to
+/// 16 with `QUICK`).
 #[inline(always)]
-unsafe fn init_small(base: *mut u8, ty: *const GcType, nfields: usize, kind: Kind) -> *mut Header {
+unsafe fn init_small<const QUICK: bool>(
+    base: *mut u8,
+    ty: *const GcType,
+    nfields: usize,
+    kind: Kind,
+) -> *mut Header {
     debug_assert!(nfields < SMALL_NFIELDS_LIMIT);
     // SAFETY: base is a fresh 16-aligned block of the header and the fields;
     // we zero the fields before anyone sees them.
@@ -601,12 +609,23 @@ unsafe fn init_small(base: *mut u8, ty: *const GcType, nfields: usize, kind: Kin
         let h = base as *mut Header;
         let body = base.add(HEADER_SIZE) as *mut usize;
         // The small objects most programs make: word stores, no memset call.
-        match nfields {
-            1 => body.write(0),
-            2 => (body as *mut [usize; 2]).write([0; 2]),
-            3 => (body as *mut [usize; 3]).write([0; 3]),
-            4 => (body as *mut [usize; 4]).write([0; 4]),
-            _ => ptr::write_bytes(body, 0, nfields),
+        if QUICK {
+            // The block's whole body: 2 words for 1 or 2 fields, 4 for 3
+            // or 4 (one branch, no table of cases).
+            debug_assert!((1..=QUICK_WORDS).contains(&nfields));
+            if nfields <= 2 {
+                (body as *mut [usize; 2]).write([0; 2]);
+            } else {
+                (body as *mut [usize; 4]).write([0; 4]);
+            }
+        } else {
+            match nfields {
+                1 => body.write(0),
+                2 => (body as *mut [usize; 2]).write([0; 2]),
+                3 => (body as *mut [usize; 3]).write([0; 3]),
+                4 => (body as *mut [usize; 4]).write([0; 4]),
+                _ => ptr::write_bytes(body, 0, nfields),
+            }
         }
         h.write(Header {
             rc: CountWord::new(nfields),

@@ -111,7 +111,8 @@ fn slot<'a>(
 #[must_use]
 #[unsafe(no_mangle)]
 pub extern "C" fn obj_new(nfields: usize, payload_size: usize) -> *mut GcObject {
-    obj_new_typed(ptr::null(), nfields, payload_size)
+    // SAFETY: no type.
+    unsafe { new_plain(ptr::null(), nfields, payload_size) }
 }
 
 /// Same as obj_new, with the hooks of `type` (see GcType). An object with a
@@ -129,12 +130,23 @@ pub extern "C" fn obj_new_typed(
 ) -> *mut GcObject {
     // SAFETY: the API contract makes `type` NULL or a GcType outliving the
     // object.
+    unsafe { new_plain(r#type, nfields, payload_size) }
+}
+
+/// `obj_new_typed`, inlined into `obj_new` too (a call of the exported
+/// symbol would go through the GOT, which may interpose it).
+///
+/// # Safety
+/// `ty` is NULL or a GcType that outlives the object.
+#[inline(always)]
+unsafe fn new_plain(ty: *const GcType, nfields: usize, payload_size: usize) -> *mut GcObject {
+    // SAFETY: caller's contract.
     unsafe {
         // The common case with no call on the way (no stack frame).
-        if let Some(h) = gc::new_object_quick(r#type, nfields, payload_size, Kind::Plain) {
+        if let Some(h) = gc::new_object_quick(ty, nfields, payload_size, Kind::Plain) {
             return h as *mut GcObject;
         }
-        gc::new_object(r#type, nfields, payload_size, Kind::Plain) as *mut GcObject
+        gc::new_object(ty, nfields, payload_size, Kind::Plain) as *mut GcObject
     }
 }
 
