@@ -688,24 +688,6 @@ pub unsafe fn decref_locked(g: &Locked, h: *mut Header) {
     }
 }
 
-/// The count word after the loss of one reference from `v`, None when the
-/// count is 0; the transition to zero sets `DYING` and takes the object
-/// off its list's books (`start_death` settles them from the old word) in
-/// the same step, and a loss that leaves an `OLD` object alive clears
-/// `OLD` (`after_count_down` moves it to `dirty`).
-#[inline(always)]
-fn after_loss(v: Counts) -> Option<Counts> {
-    match v.count() {
-        0 => None,
-        1 => Some(
-            v.minus_one()
-                .with(DYING)
-                .without(PROMOTED | OLD | DIRTY | crate::object::NURSERY),
-        ),
-        _ => Some(v.minus_one().without(OLD)),
-    }
-}
-
 /// `decref_locked`'s change of the count word; returns the word before.
 ///
 /// # Safety
@@ -714,10 +696,24 @@ fn after_loss(v: Counts) -> Option<Counts> {
 unsafe fn count_down(h: *mut Header) -> Counts {
     // SAFETY: h is live (caller's contract) and the lock is held.
     let rc = unsafe { &(*h).rc };
+    // The new count word for the old one `v`, None when the count is 0; the
+    // transition to zero sets DYING and takes the object off its list's
+    // books (`start_death` settles them from the old word) in the same
+    // step, and a loss that leaves an `OLD` object alive clears `OLD` (it
+    // moves to `dirty` below).
+    let next = |v: Counts| match v.count() {
+        0 => None,
+        1 => Some(
+            v.minus_one()
+                .with(DYING)
+                .without(PROMOTED | OLD | DIRTY | crate::object::NURSERY),
+        ),
+        _ => Some(v.minus_one().without(OLD)),
+    };
     // The counts are this thread's (bias.rs): plain accesses, same result.
     let owned = crate::bias::with_owned_counts(|| {
         let v = rc.load();
-        if let Some(n) = after_loss(v) {
+        if let Some(n) = next(v) {
             rc.store_exclusive(n);
         }
         v
@@ -727,7 +723,7 @@ unsafe fn count_down(h: *mut Header) -> Counts {
         None => {
             crate::bias::before_shared_count_change();
             let mut cur = rc.load();
-            while let Some(new) = after_loss(cur) {
+            while let Some(new) = next(cur) {
                 // AcqRel: acquire every other thread's releasing decrement
                 // before the object may die.
                 match rc.compare_exchange_weak(cur, new, AcqRel) {
@@ -1147,7 +1143,7 @@ pub unsafe fn run_weak_callbacks(pending: Pending) -> usize {
 pub unsafe fn release_references(g: &Locked, h: *mut Header) {
     // SAFETY: lock held; h is live and dying (caller's contract).
     unsafe {
-        release_fields(g, h, |_| false, |_| {});
+        release_fields(g, h, |_| {});
         if let Some(clear) = (*h).hook(|t| t.clear) {
             crate::heap::host(|| clear(h as *mut GcObject));
         }
@@ -1156,21 +1152,13 @@ pub unsafe fn release_references(g: &Locked, h: *mut Header) {
 
 /// The first half of step 4: detaches a weakref object from its target and
 /// releases every field, calling `then` with each child after its release
-/// (the collector frees released garbage there). A child that is garbage
-/// of the running collection (`garbage`: no reference to it is held
-/// outside the garbage, so its count is the collection's alone) only loses
-/// the count, with a plain load and store: its death is the collection's.
+/// (the collector frees released garbage there).
 ///
 /// # Safety
-/// Lock held; `h` is dying and certain not to be resurrected; `garbage`
-/// and `then` run no user code.
+/// Lock held; `h` is dying and certain not to be resurrected; `then` runs
+/// no user code.
 #[inline(always)]
-pub unsafe fn release_fields(
-    g: &Locked,
-    h: *mut Header,
-    garbage: impl Fn(*mut Header) -> bool,
-    mut then: impl FnMut(*mut Header),
-) {
+pub unsafe fn release_fields(g: &Locked, h: *mut Header, mut then: impl FnMut(*mut Header)) {
     // SAFETY: lock held; h is live; field values are strong references.
     unsafe {
         if (*h).is_weakref() {
@@ -1178,21 +1166,29 @@ pub unsafe fn release_fields(
         }
         let checked = checks::enabled();
         for slot in fields(h) {
-            let Some(c) = take_field(slot, h, checked) else {
-                continue;
-            };
-            if garbage(c) {
-                let rc = &(*c).rc;
-                if let Some(n) = after_loss(rc.load()) {
-                    rc.store_exclusive(n);
-                }
-            } else {
-                let cur = count_down(c);
+            if let Some((c, cur)) = release_field(slot, h, checked) {
                 if rare(cur) {
                     after_count_down_outlined(g, c, cur);
                 }
+                then(c);
             }
-            then(c);
+        }
+    }
+}
+
+/// Drops a reference to `c` that dying garbage held (the collector's
+/// `free_passed`, which leaves the field as it is): as `decref_locked`,
+/// with the rare cases out of line.
+///
+/// # Safety
+/// Lock held; the reference is the caller's to drop.
+#[inline(always)]
+pub unsafe fn release_value(g: &Locked, c: *mut Header) {
+    // SAFETY: caller's contract.
+    unsafe {
+        let cur = count_down(c);
+        if rare(cur) {
+            after_count_down_outlined(g, c, cur);
         }
     }
 }
@@ -1210,24 +1206,6 @@ unsafe fn release_field(
     h: *mut Header,
     checked: bool,
 ) -> Option<(*mut Header, Counts)> {
-    // SAFETY: caller's contract.
-    let c = unsafe { take_field(slot, h, checked) }?;
-    // SAFETY: the field held a reference to the live object c.
-    Some((c, unsafe { count_down(c) }))
-}
-
-/// Clears `slot`, a field of the dying `h`: its value (a reference the
-/// caller now owns), or None for an empty field. `checked`: whether
-/// checked mode is on (the value is validated first).
-///
-/// # Safety
-/// As `release_field`.
-#[inline(always)]
-unsafe fn take_field(
-    slot: &AtomicPtr<Header>,
-    h: *mut Header,
-    checked: bool,
-) -> Option<*mut Header> {
     // Fields change only under the lock we hold: no RMW needed.
     let c = slot.load(Relaxed);
     if c.is_null() {
@@ -1237,7 +1215,8 @@ unsafe fn take_field(
         checks::referenced(c"obj_decref", c, h);
     }
     slot.store(std::ptr::null_mut(), Relaxed);
-    Some(c)
+    // SAFETY: the field held a reference to the live object c.
+    Some((c, unsafe { count_down(c) }))
 }
 
 /// Whether the decrement that found `cur` took the count to zero.

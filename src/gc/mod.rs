@@ -35,8 +35,9 @@
 //!    links around it. When every object the walk passed dies simply (no
 //!    type, no weakrefs, not a weakref: steps 7-9 have nothing to do and
 //!    no user code can see the order), that pass also does step 10 for
-//!    the garbage as it meets it (`scan::free_passed`): one pass over it
-//!    fewer, with each header still in cache;
+//!    the garbage as it meets it (`scan::free_passed`): each member drops
+//!    its references and is freed once the last garbage holding it has
+//!    (mostly at once, with its header still in cache);
 //! 5. survivors are promoted (merged into the next older generation); those
 //!    of a generation-1 collection are marked `PROMOTED` and counted in
 //!    `long_lived_pending`, which a death of a `PROMOTED` object decrements
@@ -1148,7 +1149,7 @@ unsafe fn delete_garbage(
         unsafe {
             if (*h).ty().is_null() {
                 // (no `clear` hook: step 4 is the fields alone)
-                release_fields(g, h, |_| false, |c| free_released(g, c));
+                release_fields(g, h, |c| free_released(g, c));
                 (*h).set_exclusive(RELEASED);
                 free_released(g, h);
             } else {
