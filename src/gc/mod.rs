@@ -595,8 +595,11 @@ unsafe fn new_here(
     // size.
     unsafe {
         let st = g.st();
-        // (a collection due with this object: `new_object` runs it)
-        if (*st).enabled
+        // (a collection due with this object: `new_object` runs it; an
+        // untracked one is not counted and triggers none)
+        let tracked = shape.tracked(ty, kind);
+        if tracked
+            && (*st).enabled
             && (*st).threshold[0] > 0
             && (*st).count[0] >= (*st).threshold[0]
             && !(*st).collecting
@@ -608,7 +611,7 @@ unsafe fn new_here(
             return None;
         }
         let h = born_pooled::<true>(g, base, ty, shape, kind);
-        if (*h).is_tracked() {
+        if tracked {
             (*st).count[0] += 1;
             list::append(h, &raw const (*st).gens[0]);
         }
