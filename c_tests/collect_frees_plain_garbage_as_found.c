@@ -80,6 +80,17 @@ int main(void) {
   CHECK_EQ(gc_collect(), 64);
   CHECK_EQ(live(), base);
 
+  /* Every member holds every member (itself too): each waits for all the
+   * others, most of them below others on the pass's stack. */
+  enum { K = 8 };
+  GcObject *k[K];
+  for (int i = 0; i < K; i++) CHECK((k[i] = obj_new(K, 0)) != NULL);
+  for (int i = 0; i < K; i++)
+    for (int j = 0; j < K; j++) CHECK_EQ(obj_set_field(k[i], (size_t)j, k[(i + j) % K]), GC_OK);
+  for (int i = 0; i < K; i++) obj_decref(k[i]);
+  CHECK_EQ(gc_collect(), K);
+  CHECK_EQ(live(), base);
+
   /* Trees with parent links, young and then old (a full collection made
    * them old, the drop of the root makes it dirty). */
   obj_decref(tree(10));
