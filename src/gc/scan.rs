@@ -799,8 +799,8 @@ unsafe fn free_passed<const BACK: bool>(g: &Locked, young: *const Header, runahe
     // SAFETY: lock held.
     unsafe { (*g.st()).passing = true };
     let mut waiting: *const Header = ptr::null();
-    // SAFETY: lock held; x is garbage no garbage left to pass holds (so
-    // nothing reads its words again), on no list, freed once.
+    // SAFETY: lock held; x is garbage that no garbage still to be passed
+    // holds (so nothing reads its words again), on no list, freed once.
     let free_member = |x: *const Header| unsafe {
         debug::collectable(x as *mut Header);
         free(g.st(), x as *mut Header);
