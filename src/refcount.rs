@@ -1260,9 +1260,16 @@ pub unsafe fn free(st: *mut State, h: *mut Header) {
             let st = &mut *st;
             st.count[0] = st.count[0].saturating_sub(1);
         }
-        let (base, size) = allocation_of(h);
-        let checked = checks::enabled();
         let pooled = (*h).has(POOLED);
+        // The size of a pool block with a prefix is its page's (no call to
+        // read the prefix).
+        let (base, size) = if pooled && (*h).meta & crate::object::META_EXT != 0 {
+            let b = crate::object::base_of(h);
+            (b, crate::alloc::Pool::block_size_of(b))
+        } else {
+            allocation_of(h)
+        };
+        let checked = checks::enabled();
         crate::memory::on_free(crate::memory::charge(size), tracked, pooled);
         if checked {
             checks::on_death(h);
