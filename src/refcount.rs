@@ -102,10 +102,16 @@ pub unsafe fn decref(h: *mut Header) {
     // to the dirty list, so it takes the slow path too.
     if crate::bias::enter_owned_counts() {
         let v = rc.load();
-        if v.count() > 1 && !v.has(OLD) {
-            rc.store_exclusive(v.minus_one());
+        if v.count() > 1 {
+            if !v.has(OLD) {
+                rc.store_exclusive(v.minus_one());
+                crate::bias::exit_owned_counts();
+                return;
+            }
+            // An old object's first loss of a reference: no death to try.
             crate::bias::exit_owned_counts();
-            return;
+            // SAFETY: caller's contract.
+            return unsafe { decref_slow(h) };
         }
         // SAFETY: caller's contract; inside the counts bias.
         return unsafe { decref_last(h) };
