@@ -438,13 +438,6 @@ impl Shape {
         })
     }
 
-    /// Words after the header up to the end of the object, rounded up.
-    #[inline(always)]
-    fn body_words(&self) -> usize {
-        let prefix = if self.ext { PREFIX_SIZE } else { 0 };
-        (self.total - prefix - HEADER_SIZE).div_ceil(size_of::<usize>())
-    }
-
     /// Bytes to allocate for the object (prefix included).
     pub fn size(&self) -> usize {
         self.total
@@ -545,7 +538,6 @@ unsafe fn init_ext<const QUICK: bool>(
             // The whole body of the pool block, rounded up to 16 bytes
             // (Shape::quick_ext: 1 or 2 words with no field, 3 or 4 after
             // one or two): one branch, no table of cases.
-            debug_assert!(shape.body_words() <= if shape.nfields == 0 { 2 } else { 4 });
             if shape.nfields == 0 {
                 (body as *mut [usize; 2]).write([0; 2]);
             } else {
