@@ -21,7 +21,7 @@
 
 use std::alloc::{Layout, alloc, dealloc};
 use std::ptr;
-use std::sync::atomic::{AtomicUsize, Ordering::Relaxed};
+use std::sync::atomic::{AtomicUsize, Ordering::Relaxed, Ordering::SeqCst};
 
 pub(crate) const ALIGN: usize = 16;
 /// Largest object served by the pool.
@@ -41,7 +41,13 @@ static FAIL_COUNTDOWN: AtomicUsize = AtomicUsize::new(0);
 /// fail (1 = the next one); 0 cancels. Not part of the C API.
 #[doc(hidden)]
 pub fn fail_after(n: usize) {
-    FAIL_COUNTDOWN.store(n, Relaxed);
+    FAIL_COUNTDOWN.store(n, SeqCst);
+    // (The bit stays set once the countdown has run out: harmless.)
+    crate::gate::follow(
+        crate::gate::FAILURE,
+        || FAIL_COUNTDOWN.load(SeqCst),
+        |n| n != 0,
+    );
 }
 
 /// Whether a failure is to be injected at some later allocation (one load).
@@ -351,21 +357,24 @@ impl Pool {
     /// `alloc` from lane `lane` (< `LANES`).
     #[inline(always)]
     pub fn alloc_in(&mut self, size: usize, lane: usize) -> *mut u8 {
-        let b = self.alloc_here(size, lane);
-        if !b.is_null() {
-            return b;
+        if !failure_injection_armed() {
+            let b = self.alloc_here(size, lane);
+            if !b.is_null() {
+                return b;
+            }
         }
         self.alloc_slow((size - 1) / ALIGN, lane)
     }
 
     /// `alloc_in` from the first page of the class in the lane alone, its
-    /// free list or its untouched end (no call): NULL when it has neither
-    /// (or a failure is to be injected), for the caller to go the general
-    /// way.
+    /// free list or its untouched end (no call): NULL when it has neither,
+    /// for the caller to go the general way. It injects no failure: the
+    /// caller knows none is armed (`alloc_in`, or the creation gate open,
+    /// gate.rs).
     #[inline(always)]
     pub fn alloc_here(&mut self, size: usize, lane: usize) -> *mut u8 {
         let p = self.classes[list_index((size - 1) / ALIGN, lane)];
-        if p.is_null() || failure_injection_armed() {
+        if p.is_null() {
             return ptr::null_mut();
         }
         // SAFETY: pages in a class list are mapped, initialised pages of

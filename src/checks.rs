@@ -104,11 +104,20 @@ fn mode() -> u8 {
 fn mode_is_on() -> bool {
     match mode() {
         OFF_FIXED => {
-            MAYBE_ON.store(false, Relaxed);
+            fixed_off_now();
             false
         }
         m => m == ON || m == ON_FIXED,
     }
+}
+
+/// The mode is fixed OFF: the hot paths and the creation gate learn it.
+/// (MAYBE_ON only ever goes from true to false, so the gate's bit follows
+/// it with no ordering needed.)
+#[cold]
+fn fixed_off_now() {
+    MAYBE_ON.store(false, Relaxed);
+    crate::gate::follow(crate::gate::CHECKS, || MAYBE_ON.load(Relaxed), |on| on);
 }
 
 /// `gc_set_checks`: false when an object was already allocated (the mode
@@ -146,7 +155,7 @@ fn fix_mode() -> bool {
         }
     }
     if m == OFF_FIXED {
-        MAYBE_ON.store(false, Relaxed);
+        fixed_off_now();
     }
     m == ON_FIXED
 }

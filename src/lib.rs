@@ -43,6 +43,7 @@ pub(crate) mod checks;
 pub(crate) mod epoch;
 pub(crate) mod error;
 pub mod ffi;
+pub(crate) mod gate;
 pub(crate) mod gc;
 pub(crate) mod heap;
 pub(crate) mod introspect;

@@ -42,7 +42,7 @@
 use crate::heap::Locked;
 use std::sync::atomic::{
     AtomicBool, AtomicPtr, AtomicUsize,
-    Ordering::{Acquire, Relaxed, Release},
+    Ordering::{Acquire, Relaxed, Release, SeqCst},
 };
 
 /// The figures `gc_get_memory` returns.
@@ -249,7 +249,9 @@ fn note_peak() {
 #[inline]
 pub fn on_alloc_locked(_g: &Locked, bytes: usize, tracked: bool, pooled: bool) {
     add_locked(&LOCKED.objects, 1);
-    add_locked(&LOCKED.tracked, tracked as usize);
+    if tracked {
+        add_locked(&LOCKED.tracked, 1);
+    }
     add_locked(&LOCKED.bytes, bytes);
     if !pooled {
         add_locked(&LOCKED.unpooled, bytes);
@@ -284,7 +286,9 @@ pub fn on_free_unlocked(bytes: usize) {
 #[inline]
 pub fn on_free(bytes: usize, tracked: bool, pooled: bool) {
     add_locked(&LOCKED.objects, 1usize.wrapping_neg());
-    add_locked(&LOCKED.tracked, (tracked as usize).wrapping_neg());
+    if tracked {
+        add_locked(&LOCKED.tracked, 1usize.wrapping_neg());
+    }
     add_locked(&LOCKED.bytes, bytes.wrapping_neg());
     if !pooled {
         add_locked(&LOCKED.unpooled, bytes.wrapping_neg());
@@ -349,10 +353,12 @@ fn limit_from_env() -> usize {
         }
     };
     // A limit set by gc_set_memory_limit meanwhile wins.
-    match LIMIT.compare_exchange(UNREAD, n, Relaxed, Relaxed) {
+    let now = match LIMIT.compare_exchange(UNREAD, n, SeqCst, SeqCst) {
         Ok(_) => n,
         Err(set) => set,
-    }
+    };
+    follow_limit();
+    now
 }
 
 /// `<digits>[K|M|G]` (powers of 1024; lower case accepted) to bytes.
@@ -373,14 +379,15 @@ fn parse_size(s: &str) -> Option<usize> {
 /// `gc_set_memory_limit`.
 pub fn set_limit(bytes: usize) {
     // usize::MAX bytes is no limit at all; it must not read as UNREAD.
-    LIMIT.store(if bytes == UNREAD { 0 } else { bytes }, Relaxed);
+    LIMIT.store(if bytes == UNREAD { 0 } else { bytes }, SeqCst);
+    follow_limit();
 }
 
-/// Whether no memory limit is set (one load; false until the environment
-/// was read).
-#[inline]
-pub fn no_limit() -> bool {
-    LIMIT.load(Relaxed) == 0
+/// After a change of `LIMIT` (SeqCst, as `gate::follow` needs): the
+/// creation gate's bit says whether a limit may be set (or the environment
+/// is unread).
+fn follow_limit() {
+    crate::gate::follow(crate::gate::LIMIT, || LIMIT.load(SeqCst), |n| n != 0);
 }
 
 /// Whether `bytes` more fit under the limit (true when there is none).

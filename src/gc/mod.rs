@@ -525,11 +525,11 @@ unsafe fn born_pooled<const QUICK: bool>(
 
 /// Whether a creation may take the straight paths (`new_object`'s fast
 /// one, `new_object_quick`): objects come from the pool, checked mode is
-/// off for good (so this is not the first object) and there is no memory
-/// limit.
+/// off for good (so this is not the first object), there is no memory
+/// limit and no failure injection is armed (the creation gate, gate.rs).
 #[inline(always)]
 fn plain_creation() -> bool {
-    Pool::ENABLED && checks::fixed_off() && memory::no_limit()
+    Pool::ENABLED && crate::gate::open()
 }
 
 /// `new_object`'s commonest case with no call on its way, so that

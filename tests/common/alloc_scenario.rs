@@ -102,6 +102,18 @@ fn scenario(own: &mut Owned) -> Result<(), ()> {
 /// Runs the scenario with the N-th allocation failing, for every N until it
 /// completes; returns how many allocations it makes.
 pub fn fail_every_allocation_in_turn() -> usize {
+    // The straight creation paths count too: once warmed up, the next
+    // creation is the one that fails.
+    for _ in 0..100 {
+        obj_decref(obj_new(2, 0));
+        obj_decref(obj_new(0, 16));
+    }
+    for (nfields, payload) in [(2, 0), (0, 16)] {
+        rcgc::test_fail_allocation_after(1);
+        assert!(obj_new(nfields, payload).is_null());
+        assert_eq!(gc_last_error_code(), GC_ERR_NOMEM);
+    }
+    rcgc::test_fail_allocation_after(0);
     gc_set_threshold(10, 2, 2);
     let mut completed = false;
     let mut n = 1;
