@@ -153,7 +153,8 @@ pub struct State {
     pub count: [usize; NUM_GENERATIONS],
     pub threshold: [usize; NUM_GENERATIONS],
     pub enabled: bool,
-    pub collecting: bool,
+    /// What keeps `obj_decref`'s straight death path out (`Busy::any`).
+    pub busy: Busy,
     pub long_lived_total: usize,
     pub long_lived_pending: usize,
     pub stats: [GcGenStats; NUM_GENERATIONS],
@@ -167,9 +168,6 @@ pub struct State {
     /// when the step ends, so they complete before anything below.
     pub fresh: *mut Header,
     pub fresh_tail: *mut Header,
-    /// A death or a collection is in progress: new deaths are queued and the
-    /// outermost one drains the queue.
-    pub draining: bool,
     /// Target address -> newest weakref object to it (weakref.rs).
     pub weak: AddrMap<*mut Header>,
     /// Memory for tracked objects (alloc.rs).
@@ -180,9 +178,6 @@ pub struct State {
     pub retired_tail: *mut Header,
     /// Blocks on the retired list.
     pub retired_len: usize,
-    /// Whether some thread has begun a lock-free section (sections.rs; set
-    /// under the lock, as `USED` grows): until then every free is at once.
-    pub sections_used: bool,
     /// While a collection runs host code: the working lists that hold its
     /// garbage (their sentinels live on the collecting thread's stack), so
     /// a fork child can give an abandoned collection's garbage back.
@@ -190,6 +185,32 @@ pub struct State {
     /// The object whose finalizer a collection is running, holding a
     /// reference to it (gc/mod.rs), or NULL.
     pub finalizing: *mut Header,
+}
+
+/// Three flags of the heap state, side by side in one word so that the
+/// straight death path (refcount.rs `die_quick`) tests them with one load.
+#[repr(C, align(4))]
+pub struct Busy {
+    /// A collection is running.
+    pub collecting: bool,
+    /// A death or a collection is in progress: new deaths are queued and
+    /// the outermost one drains the queue.
+    pub draining: bool,
+    /// Whether some thread has begun a lock-free section (sections.rs; set
+    /// under the lock, as `USED` grows): until then every free is at once.
+    pub sections_used: bool,
+    /// Always false: makes the fourth byte of the word defined.
+    zero: bool,
+}
+
+impl Busy {
+    /// Whether any of the three is set.
+    #[inline(always)]
+    pub fn any(&self) -> bool {
+        // SAFETY: repr(C) with four bool fields and align 4: the struct is
+        // one initialized, aligned 4-byte word, each byte 0 or 1.
+        unsafe { (self as *const Busy as *const u32).read() != 0 }
+    }
 }
 
 /// The lists that hold generation `generation`, oldest first (module docs).
@@ -278,7 +299,12 @@ pub static HEAP: Heap = Heap {
         count: [0; NUM_GENERATIONS],
         threshold: [700, 10, 10],
         enabled: true,
-        collecting: false,
+        busy: Busy {
+            collecting: false,
+            draining: false,
+            sections_used: false,
+            zero: false,
+        },
         long_lived_total: 0,
         long_lived_pending: 0,
         stats: [GcGenStats {
@@ -290,13 +316,11 @@ pub static HEAP: Heap = Heap {
         deaths: std::ptr::null_mut(),
         fresh: std::ptr::null_mut(),
         fresh_tail: std::ptr::null_mut(),
-        draining: false,
         weak: HashMap::with_hasher(BuildHasherDefault::new()),
         pool: crate::alloc::Pool::new(),
         retired: std::ptr::null_mut(),
         retired_tail: std::ptr::null_mut(),
         retired_len: 0,
-        sections_used: false,
         abandon: [std::ptr::null(); 3],
         finalizing: std::ptr::null_mut(),
     }),
@@ -609,8 +633,8 @@ extern "C" fn fork_child() {
             crate::list::merge(list, &st.gens[NUM_GENERATIONS - 1]);
         }
         st.abandon = [std::ptr::null(); 3];
-        st.collecting = false;
-        st.draining = false;
+        st.busy.collecting = false;
+        st.busy.draining = false;
     }
     drop(g);
     gather_in_child();

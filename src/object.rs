@@ -238,10 +238,11 @@ pub struct CountWord(AtomicU64);
 
 impl CountWord {
     /// Count 1, no flags, `small_nfields` (0 when the prefix holds it).
-    fn new(small_nfields: usize) -> CountWord {
+    /// A new object's word: count 1, `POOLED` if `pooled`.
+    fn new(small_nfields: usize, pooled: bool) -> CountWord {
         debug_assert!(small_nfields < SMALL_NFIELDS_LIMIT);
         CountWord(AtomicU64::new(
-            ONE | (small_nfields as u64) << NFIELDS_SHIFT,
+            ONE | (small_nfields as u64) << NFIELDS_SHIFT | if pooled { POOLED } else { 0 },
         ))
     }
     /// The count word of a list sentinel (never an object: count 0).
@@ -478,13 +479,14 @@ pub unsafe fn init_object(
     kind: Kind,
 ) -> *mut Header {
     // SAFETY: caller's contract.
-    unsafe { init::<false>(base, ty, shape, kind) }
+    unsafe { init::<false>(base, ty, shape, kind, false) }
 }
 
 /// Words after the header of the objects `init::<true>` makes.
 pub const QUICK_WORDS: usize = 4;
 
-/// `init_object`; with `QUICK`, for a shape of 1 to `QUICK_WORDS` fields
+/// `init_object`, marked `POOLED` if `pooled` (a pool block); with
+/// `QUICK`, for a shape of 1 to `QUICK_WORDS` fields
 /// and no payload (`Shape::small`) or from `Shape::quick_ext`: word stores
 /// only, no `memset` call, so that a caller can do without a stack frame.
 /// The last word may then run past the object's end into its block (pool
@@ -499,6 +501,7 @@ pub unsafe fn init<const QUICK: bool>(
     ty: *const GcType,
     shape: &Shape,
     kind: Kind,
+    pooled: bool,
 ) -> *mut Header {
     // SAFETY: base is a fresh allocation for the shape, 16-aligned; the
     // header starts after the prefix and stays 16-aligned; every byte
@@ -506,9 +509,9 @@ pub unsafe fn init<const QUICK: bool>(
     // it (with QUICK, 1 to QUICK_WORDS fields: init_small's word stores).
     unsafe {
         if !shape.ext {
-            return init_small::<QUICK>(base, ty, shape.nfields, kind);
+            return init_small::<QUICK>(base, ty, shape.nfields, kind, pooled);
         }
-        init_ext::<QUICK>(base, ty, shape, kind)
+        init_ext::<QUICK>(base, ty, shape, kind, pooled)
     }
 }
 
@@ -524,6 +527,7 @@ unsafe fn init_ext<const QUICK: bool>(
     ty: *const GcType,
     shape: &Shape,
     kind: Kind,
+    pooled: bool,
 ) -> *mut Header {
     // SAFETY: caller's contract: base is a fresh block for the shape (the
     // prefix, then the header, 16-aligned); the body is zeroed before
@@ -556,7 +560,7 @@ unsafe fn init_ext<const QUICK: bool>(
             }
         }
         h.write(Header {
-            rc: CountWord::new(0),
+            rc: CountWord::new(0, pooled),
             next: AtomicUsize::new(0),
             prev: AtomicUsize::new(0),
             meta: meta_word(ty, shape.nfields, kind) | META_EXT,
@@ -593,6 +597,7 @@ unsafe fn init_small<const QUICK: bool>(
     ty: *const GcType,
     nfields: usize,
     kind: Kind,
+    pooled: bool,
 ) -> *mut Header {
     debug_assert!(nfields < SMALL_NFIELDS_LIMIT);
     // SAFETY: base is a fresh 16-aligned block of the header and the fields;
@@ -620,7 +625,7 @@ unsafe fn init_small<const QUICK: bool>(
             }
         }
         h.write(Header {
-            rc: CountWord::new(nfields),
+            rc: CountWord::new(nfields, pooled),
             next: AtomicUsize::new(0),
             prev: AtomicUsize::new(0),
             meta: meta_word(ty, nfields, kind),
@@ -982,7 +987,7 @@ mod tests {
 
     #[test]
     fn count_word_fields_do_not_disturb_each_other() {
-        let w = CountWord::new(SMALL_NFIELDS_LIMIT - 1);
+        let w = CountWord::new(SMALL_NFIELDS_LIMIT - 1, false);
         let all = MARK
             | WEAKREFED
             | FINALIZED
@@ -1093,7 +1098,7 @@ mod tests {
             unsafe {
                 let base = crate::alloc::sys_alloc(block);
                 ptr::write_bytes(base, 0xa5, block);
-                let h = init::<true>(base, ptr::null(), &s, Kind::Plain);
+                let h = init::<true>(base, ptr::null(), &s, Kind::Plain, false);
                 assert_eq!(nfields(h), s.nfields);
                 assert_eq!(payload_size(h), s.payload_size);
                 assert_eq!((*h).count(), 1);

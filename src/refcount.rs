@@ -367,7 +367,7 @@ unsafe fn die_quick<const TRACKED: bool>(h: *mut Header) -> bool {
         let st = g.st();
         // (POOLED never changes: read before the pool looks at the block,
         // which must be one of its own.)
-        if (*st).sections_used || (*st).draining || (*st).collecting || !(*h).has(POOLED) {
+        if (*st).busy.any() || !(*h).has(POOLED) {
             return false;
         }
         let base = crate::object::base_of(h);
@@ -515,7 +515,7 @@ unsafe fn die_in_nursery(h: *mut Header) -> bool {
             todo = list::next(x);
             queue_death(&g, x);
         }
-        if !(*g.st()).draining && !(*g.st()).fresh.is_null() {
+        if !(*g.st()).busy.draining && !(*g.st()).fresh.is_null() {
             drain(&g);
         }
         true
@@ -881,20 +881,20 @@ unsafe fn start_death(g: &Locked, h: *mut Header, v: Counts) {
     unsafe {
         unlink_dying(g, h, v);
         let st = &mut *g.st();
-        if !st.draining && dies_simply(h) {
+        if !st.busy.draining && dies_simply(h) {
             // The common death, outside any other: no hooks, no weakrefs, so
             // steps 1-3 are empty and no user code can run; release the
             // fields and free at once, then drain the deaths that caused.
-            st.draining = true;
+            st.busy.draining = true;
             die_simply(g, h);
-            (*g.st()).draining = false;
+            (*g.st()).busy.draining = false;
             if !(*g.st()).fresh.is_null() {
                 drain(g);
             }
             return;
         }
         queue_death(g, h);
-        if !(*g.st()).draining {
+        if !(*g.st()).busy.draining {
             drain(g);
         }
     }
@@ -1013,8 +1013,8 @@ pub fn drain(g: &Locked) {
     // SAFETY: lock held; borrows of the state end before user code runs.
     unsafe {
         let st = &mut *g.st();
-        let was_draining = st.draining;
-        st.draining = true;
+        let was_draining = st.busy.draining;
+        st.busy.draining = true;
         // The outermost drain owns the whole stack (after a fork, deaths a
         // thread that did not survive left there too); a nested one only
         // what is pushed above the top it found.
@@ -1037,7 +1037,7 @@ pub fn drain(g: &Locked) {
             }
             step(g, h);
         }
-        (*g.st()).draining = was_draining;
+        (*g.st()).busy.draining = was_draining;
     }
 }
 
@@ -1280,7 +1280,7 @@ pub unsafe fn free(st: *mut State, h: *mut Header) {
         if checked {
             checks::on_death(h);
         }
-        if (*h).has(WEAKREFED) || (*st).sections_used {
+        if (*h).has(WEAKREFED) || (*st).busy.sections_used {
             free_watched(st, h, base, size, checked, pooled);
         } else {
             release_memory(st, h, base, size, checked, pooled);

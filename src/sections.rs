@@ -211,7 +211,7 @@ pub fn enter() -> Option<Section> {
 fn first_section() -> usize {
     let g = crate::heap::lock();
     // SAFETY: lock held; no user code runs.
-    unsafe { (*g.st()).sections_used = true };
+    unsafe { (*g.st()).busy.sections_used = true };
     let i = NEXT.fetch_add(1, Relaxed) % NSLOTS;
     // SeqCst: in the order of SeqCst operations, before this thread's first
     // load of `STOPS` or of a field (module docs).

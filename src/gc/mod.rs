@@ -159,7 +159,7 @@ use crate::list;
 use crate::memory;
 use crate::object::{
     COLLECTED, DIRTY, DYING, FINALIZED, GcObject, GcType, HEADER_SIZE, Header, Kind, MARK, OLD,
-    POOLED, PROMOTED, QUICK_WORDS, RELEASED, Shape, WEAKREFED, init_object,
+    PROMOTED, QUICK_WORDS, RELEASED, Shape, WEAKREFED, init_object,
 };
 use crate::refcount::{
     destroy, drain, free, make_children_dirty, release_fields, release_references,
@@ -386,10 +386,9 @@ unsafe fn new_in_nursery(shape: &Shape) -> Option<*mut Header> {
                 counted = true;
                 continue;
             }
-            let h = crate::object::init::<false>(block, ptr::null(), shape, Kind::Plain);
+            let h = crate::object::init::<false>(block, ptr::null(), shape, Kind::Plain, true);
             // (a fresh object: nobody else can see it yet)
-            (*h).rc
-                .store_exclusive((*h).rc.load().with(POOLED).in_nursery(i));
+            (*h).rc.store_exclusive((*h).rc.load().in_nursery(i));
             crate::nursery::born(i, h, bytes, counted);
             return Some(h);
         }
@@ -461,7 +460,7 @@ fn collect_if_due(g: &Locked) {
     // user code.
     let due = unsafe {
         let st = &*g.st();
-        st.enabled && st.threshold[0] > 0 && st.count[0] > st.threshold[0] && !st.collecting
+        st.enabled && st.threshold[0] > 0 && st.count[0] > st.threshold[0] && !st.busy.collecting
     };
     if due {
         collect_automatic(g);
@@ -515,9 +514,7 @@ unsafe fn born_pooled<const QUICK: bool>(
 ) -> *mut Header {
     // SAFETY: caller's contract.
     unsafe {
-        let h = crate::object::init::<QUICK>(base, ty, shape, kind);
-        // (a fresh object: nobody else can see it yet)
-        (*h).set_exclusive(POOLED);
+        let h = crate::object::init::<QUICK>(base, ty, shape, kind, true);
         memory::on_alloc_locked(g, memory::charge(shape.size()), (*h).is_tracked(), true);
         h
     }
@@ -602,7 +599,7 @@ unsafe fn new_here(
             && (*st).enabled
             && (*st).threshold[0] > 0
             && (*st).count[0] >= (*st).threshold[0]
-            && !(*st).collecting
+            && !(*st).busy.collecting
         {
             return None;
         }
@@ -643,7 +640,7 @@ fn room_under_limit(g: &Locked, bytes: usize) -> bool {
     // SAFETY: lock held; the borrow ends before collect runs user code.
     let can_collect = unsafe {
         let st = &*g.st();
-        st.enabled && !st.collecting
+        st.enabled && !st.busy.collecting
     };
     if can_collect {
         collect(g, NUM_GENERATIONS - 1);
@@ -683,7 +680,7 @@ pub fn collect_generation(generation: i32) -> i64 {
     let st = unsafe { &mut *g.st() };
     // (Not from inside a running collection, which this call did not make.)
     if generation as usize == NUM_GENERATIONS - 1
-        && !st.collecting
+        && !st.busy.collecting
         && memory::worth_trimming(st.pool.empty_bytes())
     {
         st.pool.trim();
@@ -694,10 +691,10 @@ pub fn collect_generation(generation: i32) -> i64 {
 fn collect(g: &Locked, generation: usize) -> usize {
     // SAFETY: lock held; borrows end before user code (callbacks) runs.
     unsafe {
-        if (*g.st()).collecting {
+        if (*g.st()).busy.collecting {
             return 0;
         }
-        (*g.st()).collecting = true;
+        (*g.st()).busy.collecting = true;
         let mut info = GcCallbackInfo {
             generation: generation as i32,
             ..GcCallbackInfo::default()
@@ -734,7 +731,7 @@ fn collect(g: &Locked, generation: usize) -> usize {
         info.uncollectable = uncollectable;
         info.duration_ns = start.elapsed().as_nanos() as u64;
         invoke_callbacks(g, GcPhase::GC_PHASE_STOP, &info);
-        (*g.st()).collecting = false;
+        (*g.st()).busy.collecting = false;
         found
     }
 }
@@ -826,8 +823,8 @@ unsafe fn collect_main(g: &Locked, generation: usize) -> (usize, usize) {
             list::merge(&raw const (*st).gens[i], young);
         }
         let old: *mut Header = &raw mut (*st).gens[(generation + 1).min(NUM_GENERATIONS - 1)];
-        let was_draining = (*st).draining;
-        (*st).draining = true;
+        let was_draining = (*st).busy.draining;
+        (*st).busy.draining = true;
 
         let unreachable = list::sentinel();
         list::init(&unreachable);
@@ -918,7 +915,7 @@ unsafe fn collect_main(g: &Locked, generation: usize) -> (usize, usize) {
         let found = (dead.unreachable + freed_weakrefs, uncollectable);
 
         (*g.st()).abandon = [std::ptr::null(); 3];
-        (*g.st()).draining = was_draining;
+        (*g.st()).busy.draining = was_draining;
         if !was_draining {
             drain(g);
         }
