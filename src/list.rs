@@ -67,6 +67,16 @@ pub fn remove(node: *const Header) {
     set_prev(node, std::ptr::null());
 }
 
+/// `remove` for a node whose links its next owner sets (a dying object,
+/// freed or queued): its own links are left as they were.
+#[inline(always)]
+pub fn unlink(node: *const Header) {
+    let p = prev(node);
+    let n = next(node);
+    set_next(p, n);
+    set_prev(n, p);
+}
+
 /// Moves `node` from its list to the tail of `head`.
 pub fn move_to(node: *const Header, head: *const Header) {
     let p = prev(node);

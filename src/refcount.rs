@@ -352,7 +352,9 @@ unsafe fn die_quick<const TRACKED: bool>(h: *mut Header) -> bool {
     // implies is held until the caller exits it, with no user code
     // between.
     unsafe {
-        if !(*h).is_plain() || !checks::fixed_off() {
+        // (A pool block, tested below, is never a checked-mode object:
+        // the pool serves objects only once the mode is fixed OFF.)
+        if !(*h).is_plain() {
             return false;
         }
         let fields = fields(h);
@@ -370,6 +372,7 @@ unsafe fn die_quick<const TRACKED: bool>(h: *mut Header) -> bool {
         if (*st).busy.any() || !(*h).has(POOLED) {
             return false;
         }
+        debug_assert!(checks::fixed_off());
         let base = crate::object::base_of(h);
         let quiet = (*st).pool.frees_here(base);
         // With a count of 1, ours is the only reference: no other thread
@@ -382,7 +385,7 @@ unsafe fn die_quick<const TRACKED: bool>(h: *mut Header) -> bool {
         if dead {
             (*h).rc.store_exclusive(v.minus_one().with(DYING));
             if TRACKED {
-                list::remove(h);
+                list::unlink(h);
                 (*st).count[0] = (*st).count[0].saturating_sub(1);
             }
             let bytes = crate::alloc::Pool::block_size_of(base);
@@ -936,7 +939,8 @@ unsafe fn unlink_dying(g: &Locked, h: *mut Header, v: Counts) {
                 crate::nursery::fold_owner(g, v.owner());
                 stop
             });
-            list::remove(h);
+            // (Its own links: the caller's, which sets or frees them.)
+            list::unlink(h);
             // (One test for the young objects most deaths are.)
             if !v.has(PROMOTED | OLD | DIRTY) {
             } else if v.has(PROMOTED) {
