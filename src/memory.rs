@@ -295,6 +295,18 @@ pub fn on_free(bytes: usize, tracked: bool, pooled: bool) {
     }
 }
 
+/// Counts `objects` deaths at once (under the heap lock): `tracked` of
+/// them tracked, `bytes` in all, `unpooled` of those not the pool's.
+#[inline]
+pub fn on_free_many(objects: usize, tracked: usize, bytes: usize, unpooled: usize) {
+    add_locked(&LOCKED.objects, objects.wrapping_neg());
+    add_locked(&LOCKED.tracked, tracked.wrapping_neg());
+    add_locked(&LOCKED.bytes, bytes.wrapping_neg());
+    if unpooled != 0 {
+        add_locked(&LOCKED.unpooled, unpooled.wrapping_neg());
+    }
+}
+
 /// Records the pool's mapped bytes (under the heap lock, after it changed).
 #[inline]
 pub fn set_pool_mapped(bytes: usize) {

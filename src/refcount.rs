@@ -980,6 +980,7 @@ pub unsafe fn dies_simply(h: *mut Header) -> bool {
 #[inline(always)]
 unsafe fn die_simply(g: &Locked, h: *mut Header) {
     let checked = checks::enabled();
+    let mut books = Freed::default();
     // SAFETY: lock held; every object on the worklist is dying, unlinked
     // and ours; field values are strong references.
     unsafe {
@@ -989,7 +990,9 @@ unsafe fn die_simply(g: &Locked, h: *mut Header) {
             let x = todo;
             todo = list::next(x);
             for slot in fields(x) {
-                let Some((c, cur)) = release_field(slot, x, checked) else {
+                // (The field is left as it is: x is freed below, and no
+                // user code runs to read it meanwhile.)
+                let Some((c, cur)) = release_field(slot, x, checked, false) else {
                     continue;
                 };
                 // (`dies` and `dies_simply` with the count word in hand.)
@@ -1004,8 +1007,9 @@ unsafe fn die_simply(g: &Locked, h: *mut Header) {
                     after_count_down_outlined(g, c, cur);
                 }
             }
-            free(g.st(), x);
+            free_counted(g.st(), x, checked, &mut books);
         }
+        books.settle(g.st());
     }
 }
 
@@ -1176,7 +1180,7 @@ pub unsafe fn release_fields(g: &Locked, h: *mut Header, mut then: impl FnMut(*m
         }
         let checked = checks::enabled();
         for slot in fields(h) {
-            if let Some((c, cur)) = release_field(slot, h, checked) {
+            if let Some((c, cur)) = release_field(slot, h, checked, true) {
                 if rare(cur) {
                     after_count_down_outlined(g, c, cur);
                 }
@@ -1203,10 +1207,10 @@ pub unsafe fn release_value(g: &Locked, c: *mut Header) {
     }
 }
 
-/// Clears `slot`, a field of the dying `h`, and takes the reference it
-/// held off its value's count (`count_down`): the value and its count word
-/// before, or None for an empty field. `checked`: whether checked mode is
-/// on (the value is validated first).
+/// Takes the reference `slot`, a field of the dying `h`, held off its
+/// value's count (`count_down`), and clears the field if `clear`: the
+/// value and its count word before, or None for an empty field.
+/// `checked`: whether checked mode is on (the value is validated first).
 ///
 /// # Safety
 /// Lock held; `h` is dying and certain not to be resurrected.
@@ -1215,6 +1219,7 @@ unsafe fn release_field(
     slot: &AtomicPtr<Header>,
     h: *mut Header,
     checked: bool,
+    clear: bool,
 ) -> Option<(*mut Header, Counts)> {
     // Fields change only under the lock we hold: no RMW needed.
     let c = slot.load(Relaxed);
@@ -1224,7 +1229,9 @@ unsafe fn release_field(
     if checked {
         checks::referenced(c"obj_decref", c, h);
     }
-    slot.store(std::ptr::null_mut(), Relaxed);
+    if clear {
+        slot.store(std::ptr::null_mut(), Relaxed);
+    }
     // SAFETY: the field held a reference to the live object c.
     Some((c, unsafe { count_down(c) }))
 }
@@ -1263,13 +1270,52 @@ pub unsafe fn destroy(h: *mut Header) {
 /// Lock held (`st` is the heap state); `h` is unlinked and never used again.
 #[inline(always)]
 pub unsafe fn free(st: *mut State, h: *mut Header) {
+    let mut books = Freed::default();
+    // SAFETY: caller's contract.
+    unsafe {
+        free_counted(st, h, checks::enabled(), &mut books);
+        books.settle(st);
+    }
+}
+
+/// What a run of frees takes off count0 and the memory figures, added up
+/// by `free_counted` and applied once by `settle` (a death that frees a
+/// whole tree updates them once, not once per object). Nothing reads
+/// them in between: the run holds the heap lock and runs no user code.
+#[derive(Default)]
+pub struct Freed {
+    objects: usize,
+    tracked: usize,
+    bytes: usize,
+    unpooled: usize,
+}
+
+impl Freed {
+    /// Applies the run's books.
+    ///
+    /// # Safety
+    /// Lock held (`st` is the heap state).
+    #[inline(always)]
+    pub unsafe fn settle(self, st: *mut State) {
+        // SAFETY: caller's contract.
+        unsafe {
+            let st = &mut *st;
+            st.count[0] = st.count[0].saturating_sub(self.tracked);
+        }
+        crate::memory::on_free_many(self.objects, self.tracked, self.bytes, self.unpooled);
+    }
+}
+
+/// `free` with its books added to `books` (applied later by
+/// `Freed::settle`); `checked`: whether checked mode is on.
+///
+/// # Safety
+/// As `free`; the caller settles `books` before it gives the lock back or
+/// runs user code.
+#[inline(always)]
+pub unsafe fn free_counted(st: *mut State, h: *mut Header, checked: bool, books: &mut Freed) {
     // SAFETY: lock held; h is live until its memory is released.
     unsafe {
-        let tracked = (*h).is_tracked();
-        if tracked {
-            let st = &mut *st;
-            st.count[0] = st.count[0].saturating_sub(1);
-        }
         let pooled = (*h).has(POOLED);
         // The size of a pool block with a prefix is its page's (no call to
         // read the prefix).
@@ -1279,8 +1325,13 @@ pub unsafe fn free(st: *mut State, h: *mut Header) {
         } else {
             allocation_of(h)
         };
-        let checked = checks::enabled();
-        crate::memory::on_free(crate::memory::charge(size), tracked, pooled);
+        let bytes = crate::memory::charge(size);
+        books.objects += 1;
+        books.tracked += (*h).is_tracked() as usize;
+        books.bytes += bytes;
+        if !pooled {
+            books.unpooled += bytes;
+        }
         if checked {
             checks::on_death(h);
         }

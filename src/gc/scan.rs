@@ -25,7 +25,7 @@ use crate::object::{
     COLLECTED, DIRTY, DYING, FINALIZED, Header, MARK, OLD, PROMOTED, WEAKREFED, fields,
     for_each_child, prefetch_children,
 };
-use crate::refcount::{dies_simply, free, release_value};
+use crate::refcount::{Freed, dies_simply, free_counted, release_value};
 use std::ptr;
 use std::sync::atomic::Ordering::{Acquire, Relaxed};
 use std::sync::atomic::{AtomicBool, fence};
@@ -799,11 +799,13 @@ unsafe fn free_passed<const BACK: bool>(g: &Locked, young: *const Header, runahe
     // SAFETY: lock held.
     unsafe { (*g.st()).passing = true };
     let mut waiting: *const Header = ptr::null();
+    let checked = checks::enabled();
+    let mut books = Freed::default();
     // SAFETY: lock held; x is garbage that no garbage still to be passed
     // holds (so nothing reads its words again), on no list, freed once.
-    let free_member = |x: *const Header| unsafe {
+    let mut free_member = |x: *const Header| unsafe {
         debug::collectable(x as *mut Header);
-        free(g.st(), x as *mut Header);
+        free_counted(g.st(), x as *mut Header, checked, &mut books);
     };
     // SAFETY: lock held; x and the garbage its fields reach are ours alone
     // and live (freed only by `free_member`, as said there); other values
@@ -836,7 +838,10 @@ unsafe fn free_passed<const BACK: bool>(g: &Locked, young: *const Header, runahe
         }
     });
     // SAFETY: lock held.
-    unsafe { (*g.st()).passing = false };
+    unsafe {
+        books.settle(g.st());
+        (*g.st()).passing = false;
+    }
     // The last member's turn freed what waited: every garbage reference
     // was dropped by then, so every count is zero.
     debug_assert!(waiting.is_null(), "garbage held more often than counted");
