@@ -40,6 +40,16 @@ static void underflow(void) {
   death_publish(o);
   obj_decref(o);
 }
+/* gc_collect() makes this thread the owner of the biases while the mode
+ * is off (bias.rs), whose paths skip the validation; turning checked mode
+ * on ends them, so the handles below are still validated. */
+static void checks_on_after_biases_claimed(void) {
+  gc_set_checks(false);
+  CHECK_EQ(gc_collect(), 0);
+  gc_set_checks(true);
+  CHECK(gc_checks_enabled());
+  use_after_free();
+}
 static void env_use_after_free(void) {
   CHECK(gc_checks_enabled()); /* from RCGC_CHECKS=1 alone */
   use_after_free();
@@ -52,6 +62,8 @@ static const Case cases[] = {
   {"use after free", get_field_on_freed_value, "obj_refcount", "object of type \"Node\" was already freed"},
   {"decref of a pointer never allocated", never_allocated, "obj_decref", "is not an object allocated by rcgc"},
   {"refcount underflow", underflow, "obj_decref", "reference count underflow on object of type \"Bad\""},
+  {"checked mode on after the biases were claimed", checks_on_after_biases_claimed, "obj_decref",
+   "object of type \"Node\" was already freed"},
 };
 
 int main(int argc, char **argv) {

@@ -40,8 +40,15 @@
 //! or with `RCGC_BIAS=0` in the environment (the tests run both ways),
 //! nothing is biased.
 //!
+//! Checked mode (checks.rs) validates every handle the host passes before
+//! it is used; the owner's paths skip that test. So no bias is claimed
+//! while checked mode is on (or set to come on), and `gc_set_checks(true)`
+//! ends every bias (`end_for_checks`, which the owner may do to its own):
+//! a thread that finds the counts bias its own knows checked mode is off.
+//!
 //! Invariants: `state` goes only UNCLAIMED -> owner id -> REVOKING -> NONE,
-//! or UNCLAIMED -> NONE; `holds` is written only by the owner; a thread
+//! UNCLAIMED -> NONE, or owner id -> NONE by the owner itself (checked mode
+//! coming on); `holds` is written only by the owner; a thread
 //! holds the lock biased, or changes a count with plain accesses, only
 //! after seeing `state` equal to its id with its `holds` raised; revoking
 //! `LOCK` revokes `COUNTS` first (a real-lock holder changes flag bits of
@@ -189,12 +196,23 @@ impl Bias {
             match self.state.load(Acquire) {
                 NONE => return,
                 UNCLAIMED => {
-                    let to = if claim && membarrier_available() {
+                    let to = if claim && membarrier_available() && !crate::checks::enabled() {
                         me()
                     } else {
                         NONE
                     };
-                    let _ = self.state.compare_exchange(UNCLAIMED, to, Relaxed, Relaxed);
+                    // SeqCst, then the mode again: `gc_set_checks(true)`
+                    // stores ON, then revokes (`end_for_checks`); one of
+                    // the two sees the other.
+                    if self
+                        .state
+                        .compare_exchange(UNCLAIMED, to, SeqCst, Relaxed)
+                        .is_ok()
+                        && to != NONE
+                        && crate::checks::on_for_bias()
+                    {
+                        self.state.store(NONE, SeqCst);
+                    }
                 }
                 REVOKING if self.owner.load(Relaxed) == me() => return,
                 REVOKING => std::thread::yield_now(),
@@ -223,6 +241,30 @@ impl Bias {
         }
         // Pairs with the Acquire load in settle.
         self.state.store(NONE, Release);
+    }
+}
+
+/// Checked mode was just turned on (`gc_set_checks`, before any object
+/// exists): no bias may remain, since the owner's paths skip checked
+/// mode's validation of the handles they are given. The counts first (as
+/// every revocation). This thread's own bias is simply given up: it is in
+/// no biased use (a call from host code holds no biased hold).
+#[cold]
+pub fn end_for_checks() {
+    for bias in [&COUNTS, &LOCK] {
+        loop {
+            match bias.state.load(SeqCst) {
+                NONE | UNCLAIMED => break,
+                REVOKING if bias.owner.load(Relaxed) == me() => break,
+                REVOKING => std::thread::yield_now(),
+                owner if owner == me() => {
+                    debug_assert_eq!(bias.holds.load(Relaxed), 0);
+                    bias.state.store(NONE, SeqCst);
+                    break;
+                }
+                owner => bias.revoke(owner),
+            }
+        }
     }
 }
 

@@ -26,7 +26,7 @@ use crate::object::{GcType, Header};
 use std::collections::{HashMap, VecDeque};
 use std::ffi::CStr;
 use std::sync::Mutex;
-use std::sync::atomic::{AtomicBool, AtomicU8, Ordering::Relaxed};
+use std::sync::atomic::{AtomicBool, AtomicU8, Ordering::Relaxed, Ordering::SeqCst};
 
 /// The mode, one atomic state machine: UNDECIDED -> OFF | ON (by the
 /// environment or `set`, changeable), then, at the first allocation, once
@@ -38,10 +38,10 @@ const OFF: u8 = 1;
 const ON: u8 = 2;
 const OFF_FIXED: u8 = 3;
 const ON_FIXED: u8 = 4;
-// Relaxed throughout: MODE is one variable, so every thread sees its
-// changes in one order, and it never changes once fixed; an object (and so
-// any use of the mode on it) happens after the fixing step of the thread
-// that created it.
+// Relaxed (but `set` turning it ON and `on_for_bias`): MODE is one
+// variable, so every thread sees its changes in one order, and it never
+// changes once fixed; an object (and so any use of the mode on it) happens
+// after the fixing step of the thread that created it.
 static MODE: AtomicU8 = AtomicU8::new(UNDECIDED);
 /// False only once the mode is fixed OFF: the hot paths test this one flag
 /// (one load, one branch) and decide on the slow path.
@@ -120,6 +120,14 @@ fn fixed_off_now() {
     crate::gate::follow(crate::gate::CHECKS, || MAYBE_ON.load(Relaxed), |on| on);
 }
 
+/// Whether checked mode is on or may still be (a bias just claimed must
+/// be given up then: bias.rs). SeqCst: with `set`'s change to ON, so that
+/// a claim racing it either sees ON here or is revoked by it.
+pub fn on_for_bias() -> bool {
+    let m = MODE.load(SeqCst);
+    m == ON || m == ON_FIXED || (m == UNDECIDED && enabled())
+}
+
 /// `gc_set_checks`: false when an object was already allocated (the mode
 /// then stays as it is).
 pub fn set(on: bool) -> bool {
@@ -128,8 +136,14 @@ pub fn set(on: bool) -> bool {
         if m == OFF_FIXED || m == ON_FIXED {
             return (m == ON_FIXED) == on;
         }
-        match MODE.compare_exchange_weak(m, if on { ON } else { OFF }, Relaxed, Relaxed) {
-            Ok(_) => return true,
+        // SeqCst: with the bias's claim and `on_for_bias` (bias.rs).
+        match MODE.compare_exchange_weak(m, if on { ON } else { OFF }, SeqCst, Relaxed) {
+            Ok(_) => {
+                if on {
+                    crate::bias::end_for_checks();
+                }
+                return true;
+            }
             Err(seen) => m = seen,
         }
     }

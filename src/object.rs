@@ -799,15 +799,53 @@ impl Header {
 #[inline]
 pub unsafe fn incref_raw(h: *mut Header) {
     // SAFETY: caller's contract.
-    let rc = unsafe { &(*h).rc };
-    let old = match crate::bias::with_owned_counts(|| rc.increment_exclusive()) {
-        Some(v) => v,
-        None => {
-            crate::bias::before_shared_count_change();
-            rc.increment()
+    unsafe { incref_with::<false>(h) }
+}
+
+/// `obj_incref`'s `incref_raw` of a handle the host passed: validated
+/// first in checked mode, which a thread that owns the counts bias never
+/// is in (bias.rs), so the owner's path reads the object before any test.
+///
+/// # Safety
+/// As `incref_raw`, outside checked mode.
+#[inline(always)]
+pub unsafe fn incref_host(h: *mut Header) {
+    // SAFETY: caller's contract.
+    unsafe { incref_with::<true>(h) }
+}
+
+/// `incref_host` in checked mode (or before the mode is fixed).
+#[cold]
+#[inline(never)]
+unsafe fn incref_validated(h: *mut Header) {
+    crate::checks::object(c"obj_incref", h);
+    // SAFETY: validated (it aborts otherwise), or outside checked mode.
+    unsafe { incref_raw(h) }
+}
+
+/// `incref_raw`; with `HOST`, `incref_host`.
+///
+/// # Safety
+/// As `incref_host` with `HOST`, else as `incref_raw`.
+#[inline(always)]
+unsafe fn incref_with<const HOST: bool>(h: *mut Header) {
+    if let Some(old) = crate::bias::with_owned_counts(|| {
+        // SAFETY: caller's contract: h is live (no checked mode here).
+        unsafe { (*h).rc.increment_exclusive() }
+    }) {
+        if old.is_full() {
+            overflow(h);
         }
-    };
-    if old.is_full() {
+        return;
+    }
+    if HOST && !crate::checks::fixed_off() {
+        // SAFETY: caller's contract.
+        return unsafe { incref_validated(h) };
+    }
+    crate::bias::before_shared_count_change();
+    // SAFETY: caller's contract (a host's handle was validated first in
+    // checked mode).
+    if unsafe { (*h).rc.increment() }.is_full() {
         overflow(h);
     }
 }

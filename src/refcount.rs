@@ -94,13 +94,44 @@ pub use crate::object::incref_raw as incref;
 /// `h` is a live object and the caller owns the reference it drops.
 #[inline]
 pub unsafe fn decref(h: *mut Header) {
-    // SAFETY: caller's contract: h is live.
-    let rc = unsafe { &(*h).rc };
+    // SAFETY: caller's contract.
+    unsafe { decref_with::<false>(h) }
+}
+
+/// `obj_decref`'s `decref` of a handle the host passed: validated first in
+/// checked mode, which a thread that owns the counts bias never is in
+/// (bias.rs), so the owner's path reads the object before any test.
+///
+/// # Safety
+/// As `decref`, outside checked mode.
+#[inline(always)]
+pub unsafe fn decref_host(h: *mut Header) {
+    // SAFETY: caller's contract.
+    unsafe { decref_with::<true>(h) }
+}
+
+/// `decref_host` in checked mode (or before the mode is fixed).
+#[cold]
+#[inline(never)]
+unsafe fn decref_validated(h: *mut Header) {
+    checks::object(c"obj_decref", h);
+    // SAFETY: validated (it aborts otherwise), or outside checked mode.
+    unsafe { decref(h) }
+}
+
+/// `decref`; with `HOST`, `decref_host`.
+///
+/// # Safety
+/// As `decref_host` with `HOST`, else as `decref`.
+#[inline(always)]
+unsafe fn decref_with<const HOST: bool>(h: *mut Header) {
     // The counts are this thread's (bias.rs): a plain decrement unless it
     // would reach zero.
     // An `OLD` object's first loss of a reference moves it (under the lock)
     // to the dirty list, so it takes the slow path too.
     if crate::bias::enter_owned_counts() {
+        // SAFETY: caller's contract: h is live (no checked mode here).
+        let rc = unsafe { &(*h).rc };
         let v = rc.load();
         if v.count() > 1 {
             if !v.has(OLD) {
@@ -116,7 +147,14 @@ pub unsafe fn decref(h: *mut Header) {
         // SAFETY: caller's contract; inside the counts bias.
         return unsafe { decref_last(h) };
     }
+    if HOST && !checks::fixed_off() {
+        // SAFETY: caller's contract.
+        return unsafe { decref_validated(h) };
+    }
     crate::bias::before_shared_count_change();
+    // SAFETY: caller's contract (a host's handle was validated first in
+    // checked mode).
+    let rc = unsafe { &(*h).rc };
     let mut cur = rc.load();
     loop {
         // `MARK`: a collection is scanning the object (gc/scan.rs
@@ -134,18 +172,22 @@ pub unsafe fn decref(h: *mut Header) {
     }
 }
 
-/// `obj_get_field`'s common case: a new reference to the value of `slot`
-/// (NULL when empty) while the counts are this thread's (bias.rs) and the
-/// count is not full, or None (nothing changed) for `get_field`. No other
-/// thread can change a count or collect meanwhile (taking the lock revokes
-/// the counts first, and waits for this), so the load and the increment
-/// need no lock.
+/// `obj_get_field`'s common case: a new reference to the value of field
+/// `i` of `o` (NULL when empty) while the counts are this thread's
+/// (bias.rs; so checked mode is off, and `o` needs no validation) and the
+/// count is not full, or None (nothing changed) for `get_field`, also when
+/// `i` is out of range. No other thread can change a count or collect
+/// meanwhile (taking the lock revokes the counts first, and waits for
+/// this), so the load and the increment need no lock.
 ///
 /// # Safety
-/// `slot` is a field of a live object.
+/// `o` is a live object, outside checked mode; nothing reads it before
+/// the counts are found this thread's.
 #[inline(always)]
-pub unsafe fn get_field_owned(slot: &AtomicPtr<Header>) -> Option<*mut Header> {
+pub unsafe fn get_field_owned(o: *const Header, i: usize) -> Option<*mut Header> {
     crate::bias::with_owned_counts(|| {
+        // SAFETY: caller's contract.
+        let slot = unsafe { fields(o) }.get(i)?;
         let v = slot.load(Relaxed);
         if v.is_null() {
             return Some(v);
@@ -232,10 +274,13 @@ pub unsafe fn get_field_shared(slot: &AtomicPtr<Header>) -> Option<*mut Header> 
 /// old value if its reference is still to be dropped (`decref`), or NULL.
 ///
 /// # Safety
-/// As `set_field`.
+/// As `set_field`, for field `i` of `o` (None when out of range); `o` as
+/// in `get_field_owned`.
 #[inline(always)]
-pub unsafe fn set_field_owned(slot: &AtomicPtr<Header>, value: *mut Header) -> Option<*mut Header> {
+pub unsafe fn set_field_owned(o: *mut Header, i: usize, value: *mut Header) -> Option<*mut Header> {
     crate::bias::with_owned_counts(|| {
+        // SAFETY: caller's contract.
+        let slot = unsafe { fields(o) }.get(i)?;
         if !value.is_null() {
             // SAFETY: the caller holds a reference to value.
             let rc = unsafe { &(*value).rc };

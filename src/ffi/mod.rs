@@ -57,21 +57,6 @@ fn live(function: &CStr, o: *const GcObject) -> *mut Header {
     h
 }
 
-/// The field slot `i` of `o` in the field accessors' common case (checked
-/// mode off, `o` not NULL, `i` in range), with no call and no error
-/// recorded; None otherwise (`slot` then says what is wrong).
-#[inline(always)]
-fn plain_slot<'a>(
-    o: *const GcObject,
-    i: usize,
-) -> Option<&'a std::sync::atomic::AtomicPtr<Header>> {
-    if o.is_null() || !checks::fixed_off() {
-        return None;
-    }
-    // SAFETY: a non-NULL handle is a live object (API contract).
-    unsafe { object::fields(o as *const Header) }.get(i)
-}
-
 /// The field slot `i` of `o`, or the error code (with gc_last_error set).
 #[inline]
 fn slot<'a>(
@@ -160,8 +145,9 @@ unsafe fn new_plain(ty: *const GcType, nfields: usize, payload_size: usize) -> *
 #[unsafe(no_mangle)]
 pub extern "C" fn obj_incref(o: *mut GcObject) {
     if !o.is_null() {
-        // SAFETY: the caller holds a reference to the live object o.
-        unsafe { refcount::incref(live(c"obj_incref", o)) }
+        // SAFETY: the caller holds a reference to the live object o
+        // (validated first in checked mode).
+        unsafe { crate::object::incref_host(o.cast()) }
     }
 }
 
@@ -184,8 +170,9 @@ pub extern "C" fn obj_incref(o: *mut GcObject) {
 #[unsafe(no_mangle)]
 pub extern "C" fn obj_decref(o: *mut GcObject) {
     if !o.is_null() {
-        // SAFETY: the caller owns the reference it drops.
-        unsafe { refcount::decref(live(c"obj_decref", o)) }
+        // SAFETY: the caller owns the reference it drops (the object is
+        // validated first in checked mode).
+        unsafe { refcount::decref_host(o.cast()) }
     }
 }
 
@@ -213,11 +200,16 @@ pub extern "C" fn obj_refcount(o: *const GcObject) -> usize {
 /// old value's last reference does.
 #[unsafe(no_mangle)]
 pub extern "C" fn obj_set_field(o: *mut GcObject, i: usize, value: *mut GcObject) -> c_int {
-    // The common case (checked mode off, the counts this thread's) in a
-    // straight line with no call, as obj_get_field's.
-    // SAFETY: the slot is a field of the live object o; the caller holds a
-    // reference to value.
-    match plain_slot(o, i).and_then(|s| unsafe { refcount::set_field_owned(s, value.cast()) }) {
+    // The common case (the counts this thread's, so checked mode off) in
+    // a straight line with no call, as obj_get_field's.
+    let owned = if o.is_null() {
+        None
+    } else {
+        // SAFETY: o is a live object (no checked mode with the counts
+        // bias, bias.rs); the caller holds a reference to value.
+        unsafe { refcount::set_field_owned(o.cast(), i, value.cast()) }
+    };
+    match owned {
         Some(old) if old.is_null() => GC_OK,
         Some(old) => release_old_value(old),
         None => set_field_general(o, i, value),
@@ -262,13 +254,16 @@ fn set_field_general(o: *mut GcObject, i: usize, value: *mut GcObject) -> c_int 
 #[must_use]
 #[unsafe(no_mangle)]
 pub extern "C" fn obj_get_field(o: *const GcObject, i: usize) -> *mut GcObject {
-    // The common case (checked mode off, the counts this thread's) in a
-    // straight line with no call, so that it needs no stack frame.
-    // SAFETY: the slot is a field of the live object o.
-    match plain_slot(o, i).and_then(|s| unsafe { refcount::get_field_owned(s) }) {
-        Some(v) => v as *mut GcObject,
-        None => get_field_general(o, i),
+    // The common case (the counts this thread's, so checked mode off) in
+    // a straight line with no call, so that it needs no stack frame.
+    if !o.is_null() {
+        // SAFETY: o is a live object (no checked mode with the counts
+        // bias, bias.rs).
+        if let Some(v) = unsafe { refcount::get_field_owned(o.cast(), i) } {
+            return v as *mut GcObject;
+        }
     }
+    get_field_general(o, i)
 }
 
 /// `obj_get_field` outside its common case.
