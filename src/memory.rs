@@ -209,8 +209,10 @@ const UNREAD: usize = usize::MAX;
 
 /// Adds `n` (wrapping) to a counter only the heap lock holder writes.
 #[inline]
-fn add_locked(c: &AtomicUsize, n: usize) {
-    c.store(c.load(Relaxed).wrapping_add(n), Relaxed);
+fn add_locked(c: &AtomicUsize, n: usize) -> usize {
+    let v = c.load(Relaxed).wrapping_add(n);
+    c.store(v, Relaxed);
+    v
 }
 
 /// The bytes an object of `size` bytes takes as allocated.
@@ -252,11 +254,15 @@ pub fn on_alloc_locked(_g: &Locked, bytes: usize, tracked: bool, pooled: bool) {
     if tracked {
         add_locked(&LOCKED.tracked, 1);
     }
-    add_locked(&LOCKED.bytes, bytes);
+    let locked = add_locked(&LOCKED.bytes, bytes);
     if !pooled {
         add_locked(&LOCKED.unpooled, bytes);
     }
-    note_peak();
+    // (`note_peak` with the new figure in hand.)
+    let now = locked.wrapping_add(UNLOCKED_BYTES.load(Relaxed));
+    if now > PEAK.load(Relaxed) {
+        PEAK.fetch_max(now, Relaxed);
+    }
 }
 
 /// Adds a nursery's shares (nursery.rs: wrapping sums of its objects'
