@@ -27,9 +27,10 @@
 //!   aborts (as `Arc` does) instead of carrying out of the word; 2^38
 //!   more increments of headroom absorb threads racing past the check.
 //! - MARK: set by a collection's scan on the objects with weakrefs it
-//!   examines, and by a full collection's on every one (kept only on the
-//!   garbage), so that the lock-free `weakref_get` and decrement fall back
-//!   to the locked path while their fate is open.
+//!   examines, by a full collection's on every one unless the scan holds
+//!   the counts bias (gc/scan.rs), and on all the garbage it finds (kept
+//!   only there), so that the lock-free `weakref_get` and decrement fall
+//!   back to the locked path while their fate is open.
 //! - WEAKREFED: the object has, or has had, weak references: its death looks
 //!   in the weakref table and its memory is released through the epoch.
 //! - FINALIZED: the finalize hook has run (it never runs again).

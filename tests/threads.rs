@@ -1,6 +1,8 @@
 //! Concurrency through the C API from Rust threads, so that ThreadSanitizer
 //! (nightly `-Zsanitizer=thread`, see README "Reliability") instruments the
-//! library and the test alike: lock-free refcounting on a shared object,
+//! library and the test alike: a second thread's first count changes
+//! revoking the biases while their owner's collection scans inside them,
+//! lock-free refcounting on a shared object,
 //! weakref_get racing the last decref and collections, and threads building
 //! cyclic garbage while collecting, untracked objects made, released and
 //! counted across threads, old cycles cut by other threads while
@@ -65,6 +67,81 @@ struct H(*mut GcObject);
 // SAFETY: rcgc handles may be used from any thread.
 unsafe impl Send for H {}
 unsafe impl Sync for H {}
+
+/// Set by `in_scan` when the scan meets its object; then it waits for
+/// `CHANGER_READY`, set by the other thread just before its first count
+/// change, and gives that change time to reach the revocation's wait.
+static SCAN_STARTED: AtomicBool = AtomicBool::new(false);
+static CHANGER_READY: AtomicBool = AtomicBool::new(false);
+unsafe extern "C" fn in_scan(_o: *mut GcObject, _visit: GcVisitFn, _ctx: *mut std::ffi::c_void) {
+    if !SCAN_STARTED.swap(true, SeqCst) {
+        while !CHANGER_READY.load(SeqCst) {
+            std::hint::spin_loop();
+        }
+        thread::sleep(std::time::Duration::from_millis(5));
+    }
+}
+static HOOKED: GcType = GcType {
+    name: c"Hooked".as_ptr(),
+    traverse: Some(in_scan),
+    clear: None,
+    finalize: None,
+    destroy: Some(destroy),
+};
+
+/// The first scenario, while this thread still owns the biases: its full
+/// collection of a live chain and garbage cycles scans inside the counts
+/// bias (gc/scan.rs), and a second thread starts lock-free count changes
+/// and field loads on a live object while the scan is under way (a
+/// `traverse` hook holds the scan until then), revoking the bias, which
+/// waits for the scan's end. The collection finds exactly the garbage;
+/// the counts end exact; nothing live is freed.
+fn count_changes_begin_during_a_scan() -> usize {
+    let (chain_len, cycles) = (20_000, 20_000);
+    gc_disable(); // (the garbage waits for the one collection below)
+    let shared = H(node(1));
+    let head = chain(chain_len);
+    assert_eq!(obj_set_field(shared.0, 0, head), GC_OK);
+    let hooked = obj_new_typed(&HOOKED, 0, 8);
+    assert!(!hooked.is_null());
+    for _ in 0..cycles {
+        let (a, b) = (node(1), node(1));
+        assert_eq!(obj_set_field(a, 0, b), GC_OK);
+        assert_eq!(obj_set_field(b, 0, a), GC_OK);
+        obj_decref(a);
+        obj_decref(b);
+    }
+    let changer = thread::spawn(move || {
+        let shared = shared;
+        while !SCAN_STARTED.load(SeqCst) {
+            std::hint::spin_loop();
+        }
+        CHANGER_READY.store(true, SeqCst);
+        for _ in 0..20_000 {
+            obj_incref(shared.0);
+            let f = obj_get_field(shared.0, 0);
+            obj_decref(f);
+            obj_decref(shared.0);
+        }
+    });
+    assert_eq!(gc_collect(), 2 * cycles as i64);
+    changer.join().unwrap();
+    gc_enable();
+    assert_eq!(obj_refcount(shared.0), 1);
+    assert_eq!(obj_refcount(head), 2);
+    let mut n = 0;
+    let mut x = head;
+    while !x.is_null() {
+        assert_eq!(magic(x), 0x600d);
+        n += 1;
+        x = obj_borrow_field(x, 0);
+    }
+    assert_eq!(n, chain_len);
+    obj_decref(head);
+    obj_decref(shared.0);
+    obj_decref(hooked);
+    2 + chain_len + 2 * cycles
+}
 
 fn shared_refcount() -> usize {
     let o = H(node(1));
@@ -701,6 +778,7 @@ fn main() {
     let base = gc_get_memory();
     let early: Vec<H> = (0..256).map(|_| H(obj_new(0, 16))).collect();
     let made = 1
+        + count_changes_begin_during_a_scan()
         + shared_refcount()
         + weakref_readers_race_deaths()
         + cyclic_garbage_while_collecting()

@@ -15,7 +15,10 @@
 //!    `MARK` in the same atomic step, so from then on a lock-free
 //!    `weakref_get` or decrement on it takes the lock instead (a decrement
 //!    the count read missed would otherwise leave an object `OLD` that
-//!    nothing holds);
+//!    nothing holds). When this thread owns the counts bias (bias.rs),
+//!    steps 2-4 run inside it instead, with plain loads and stores: no
+//!    other thread can change a count until the marking walk ends, so only
+//!    objects with weakrefs get `MARK` (gc/scan.rs `deduce_unreachable`);
 //! 3. every reference from one member of `young` to another is subtracted,
 //!    so gc_refs counts only references from outside. In a full collection
 //!    with nothing frozen and no death under way, every tracked object is a
@@ -139,9 +142,10 @@
 //! - After `move_unreachable` both lists are plain doubly linked lists again;
 //!   the debug-only validator checks this between phases.
 //! - `MARK` (rc word) is set at step 2 on objects with weakrefs (in a full
-//!   collection on every member), cleared when
-//!   step 4 finds them reachable or `rescue` resurrects them; the garbage
-//!   keeps it until it is freed.
+//!   collection on every member, unless the scan holds the counts bias),
+//!   cleared when step 4 finds them reachable or `rescue` resurrects them;
+//!   every garbage object gets it as it leaves the list (after the walk)
+//!   and keeps it until it is freed.
 //!
 //! The whole collection holds the heap lock; user code (finalizers, callbacks,
 //! clear/destroy hooks) runs with it held and may re-enter: `collecting`

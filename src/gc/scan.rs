@@ -183,12 +183,20 @@ pub(super) fn deduce_unreachable(
         Promote::IntoOldest => PROMOTED,
         Promote::ResetAll => OLD,
     };
+    // Steps 2-4 read and mark count words with plain accesses inside the
+    // counts bias when it is this thread's (a single-threaded program): no
+    // other thread can change a count until `move_unreachable` exits it
+    // after the marking walk (it must revoke the bias first, and that
+    // waits for the exit, bias.rs), so no member needs `MARK` against a
+    // lock-free decrement the count read missed (`read_count`). A revoker
+    // waits for that part of one scan, once in the process's life.
+    let owned = crate::bias::enter_owned_counts();
     if habit.way == Way::Backward {
-        let spread = refs::<true>(young, reset, members, habit);
-        move_unreachable::<true>(young, unreachable, mark, &spread, free)
+        let spread = refs::<true>(young, reset, members, habit, owned);
+        move_unreachable::<true>(young, unreachable, mark, &spread, free, owned)
     } else {
-        let spread = refs::<false>(young, reset, members, habit);
-        move_unreachable::<false>(young, unreachable, mark, &spread, free)
+        let spread = refs::<false>(young, reset, members, habit, owned);
+        move_unreachable::<false>(young, unreachable, mark, &spread, free, owned)
     }
 }
 
@@ -332,15 +340,27 @@ fn walk<const BACK: bool>(
 /// another thread then takes the locked path until the collection ends
 /// (refcount.rs `decref`), rather than drop unseen a reference this count
 /// includes, which would leave the object marked `OLD` with nothing
-/// holding it. With `reset`, also clears `PROMOTED`.
+/// holding it. With `reset`, also clears `PROMOTED`. `owned`: the scan
+/// holds the counts bias (`deduce_unreachable`): no other thread changes
+/// the word, so a plain load (and store, where a flag changes), and no
+/// `MARK` but on weakref targets (a lock-free `weakref_get` after the
+/// scan must still wait for the collection's end).
 #[inline]
-fn read_count(h: *const Header, reset: bool) -> usize {
+fn read_count(h: *const Header, reset: bool, owned: bool) -> usize {
     // SAFETY: h is live.
     let v = unsafe {
-        if reset {
+        let rc = &(*h).rc;
+        if owned {
+            let v = rc.load();
+            let clear = if reset { PROMOTED } else { 0 };
+            if v.has(WEAKREFED | clear) {
+                let set = if v.has(WEAKREFED) { MARK } else { 0 };
+                rc.store_exclusive(v.with(set).without(clear));
+            }
+            v
+        } else if reset {
             (*h).change_fast(MARK, PROMOTED)
         } else {
-            let rc = &(*h).rc;
             let v = rc.load();
             if v.has(WEAKREFED) {
                 rc.fetch_set(MARK)
@@ -369,13 +389,14 @@ fn refs<const BACK: bool>(
     reset: bool,
     members: Members,
     habit: Habit,
+    owned: bool,
 ) -> Spread {
     match members {
         Members::All | Members::AllButOld => {
-            count_refs::<BACK>(head, reset, members == Members::AllButOld, habit)
+            count_refs::<BACK>(head, reset, members == Members::AllButOld, habit, owned)
         }
         Members::Open => {
-            update_refs::<BACK>(head, reset);
+            update_refs::<BACK>(head, reset, owned);
             subtract_refs::<BACK>(head, habit)
         }
     }
@@ -392,13 +413,14 @@ fn count_refs<const BACK: bool>(
     reset: bool,
     skip_old: bool,
     habit: Habit,
+    owned: bool,
 ) -> Spread {
     let checked = checks::enabled();
     let mut spread = Spread::default();
     walk::<BACK>(head, habit.big, habit.prefetch, prefetch_children, |h| {
         spread.members += 1;
         if state::<BACK>(h) & FLAGS != COLLECTING {
-            set_state::<BACK>(h, read_count(h, reset) << REFS_SHIFT | COLLECTING);
+            set_state::<BACK>(h, read_count(h, reset, owned) << REFS_SHIFT | COLLECTING);
         }
         // SAFETY: lock held; h is live.
         unsafe {
@@ -410,7 +432,7 @@ fn count_refs<const BACK: bool>(
                 if p & FLAGS == COLLECTING {
                     subtract_one::<BACK>(c, p);
                 } else if (*c).is_tracked() && !(skip_old && (*c).has(OLD)) {
-                    let refs = read_count(c, reset);
+                    let refs = read_count(c, reset, owned);
                     debug_assert!(refs > 0, "gc_refs below zero: a count is too low");
                     set_state::<BACK>(c, refs.wrapping_sub(1) << REFS_SHIFT | COLLECTING);
                 } else {
@@ -425,11 +447,12 @@ fn count_refs<const BACK: bool>(
     spread
 }
 
-/// gc_refs = reference count, for every member (see `read_count`).
-fn update_refs<const BACK: bool>(head: *const Header, reset: bool) {
+/// gc_refs = reference count, for every member (see `read_count`, and
+/// for `owned`).
+fn update_refs<const BACK: bool>(head: *const Header, reset: bool, owned: bool) {
     let mut h = step::<BACK>(head);
     while h != head {
-        set_state::<BACK>(h, read_count(h, reset) << REFS_SHIFT | COLLECTING);
+        set_state::<BACK>(h, read_count(h, reset, owned) << REFS_SHIFT | COLLECTING);
         h = step::<BACK>(h);
     }
 }
@@ -500,6 +523,8 @@ struct Marker<const BACK: bool> {
     /// Whether to prefetch the children of members pushed, and leave them
     /// time to land (`SLACK`).
     prefetch: bool,
+    /// Whether the scan holds the counts bias (`deduce_unreachable`).
+    owned: bool,
 }
 
 impl<const BACK: bool> Marker<BACK> {
@@ -520,10 +545,16 @@ impl<const BACK: bool> Marker<BACK> {
             });
             // Reachable: no `MARK`, no `DIRTY` (only a full collection that
             // scans `old` meets one), and the flag survivors get.
-            let v = (*x).rc.load();
+            let rc = &(*x).rc;
+            let v = rc.load();
             let set = if v.has(self.mark) { 0 } else { self.mark };
             if set != 0 || v.has(MARK | DIRTY) {
-                (*x).change_fast(set, MARK | DIRTY);
+                if self.owned {
+                    // (Inside the counts bias: no other thread changes it.)
+                    rc.store_exclusive(v.with(set).without(MARK | DIRTY));
+                } else {
+                    (*x).change_fast(set, MARK | DIRTY);
+                }
             }
         }
         self.reachable += 1;
@@ -630,6 +661,7 @@ fn move_unreachable<const BACK: bool>(
     mark: u64,
     spread: &Spread,
     free: Option<&Locked>,
+    owned: bool,
 ) -> Scan {
     let (big, prefetch) = (spread.big(), spread.scattered());
     let mut m = Marker::<BACK> {
@@ -639,6 +671,7 @@ fn move_unreachable<const BACK: bool>(
         revived: 0,
         mark,
         prefetch,
+        owned,
     };
     let mut passed = 0;
     // Whether every member passed (a superset of the garbage) dies simply.
@@ -660,6 +693,11 @@ fn move_unreachable<const BACK: bool>(
     });
     if m.pending {
         m.scan_pending(young);
+    }
+    // Every count word the scan reads or marks is done: other threads may
+    // change counts again (the garbage gets `MARK` below, `pass_garbage`).
+    if owned {
+        crate::bias::exit_owned_counts();
     }
     let mut scan = Scan {
         survivors: m.reachable,
@@ -706,9 +744,9 @@ fn relink_head<const BACK: bool>(young: *const Header) {
 }
 
 /// The pass after the marking walk, when something stayed `PASSED`: calls
-/// `garbage` on each member still `PASSED` (marked `DYING | COLLECTED`
-/// first; a whole-heap collection's garbage may be `OLD` or `DIRTY`: it
-/// leaves `old` for good) and mends the links of the rest, whose state
+/// `garbage` on each member still `PASSED` (marked `DYING | COLLECTED |
+/// MARK` first; a whole-heap collection's garbage may be `OLD` or `DIRTY`:
+/// it leaves `old` for good) and mends the links of the rest, whose state
 /// word names their predecessor in the walk, which may have been garbage.
 /// `garbage` may change the links of the member it is given, and free it.
 #[inline(always)]
@@ -726,7 +764,11 @@ fn pass_garbage<const BACK: bool>(
             // set_exclusive).
             unsafe {
                 let rc = &(*x).rc;
-                rc.store_exclusive(rc.load().with(DYING | COLLECTED).without(OLD | DIRTY));
+                rc.store_exclusive(
+                    rc.load()
+                        .with(DYING | COLLECTED | MARK)
+                        .without(OLD | DIRTY),
+                );
             }
             garbage(x as *mut Header);
             gap = true;
