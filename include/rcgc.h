@@ -587,7 +587,10 @@ void gc_unlock(void);
  * stderr: `rcgc: <function>(<address>): <what>`, naming the type. Setting
  * `RCGC_CHECKS=1` in the environment has the same effect. The mode is fixed
  * by the first allocation: call this before it. Checked mode is slow (a
- * registry lookup per call); the unchecked fast path pays one load.
+ * registry lookup per call, and no single-thread fast paths: the biases
+ * of the heap lock and counts are never taken in it, and turning it on
+ * ends them); outside it, the thread that owns the biases pays nothing
+ * for it, and the others one load per call.
  *
  * On error (called after the first allocation with a different value) the
  * mode is unchanged and GC_ERR_INVALID is recorded in gc_last_error.
