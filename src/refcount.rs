@@ -1040,12 +1040,20 @@ unsafe fn die_simply(g: &Locked, h: *mut Header) {
                 let Some((c, cur)) = release_field(slot, x, checked, false) else {
                     continue;
                 };
-                // (`dies` and `dies_simply` with the count word in hand.)
-                if cur.count() == 1 && !cur.has(DYING | WEAKREFED) && (*c).is_plain() {
+                // (`dies` and `dies_simply` with the count word in hand; a
+                // nursery object dies through the death stack below.)
+                let nursery = crate::object::NURSERY;
+                if cur.count() == 1 && !cur.has(DYING | WEAKREFED | nursery) && (*c).is_plain() {
                     unlink_dying(g, c, cur);
                     list::set_next(c, todo);
                     todo = c;
                 } else {
+                    // A nursery object's death folds its nursery's shares
+                    // into the memory figures and checks the peak
+                    // (`unlink_dying`): the books of the frees so far first.
+                    if cur.has(nursery) {
+                        books.settle(g.st());
+                    }
                     // (Unfiltered by `rare`: a value that survives costs a
                     // call that finds nothing to do, and testing for it here
                     // cost binary-trees more instructions than it saved.)
@@ -1324,9 +1332,10 @@ pub unsafe fn free(st: *mut State, h: *mut Header) {
 }
 
 /// What a run of frees takes off count0 and the memory figures, added up
-/// by `free_counted` and applied once by `settle` (a death that frees a
-/// whole tree updates them once, not once per object). Nothing reads
-/// them in between: the run holds the heap lock and runs no user code.
+/// by `free_counted` and applied by `settle` (a death that frees a whole
+/// tree updates them once, not once per object). The run holds the heap
+/// lock and runs no user code; what would read the figures in between (a
+/// nursery's fold, which checks the peak) settles them first.
 #[derive(Default)]
 pub struct Freed {
     objects: usize,
@@ -1336,18 +1345,19 @@ pub struct Freed {
 }
 
 impl Freed {
-    /// Applies the run's books.
+    /// Applies the run's books so far (and starts them again).
     ///
     /// # Safety
     /// Lock held (`st` is the heap state).
     #[inline(always)]
-    pub unsafe fn settle(self, st: *mut State) {
+    pub unsafe fn settle(&mut self, st: *mut State) {
+        let this = std::mem::take(self);
         // SAFETY: caller's contract.
         unsafe {
             let st = &mut *st;
-            st.count[0] = st.count[0].saturating_sub(self.tracked);
+            st.count[0] = st.count[0].saturating_sub(this.tracked);
         }
-        crate::memory::on_free_many(self.objects, self.tracked, self.bytes, self.unpooled);
+        crate::memory::on_free_many(this.objects, this.tracked, this.bytes, this.unpooled);
     }
 }
 
