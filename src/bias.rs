@@ -253,6 +253,9 @@ impl Bias {
 pub fn end_for_checks() {
     for bias in [&COUNTS, &LOCK] {
         loop {
+            // SeqCst: after the mode's change to ON (checks.rs `set`), as a
+            // claim's compare-exchange is followed by its read of the mode
+            // (`settle`): one of the two sees the other.
             match bias.state.load(SeqCst) {
                 NONE | UNCLAIMED => break,
                 REVOKING if bias.owner.load(Relaxed) == me() => break,
