@@ -43,8 +43,9 @@ const ON_FIXED: u8 = 4;
 // changes once fixed; an object (and so any use of the mode on it) happens
 // after the fixing step of the thread that created it.
 static MODE: AtomicU8 = AtomicU8::new(UNDECIDED);
-/// False only once the mode is fixed OFF: the hot paths test this one flag
-/// (one load, one branch) and decide on the slow path.
+/// False only once the mode is fixed OFF: the shared paths test this one
+/// flag (one load, one branch) and decide on the slow path. (The owner of
+/// the counts bias does not: it knows the mode is not ON, bias.rs.)
 static MAYBE_ON: AtomicBool = AtomicBool::new(true);
 
 /// Freed objects kept poisoned before their memory is reused.
