@@ -196,7 +196,7 @@ impl Bias {
             match self.state.load(Acquire) {
                 NONE => return,
                 UNCLAIMED => {
-                    let to = if claim && membarrier_available() && !crate::checks::enabled() {
+                    let to = if claim && membarrier_available() && !crate::checks::on_for_bias() {
                         me()
                     } else {
                         NONE

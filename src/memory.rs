@@ -221,15 +221,6 @@ pub fn charge(size: usize) -> usize {
     crate::alloc::Pool::block_size(size)
 }
 
-/// Live bytes now, but for the threads' unflushed shares.
-#[inline]
-fn in_use_flushed() -> usize {
-    LOCKED
-        .bytes
-        .load(Relaxed)
-        .wrapping_add(UNLOCKED_BYTES.load(Relaxed))
-}
-
 /// Live bytes now (exact when no other thread allocates or frees).
 fn in_use() -> usize {
     LOCKED
@@ -241,7 +232,14 @@ fn in_use() -> usize {
 
 #[inline]
 fn note_peak() {
-    let now = in_use_flushed();
+    note_peak_at(LOCKED.bytes.load(Relaxed));
+}
+
+/// `note_peak` with `LOCKED`'s bytes in hand: live bytes now, but for the
+/// threads' unflushed shares, against the peak.
+#[inline]
+fn note_peak_at(locked: usize) {
+    let now = locked.wrapping_add(UNLOCKED_BYTES.load(Relaxed));
     if now > PEAK.load(Relaxed) {
         PEAK.fetch_max(now, Relaxed);
     }
@@ -258,11 +256,7 @@ pub fn on_alloc_locked(_g: &Locked, bytes: usize, tracked: bool, pooled: bool) {
     if !pooled {
         add_locked(&LOCKED.unpooled, bytes);
     }
-    // (`note_peak` with the new figure in hand.)
-    let now = locked.wrapping_add(UNLOCKED_BYTES.load(Relaxed));
-    if now > PEAK.load(Relaxed) {
-        PEAK.fetch_max(now, Relaxed);
-    }
+    note_peak_at(locked);
 }
 
 /// Adds a nursery's shares (nursery.rs: wrapping sums of its objects'
@@ -291,14 +285,7 @@ pub fn on_free_unlocked(bytes: usize) {
 /// Counts a death (under the heap lock).
 #[inline]
 pub fn on_free(bytes: usize, tracked: bool, pooled: bool) {
-    add_locked(&LOCKED.objects, 1usize.wrapping_neg());
-    if tracked {
-        add_locked(&LOCKED.tracked, 1usize.wrapping_neg());
-    }
-    add_locked(&LOCKED.bytes, bytes.wrapping_neg());
-    if !pooled {
-        add_locked(&LOCKED.unpooled, bytes.wrapping_neg());
-    }
+    on_free_many(1, tracked as usize, bytes, if pooled { 0 } else { bytes });
 }
 
 /// Counts `objects` deaths at once (under the heap lock): `tracked` of
@@ -306,7 +293,9 @@ pub fn on_free(bytes: usize, tracked: bool, pooled: bool) {
 #[inline]
 pub fn on_free_many(objects: usize, tracked: usize, bytes: usize, unpooled: usize) {
     add_locked(&LOCKED.objects, objects.wrapping_neg());
-    add_locked(&LOCKED.tracked, tracked.wrapping_neg());
+    if tracked != 0 {
+        add_locked(&LOCKED.tracked, tracked.wrapping_neg());
+    }
     add_locked(&LOCKED.bytes, bytes.wrapping_neg());
     if unpooled != 0 {
         add_locked(&LOCKED.unpooled, unpooled.wrapping_neg());

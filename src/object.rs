@@ -238,8 +238,8 @@ impl Counts {
 pub struct CountWord(AtomicU64);
 
 impl CountWord {
-    /// Count 1, no flags, `small_nfields` (0 when the prefix holds it).
-    /// A new object's word: count 1, `POOLED` if `pooled`.
+    /// A new object's word: count 1, `small_nfields` (0 when the prefix
+    /// holds it), no flag but `POOLED` if `pooled`.
     fn new(small_nfields: usize, pooled: bool) -> CountWord {
         debug_assert!(small_nfields < SMALL_NFIELDS_LIMIT);
         CountWord(AtomicU64::new(
@@ -750,16 +750,18 @@ impl Header {
     /// one step). Caller holds the heap lock.
     #[inline]
     pub fn change_fast(&self, set: u64, clear: u64) -> Counts {
-        let change = |v: Counts| v.with(set).without(clear);
-        let owned = crate::bias::with_owned_counts(|| {
-            let v = self.rc.load();
-            self.rc.store_exclusive(change(v));
-            v
-        });
-        match owned {
+        match crate::bias::with_owned_counts(|| self.change_owned(set, clear)) {
             Some(v) => v,
-            None => self.rc.fetch_change(change),
+            None => self.rc.fetch_change(|v| v.with(set).without(clear)),
         }
+    }
+    /// `change_fast` for a caller inside the counts bias (no other thread
+    /// can change the word): a plain load and store.
+    #[inline(always)]
+    pub fn change_owned(&self, set: u64, clear: u64) -> Counts {
+        let v = self.rc.load();
+        self.rc.store_exclusive(v.with(set).without(clear));
+        v
     }
     #[inline]
     pub fn ty(&self) -> *const GcType {

@@ -354,8 +354,7 @@ fn read_count(h: *const Header, reset: bool, owned: bool) -> usize {
             let v = rc.load();
             let clear = if reset { PROMOTED } else { 0 };
             if v.has(WEAKREFED | clear) {
-                let set = if v.has(WEAKREFED) { MARK } else { 0 };
-                rc.store_exclusive(v.with(set).without(clear));
+                (*h).change_owned(if v.has(WEAKREFED) { MARK } else { 0 }, clear);
             }
             v
         } else if reset {
@@ -545,13 +544,11 @@ impl<const BACK: bool> Marker<BACK> {
             });
             // Reachable: no `MARK`, no `DIRTY` (only a full collection that
             // scans `old` meets one), and the flag survivors get.
-            let rc = &(*x).rc;
-            let v = rc.load();
+            let v = (*x).rc.load();
             let set = if v.has(self.mark) { 0 } else { self.mark };
             if set != 0 || v.has(MARK | DIRTY) {
                 if self.owned {
-                    // (Inside the counts bias: no other thread changes it.)
-                    rc.store_exclusive(v.with(set).without(MARK | DIRTY));
+                    (*x).change_owned(set, MARK | DIRTY);
                 } else {
                     (*x).change_fast(set, MARK | DIRTY);
                 }
