@@ -631,6 +631,7 @@ extern "C" fn fork_child() {
                 h = crate::list::next(h);
             }
             crate::list::merge(list, &st.gens[NUM_GENERATIONS - 1]);
+            crate::order::stored_elsewhere();
         }
         st.abandon = [std::ptr::null(); 3];
         st.busy.collecting = false;

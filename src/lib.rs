@@ -51,6 +51,7 @@ pub(crate) mod list;
 pub(crate) mod memory;
 pub(crate) mod nursery;
 pub(crate) mod object;
+pub(crate) mod order;
 pub(crate) mod refcount;
 pub(crate) mod sections;
 pub(crate) mod sync;
@@ -61,6 +62,11 @@ pub use ffi::*;
 /// Test hook (not part of the C API): the n-th allocation from now fails.
 #[doc(hidden)]
 pub use alloc::fail_after as test_fail_allocation_after;
+
+/// Test hook (not part of the C API): how many collections went without a
+/// scan because their members could hold no cycle (order.rs).
+#[doc(hidden)]
+pub use gc::collections_without_scan as test_collections_without_scan;
 
 /// Test hook (not part of the C API): nurseries in use from one thread,
 /// with count0 exact (nursery.rs).

@@ -289,6 +289,7 @@ pub unsafe fn set_field_owned(o: *mut Header, i: usize, value: *mut Header) -> O
                 return None;
             }
             rc.store_exclusive(cur.plus_one());
+            crate::order::stored_owned(o, value);
         }
         // While the counts are this thread's, no other thread writes a
         // field (it revokes the bias first, sections.rs), so a load and a
@@ -327,6 +328,9 @@ pub unsafe fn set_field(slot: &AtomicPtr<Header>, value: *mut Header, holder: *c
     // Revokes another thread's counts bias first: not inside the section,
     // which must not wait.
     crate::bias::before_shared_count_change();
+    if !value.is_null() {
+        crate::order::stored_elsewhere();
+    }
     // (Decided before the match: a section must not be held while the
     // lock is waited for.)
     let section = if checks::enabled() {
@@ -1166,6 +1170,8 @@ unsafe fn revive(g: &Locked, h: *mut Header) {
     unsafe {
         (*h).unset(DYING | COLLECTED);
         if (*h).is_tracked() {
+            // (back with the references it holds: order.rs)
+            crate::order::stored_elsewhere();
             list::append(h, &(*g.st()).gens[0]);
             make_children_dirty(g, h, c"obj_decref", None);
         }

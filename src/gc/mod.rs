@@ -618,6 +618,7 @@ unsafe fn new_here(
         if tracked {
             (*st).count[0] += 1;
             list::append(h, &raw const (*st).gens[0]);
+            crate::order::born(h, ty);
         }
         Some(h)
     }
@@ -637,6 +638,7 @@ unsafe fn enter_young(g: &Locked, h: *mut Header, lane: usize) {
         (*g.st()).count[0] += 1;
         collect_if_due(g);
         list::append(h, crate::heap::young_list(g.st(), lane));
+        crate::order::born(h, (*h).ty());
     }
 }
 
@@ -799,6 +801,18 @@ unsafe fn collect_main(g: &Locked, generation: usize) -> (usize, usize) {
         for i in 0..=generation {
             (*st).count[i] = 0;
         }
+        // No scan where the order the members were made in proves they
+        // hold no cycle (order.rs): they all survive.
+        if !crate::order::collecting(generation)
+            && (*st).deaths.is_null()
+            && (*st).fresh.is_null()
+            && crate::bias::enter_owned_counts()
+        {
+            promote_all(g, generation);
+            crate::bias::exit_owned_counts();
+            UNSCANNED.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            return (0, 0);
+        }
         let young: *mut Header = &raw mut (*st).gens[generation];
         // Whether a full collection scans all of `old` (module docs, "Old
         // objects": when more of it lost `OLD` in place than kept it).
@@ -927,6 +941,68 @@ unsafe fn collect_main(g: &Locked, generation: usize) -> (usize, usize) {
             drain(g);
         }
         found
+    }
+}
+
+/// Collections that went without a scan (a test hook's figure).
+static UNSCANNED: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+
+/// How many collections went without a scan because their members could
+/// hold no cycle (order.rs). For tests.
+pub fn collections_without_scan() -> usize {
+    UNSCANNED.load(std::sync::atomic::Ordering::Relaxed)
+}
+
+/// A collection of generations 0..=`generation` that finds nothing, with
+/// no scan: what `collect_main` does to the survivors. Generation 1's are
+/// marked `PROMOTED` and counted in `long_lived_pending`; a full
+/// collection's, the objects that lost `OLD` among them, are marked `OLD`
+/// (losing `PROMOTED` and `DIRTY`) and are all of `old`.
+///
+/// # Safety
+/// Lock held; the counts bias entered (plain changes of flags: no other
+/// thread changes a count); no user code runs.
+unsafe fn promote_all(g: &Locked, generation: usize) {
+    // SAFETY: caller's contract; members, and the objects marked on their
+    // pages (in `old`), are live.
+    unsafe {
+        let st = g.st();
+        let young = &raw const (*st).gens[generation];
+        for i in 0..generation {
+            list::merge(&raw const (*st).gens[i], young);
+        }
+        let mut survivors = 0;
+        if generation == 0 {
+            list::merge(young, &raw const (*st).gens[1]);
+        } else if generation == 1 {
+            for_each(young, |h| {
+                survivors += 1;
+                (*h).change_owned(PROMOTED, 0);
+            });
+            (*st).long_lived_pending += survivors;
+            list::merge(young, &raw const (*st).gens[2]);
+        } else {
+            let old = &raw const (*st).old;
+            (*st).old_batches = if list::is_empty(old) {
+                1
+            } else {
+                (*st).old_batches + 1
+            };
+            // (left in place in `old`)
+            (*st).pool.take_marked(|b| {
+                survivors += 1;
+                (*(b as *mut Header)).change_owned(OLD, DIRTY);
+            });
+            list::merge(&raw const (*st).dirty, young);
+            for_each(young, |h| {
+                survivors += 1;
+                (*h).change_owned(OLD, PROMOTED);
+            });
+            list::merge(young, old);
+            (*st).old_len = (*st).old_len.wrapping_add(survivors);
+            (*st).long_lived_pending = 0;
+            (*st).long_lived_total = (*st).old_len;
+        }
     }
 }
 
@@ -1255,6 +1331,7 @@ pub fn freeze() {
             list::merge(head, &st.permanent);
         }
     }
+    crate::order::frozen();
     st.count[0] = 0;
 }
 
@@ -1272,6 +1349,7 @@ pub fn unfreeze() {
         });
         list::merge(permanent, &raw const (*g.st()).gens[NUM_GENERATIONS - 1]);
     }
+    crate::order::unfrozen();
 }
 
 #[cfg(test)]
