@@ -29,6 +29,8 @@
 //! - `weakref`: weakref objects and the per-target lists;
 //! - `sections`: the lock-free field reads and changes of threads that do
 //!   not own the counts, and the stop that keeps them out of a collection;
+//! - `order`: the order objects were made in, which proves for many
+//!   collections that their members hold no cycle (no scan then);
 //! - `refcount`: incref/decref and the iterative death path;
 //! - `gc`: one collection (a full one leaves out the old objects no dropped
 //!   reference can have cut off), and object creation (which triggers

@@ -3,6 +3,9 @@
 //!
 //! # One collection
 //! `collect_main` reads like the algorithm:
+//! 0. if the order the members were made in proves that they hold no
+//!    cycle (order.rs), steps 2-10 would find nothing: the members are
+//!    promoted as survivors (`promote_all`) and the collection ends;
 //! 1. merge the younger generations into the collected one (`young`). A
 //!    full collection leaves out the `OLD` objects nothing cut off (below,
 //!    "Old objects"): it takes `dirty`, the objects that lost `OLD` in place
