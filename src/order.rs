@@ -2,60 +2,71 @@
 //! members hold no cycle, the collection needs no scan.
 //!
 //! Number the tracked objects in the order they were made. A reference
-//! from an object to one made before it points *back*; any other points
-//! *forward*. Going round a cycle, the numbers cannot fall at every step:
-//! every cycle holds a forward reference. So if no member of a
-//! collection's set holds a forward reference, the references among the
-//! members form no cycle, and the collection finds nothing: a member that
-//! no other member references has all its count from outside (a member's
-//! count is at least 1), so it is reachable, and by induction down the
-//! references so is every member. The collection then only moves the
-//! members on, as a scan that found nothing would (gc/mod.rs `promote_all`).
+//! from an object to one made before it points *back*; one to an object
+//! made after it points *forward*. Going round a cycle, the numbers can
+//! neither rise at every step nor fall at every step: every cycle holds a
+//! reference of each kind (a reference to itself counts as both). So if
+//! the members of a collection's set hold only references of one kind, the
+//! references among them form no cycle, and the collection finds nothing:
+//! a member that no other member references has all its count from
+//! outside (a member's count is at least 1), so it is reachable, and by
+//! induction down the references so is every member. The collection then
+//! only moves the members on, as a scan that found nothing would
+//! (gc/mod.rs `promote_all`).
 //!
-//! Programs that build their data children first and never change it
-//! afterwards (binary-trees; most immutable structures) make only
-//! backward references, and their collections cost a walk at most.
+//! Programs that build their data children first (binary-trees; most
+//! immutable structures) make only backward references; programs that
+//! make each object and store it at once into an older one (a parent
+//! first, then its children) make only forward ones. Their collections
+//! cost a walk at most.
 //!
 //! How the references are told apart, cheaply and conservatively:
-//! - `LAST` is the tracked object made last, while one thread owns the
-//!   counts (bias.rs). A store of `value` into a field of the object `LAST`
-//!   names, other than itself, points back (every other object was made
-//!   before it). Every other store may point forward: it sets every bit of
-//!   `FORWARD`, since the store does not know which generation its holder
-//!   is in.
-//! - `FORWARD` has a bit per place objects live in (generation 0,
-//!   generation 1, generation 2 with `old` and `dirty`, the permanent
-//!   generation): set when an object there may hold a forward reference.
-//!   A collection of generations 0..=g moves the bits of its members to
-//!   where its survivors go (`collecting`); freezing and unfreezing move
-//!   them as they move objects. An object that comes back into a
-//!   generation with the references it held (a resurrection, a fork
-//!   child's abandoned garbage) sets the bits of every place.
+//! - `LAST` and `PREV` are the two tracked objects made last (`LAST` the
+//!   newest), while one thread owns the counts (bias.rs). A store that
+//!   involves one of them can often be placed: into `LAST`, or into
+//!   `PREV` of anything but `LAST`, it points back; of `LAST` or `PREV`
+//!   into anything older, it points forward. Any other store may point
+//!   either way.
+//! - `DIRECTIONS` has, for each kind of reference, a bit per place objects
+//!   live in (generation 0, generation 1, generation 2 with `old` and
+//!   `dirty`, the permanent generation): set when an object there may hold
+//!   a reference of that kind. A store sets its kind's bits for every
+//!   place, since it does not know which generation its holder is in. A
+//!   collection of generations 0..=g moves the bits of its members to where
+//!   its survivors go (`collecting`); freezing and unfreezing move them as
+//!   they move objects. An object that comes back into a generation with
+//!   the references it held (a resurrection, a fork child's abandoned
+//!   garbage) sets every bit.
 //! - A type with a `traverse` hook holds references the library never sees
 //!   stored: its first object sets `UNSEEN`, for good.
 //!
-//! The proof holds only while one thread owns the counts: `LAST` is kept
-//! by that thread's creations alone, and its stores are the only ones that
-//! may skip setting `FORWARD`. Another thread that makes an object or
-//! changes a count revokes that bias for good first (bias.rs), and a
-//! collection uses the proof only while its own thread owns the counts,
-//! checked mode off (no bias then) and no death under way.
+//! The proof holds only while one thread owns the counts: `LAST` and `PREV`
+//! are kept by that thread's creations alone, and only its stores may set
+//! fewer than every bit. Another thread that makes an object or changes a
+//! count revokes that bias for good first (bias.rs), and a collection uses
+//! the proof only while its own thread owns the counts, checked mode off
+//! (no bias then) and no death under way.
 //!
-//! Invariant: whenever a place holds an object with a forward reference to
-//! an object in the same collection set, its bit of `FORWARD` is set, or
-//! `UNSEEN` is, or the counts bias has been revoked.
+//! Invariant: whenever an object in a place holds a reference of a kind,
+//! that kind's bit for the place is set, or `UNSEEN` is, or the counts bias
+//! has been revoked.
 
 use crate::object::{GcType, Header};
 use std::sync::atomic::{AtomicBool, AtomicU8, AtomicUsize, Ordering::Relaxed};
 
-/// `FORWARD` bits: generations 0, 1, 2 (with `old` and `dirty`), and the
-/// permanent generation.
+/// The places' bits in a nibble: generations 0, 1, 2 (with `old` and
+/// `dirty`), and the permanent generation.
 const GEN: [u8; 3] = [1, 2, 4];
 const FROZEN: u8 = 8;
-const EVERYWHERE: u8 = 15;
+/// `DIRECTIONS`: the low nibble for forward references, the high one for
+/// backward ones.
+const FORWARD: u8 = 0x0f;
+const BACK: u8 = 0xf0;
+const BOTH: u8 = FORWARD | BACK;
 
-static FORWARD: AtomicU8 = AtomicU8::new(0);
+static DIRECTIONS: AtomicU8 = AtomicU8::new(0);
 static LAST: AtomicUsize = AtomicUsize::new(0);
+static PREV: AtomicUsize = AtomicUsize::new(0);
 static UNSEEN: AtomicBool = AtomicBool::new(false);
 
 /// A tracked object of type `ty` is made (under the heap lock, before its
@@ -65,6 +76,7 @@ static UNSEEN: AtomicBool = AtomicBool::new(false);
 /// `ty` is NULL or a valid `GcType`.
 #[inline(always)]
 pub unsafe fn born(h: *const Header, ty: *const GcType) {
+    PREV.store(LAST.load(Relaxed), Relaxed);
     LAST.store(h as usize, Relaxed);
     // SAFETY: caller's contract.
     if !ty.is_null() && unsafe { (*ty).traverse.is_some() } {
@@ -73,11 +85,24 @@ pub unsafe fn born(h: *const Header, ty: *const GcType) {
 }
 
 /// The owner of the counts stores `value` (not NULL) in a field of
-/// `holder`.
+/// `holder`. (Plain load and store: only this thread writes the bits
+/// while it owns the counts, and nothing reads them once it does not.)
 #[inline(always)]
 pub fn stored_owned(holder: *const Header, value: *const Header) {
-    if holder as usize != LAST.load(Relaxed) || holder == value {
-        FORWARD.store(EVERYWHERE, Relaxed);
+    let (h, v) = (holder as usize, value as usize);
+    let (last, prev) = (LAST.load(Relaxed), PREV.load(Relaxed));
+    let kind = if h == v {
+        BOTH
+    } else if h == last || (h == prev && v != last) {
+        BACK
+    } else if v == last || v == prev {
+        FORWARD
+    } else {
+        BOTH
+    };
+    let bits = DIRECTIONS.load(Relaxed);
+    if bits & kind != kind {
+        DIRECTIONS.store(bits | kind, Relaxed);
     }
 }
 
@@ -85,9 +110,22 @@ pub fn stored_owned(holder: *const Header, value: *const Header) {
 /// into a generation with the references they hold.
 #[inline]
 pub fn stored_elsewhere() {
-    if FORWARD.load(Relaxed) != EVERYWHERE {
-        FORWARD.store(EVERYWHERE, Relaxed);
+    if DIRECTIONS.load(Relaxed) != BOTH {
+        DIRECTIONS.store(BOTH, Relaxed);
     }
+}
+
+/// Moves the bits of `from` (a set of places) to the place `into`, in both
+/// nibbles.
+fn moved(bits: u8, from: u8, into: u8) -> u8 {
+    let mut out = bits & !(from | from << 4);
+    if bits & from != 0 {
+        out |= into;
+    }
+    if bits >> 4 & from != 0 {
+        out |= into << 4;
+    }
+    out
 }
 
 /// At the start of a collection of generations 0..=`generation`, its
@@ -95,26 +133,23 @@ pub fn stored_elsewhere() {
 /// place their survivors go (the next generation; generation 2 for a
 /// full collection). Lock held.
 pub fn collecting(generation: usize) -> bool {
-    let bits = FORWARD.load(Relaxed);
+    let bits = DIRECTIONS.load(Relaxed);
     let members: u8 = GEN[..=generation].iter().sum();
     let into = GEN[(generation + 1).min(GEN.len() - 1)];
-    let moved = if bits & members != 0 { into } else { 0 };
-    FORWARD.store(bits & !members | moved, Relaxed);
-    bits & members != 0 || UNSEEN.load(Relaxed)
+    DIRECTIONS.store(moved(bits, members, into), Relaxed);
+    (bits & members != 0 && bits >> 4 & members != 0) || UNSEEN.load(Relaxed)
 }
 
 /// `gc_freeze`: every generation's objects become permanent. Lock held.
 pub fn frozen() {
-    let bits = FORWARD.load(Relaxed);
-    let moved = if bits & !FROZEN != 0 { FROZEN } else { 0 };
-    FORWARD.store(bits & FROZEN | moved, Relaxed);
+    let bits = DIRECTIONS.load(Relaxed);
+    DIRECTIONS.store(moved(bits, FROZEN - 1, FROZEN), Relaxed);
 }
 
 /// `gc_unfreeze`: the permanent generation joins generation 2. Lock held.
 pub fn unfrozen() {
-    let bits = FORWARD.load(Relaxed);
-    let moved = if bits & FROZEN != 0 { GEN[2] } else { 0 };
-    FORWARD.store(bits & !FROZEN | moved, Relaxed);
+    let bits = DIRECTIONS.load(Relaxed);
+    DIRECTIONS.store(moved(bits, FROZEN, GEN[2]), Relaxed);
 }
 
 #[cfg(test)]
@@ -123,43 +158,43 @@ mod tests {
 
     // One test: the statics are the process's.
     #[test]
-    fn bits_move_with_the_objects() {
-        FORWARD.store(0, Relaxed);
-        let a = 0x1000 as *const Header;
-        let b = 0x2000 as *const Header;
+    fn directions_move_with_the_objects() {
+        let [a, b, c] = [0x1000, 0x2000, 0x3000].map(|p| p as *const Header);
         // SAFETY: no type.
-        unsafe { born(a, std::ptr::null()) };
-        stored_owned(a, b);
-        assert_eq!(
-            FORWARD.load(Relaxed),
-            0,
-            "a store into the newest object points back"
-        );
-        stored_owned(a, a);
-        assert_eq!(
-            FORWARD.load(Relaxed),
-            EVERYWHERE,
-            "a reference to itself is a cycle"
-        );
-        FORWARD.store(0, Relaxed);
-        stored_owned(b, a);
-        assert_eq!(FORWARD.load(Relaxed), EVERYWHERE, "b is not the newest");
-        FORWARD.store(GEN[0], Relaxed);
-        assert!(collecting(0));
-        assert_eq!(FORWARD.load(Relaxed), GEN[1]);
-        assert!(!collecting(0));
-        assert!(collecting(1));
-        assert_eq!(FORWARD.load(Relaxed), GEN[2]);
+        unsafe {
+            born(a, std::ptr::null());
+            born(b, std::ptr::null());
+            born(c, std::ptr::null());
+        }
+        let kind = |h, v| {
+            DIRECTIONS.store(0, Relaxed);
+            stored_owned(h, v);
+            DIRECTIONS.load(Relaxed)
+        };
+        assert_eq!(kind(c, a), BACK, "into the newest");
+        assert_eq!(kind(b, a), BACK, "into the one before, of an older one");
+        assert_eq!(kind(b, c), FORWARD, "of the newest into the one before");
+        assert_eq!(kind(a, c), FORWARD, "of the newest into an older one");
+        assert_eq!(kind(a, b), FORWARD, "of the one before into an older one");
+        assert_eq!(kind(c, c), BOTH, "a reference to itself is a cycle");
+        assert_eq!(kind(b, b), BOTH);
+        assert_eq!(kind(a, 0x4000 as *const Header), BOTH, "two older ones");
+
+        DIRECTIONS.store(GEN[0] | GEN[1] << 4, Relaxed);
+        assert!(!collecting(0), "backward references only in generation 1");
+        assert_eq!(DIRECTIONS.load(Relaxed), GEN[1] | GEN[1] << 4);
+        assert!(collecting(1), "both in generation 1");
+        assert_eq!(DIRECTIONS.load(Relaxed), BOTH & (GEN[2] | GEN[2] << 4));
         frozen();
-        assert_eq!(FORWARD.load(Relaxed), FROZEN);
+        assert_eq!(DIRECTIONS.load(Relaxed), FROZEN | FROZEN << 4);
         assert!(!collecting(2));
         unfrozen();
         assert!(collecting(2));
         assert_eq!(
-            FORWARD.load(Relaxed),
-            GEN[2],
+            DIRECTIONS.load(Relaxed),
+            GEN[2] | GEN[2] << 4,
             "a full collection's survivors stay"
         );
-        FORWARD.store(0, Relaxed);
+        DIRECTIONS.store(0, Relaxed);
     }
 }

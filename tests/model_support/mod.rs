@@ -2358,26 +2358,43 @@ pub fn run(label: &str, src: &mut dyn Source, n: usize, big: bool) -> Stats {
         return r.finish();
     };
     r.apply(t);
-    let backward = std::env::var_os("MODEL_BACKWARD").is_some();
+    let one_way = std::env::var("MODEL_ONE_WAY").ok();
     for _ in 0..n {
         let Some(mut op) = gen_op(src, r.handles(), cap) else {
             break;
         };
-        if backward {
-            op = mostly_backward(op, r.handles());
+        if let Some(way) = &one_way {
+            op = mostly_one_way(op, r.handles(), way == "forward");
         }
         r.apply(op);
     }
     r.finish()
 }
 
-/// For MODEL_BACKWARD: `op` in a program whose stores go mostly into its
-/// newest object, and that has no type with a `traverse` hook, so that the
-/// library's proof that a generation holds no cycle (its order.rs) comes
-/// and goes: no Slot objects (Fin instead), and three of four stores into
-/// the newest handle (one that was not made last still refers forward).
-fn mostly_backward(op: Op, nh: usize) -> Op {
+/// For MODEL_ONE_WAY: `op` in a program whose references mostly point one
+/// way in the order objects were made in, and that has no type with a
+/// `traverse` hook, so that the library's proof that a generation holds no
+/// cycle (its order.rs) comes and goes: no Slot objects (Fin instead), and
+/// three of four stores go into the newest handle (`forward`: store the
+/// newest handle). The others, and handles that were not made last, still
+/// point either way.
+fn mostly_one_way(op: Op, nh: usize, forward: bool) -> Op {
     let newest = nh.saturating_sub(1) as u32;
+    let store = |src: u32, idx: u8, val: Option<u32>| {
+        if forward {
+            Op::SetField {
+                src,
+                idx,
+                val: val.map(|_| newest),
+            }
+        } else {
+            Op::SetField {
+                src: newest,
+                idx,
+                val,
+            }
+        }
+    };
     match op {
         Op::New {
             ty: 3,
@@ -2390,16 +2407,8 @@ fn mostly_backward(op: Op, nh: usize) -> Op {
             payload,
             fin,
         },
-        Op::SetField { src, idx, val } if src % 4 != 0 => Op::SetField {
-            src: newest,
-            idx,
-            val,
-        },
-        Op::SetSlot { val, .. } => Op::SetField {
-            src: newest,
-            idx: 0,
-            val,
-        },
+        Op::SetField { src, idx, val } if src % 4 != 0 => store(src, idx, val),
+        Op::SetSlot { src, val } => store(src, 0, val),
         Op::GetSlot { src } => Op::GetField { src, idx: 0 },
         op => op,
     }
