@@ -89,18 +89,26 @@ pub unsafe fn born(h: *const Header, ty: *const GcType) {
 /// while it owns the counts, and nothing reads them once it does not.)
 #[inline(always)]
 pub fn stored_owned(holder: *const Header, value: *const Header) {
-    let (h, v) = (holder as usize, value as usize);
-    let (last, prev) = (LAST.load(Relaxed), PREV.load(Relaxed));
-    let kind = if h == v {
-        BOTH
-    } else if h == last || (h == prev && v != last) {
-        BACK
-    } else if v == last || v == prev {
-        FORWARD
-    } else {
-        BOTH
-    };
     let bits = DIRECTIONS.load(Relaxed);
+    if bits == BOTH {
+        return; // (mostly: a program that stores both ways)
+    }
+    let (h, v) = (holder as usize, value as usize);
+    let last = LAST.load(Relaxed);
+    let kind = if h == last {
+        if v == h { BOTH } else { BACK }
+    } else {
+        let prev = PREV.load(Relaxed);
+        if h == v {
+            BOTH
+        } else if h == prev {
+            if v == last { FORWARD } else { BACK }
+        } else if v == last || v == prev {
+            FORWARD
+        } else {
+            BOTH
+        }
+    };
     if bits & kind != kind {
         DIRECTIONS.store(bits | kind, Relaxed);
     }
