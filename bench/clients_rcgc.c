@@ -3,7 +3,8 @@
  * obj_new(2, 8) (the two ints in the payload).  A child is stored with
  * obj_set_field and the creator's reference then dropped (the API has no
  * stealing store); checks read the children with obj_get_field (a new
- * reference each); a tree is dropped with one obj_decref of its root.
+ * reference each; obj_borrow_field with RCGC_BENCH_BORROW=1); a tree is
+ * dropped with one obj_decref of its root.
  * Default collection settings.  Time in collections comes from
  * gc_callback_add (START/STOP).
  */
@@ -33,6 +34,20 @@ static void store_steal(GcObject *o, size_t i, GcObject *v) {
   obj_decref(v);
 }
 
+/* RCGC_BENCH_BORROW=1: the check functions read the children with
+ * obj_borrow_field (no count change), as the API offers for single-threaded
+ * traversals; by default with obj_get_field and obj_decref, as a program
+ * that shares its trees between threads must. */
+static int borrow;
+
+static GcObject *child(void *p, size_t i) {
+  return borrow ? obj_borrow_field(p, i) : obj_get_field(p, i);
+}
+
+static void done_with(GcObject *c) {
+  if (!borrow) obj_decref(c);
+}
+
 static void *bt_make(int d) {
   if (d <= 0) return node(2, 0);
   GcObject *l = bt_make(d - 1), *r = bt_make(d - 1);
@@ -43,12 +58,12 @@ static void *bt_make(int d) {
 }
 
 static long bt_check(void *p) {
-  GcObject *l = obj_get_field(p, 0);
+  GcObject *l = child(p, 0);
   if (!l) return 1;
-  GcObject *r = obj_get_field(p, 1);
+  GcObject *r = child(p, 1);
   long c = 1 + bt_check(l) + bt_check(r);
-  obj_decref(l);
-  obj_decref(r);
+  done_with(l);
+  done_with(r);
   return c;
 }
 
@@ -66,12 +81,12 @@ static void *btc_make(int d) {
 }
 
 static long btc_check(void *p) {
-  GcObject *l = obj_get_field(p, 0);
+  GcObject *l = child(p, 0);
   if (!l) return 1;
-  GcObject *r = obj_get_field(p, 1);
+  GcObject *r = child(p, 1);
   long c = 1 + btc_check(l) + btc_check(r);
-  obj_decref(l);
-  obj_decref(r);
+  done_with(l);
+  done_with(r);
   return c;
 }
 
@@ -101,12 +116,12 @@ static void gcb_populate(int d, void *p) {
 }
 
 static long gcb_check(void *p) {
-  GcObject *l = obj_get_field(p, 0);
+  GcObject *l = child(p, 0);
   if (!l) return 1;
-  GcObject *r = obj_get_field(p, 1);
+  GcObject *r = child(p, 1);
   long c = 1 + gcb_check(l) + gcb_check(r);
-  obj_decref(l);
-  obj_decref(r);
+  done_with(l);
+  done_with(r);
   return c;
 }
 
@@ -135,7 +150,11 @@ static void on_gc(GcPhase phase, const GcCallbackInfo *info, void *ctx) {
   }
 }
 
-static void sys_init(void) { gc_callback_add(on_gc, NULL); }
+static void sys_init(void) {
+  const char *b = getenv("RCGC_BENCH_BORROW");
+  borrow = b && *b && *b != '0';
+  gc_callback_add(on_gc, NULL);
+}
 
 static void sys_report(double total, double nodes) {
   emit_gc(total, nodes, (double)g.total, (double)g.max_pause);
