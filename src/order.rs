@@ -93,24 +93,30 @@ pub fn stored_owned(holder: *const Header, value: *const Header) {
     if bits == BOTH {
         return; // (mostly: a program that stores both ways)
     }
-    let (h, v) = (holder as usize, value as usize);
-    let last = LAST.load(Relaxed);
-    let kind = if h == last {
-        if v == h { BOTH } else { BACK }
-    } else {
-        let prev = PREV.load(Relaxed);
-        if h == v {
-            BOTH
-        } else if h == prev {
-            if v == last { FORWARD } else { BACK }
-        } else if v == last || v == prev {
-            FORWARD
-        } else {
-            BOTH
-        }
-    };
+    let kind = place(holder as usize, value as usize, &LAST, &PREV);
     if bits & kind != kind {
         DIRECTIONS.store(bits | kind, Relaxed);
+    }
+}
+
+/// The kind of a reference from `h` to `v` (not the same object or not),
+/// given the objects made last: `BACK`, `FORWARD`, or `BOTH` when the
+/// order does not say. `PREV` is read only where it matters.
+#[inline(always)]
+fn place(h: usize, v: usize, last: &AtomicUsize, prev: &AtomicUsize) -> u8 {
+    let last = last.load(Relaxed);
+    if h == last {
+        return if v == h { BOTH } else { BACK };
+    }
+    let prev = prev.load(Relaxed);
+    if h == v {
+        BOTH
+    } else if h == prev {
+        if v == last { FORWARD } else { BACK }
+    } else if v == last || v == prev {
+        FORWARD
+    } else {
+        BOTH
     }
 }
 
@@ -141,11 +147,20 @@ fn moved(bits: u8, from: u8, into: u8) -> u8 {
 /// place their survivors go (the next generation; generation 2 for a
 /// full collection). Lock held.
 pub fn collecting(generation: usize) -> bool {
-    let bits = DIRECTIONS.load(Relaxed);
+    let (may_cycle, bits) = collected(DIRECTIONS.load(Relaxed), generation);
+    DIRECTIONS.store(bits, Relaxed);
+    may_cycle || UNSEEN.load(Relaxed)
+}
+
+/// `collecting` on the bits `bits`: whether the members hold both kinds,
+/// and the bits after.
+fn collected(bits: u8, generation: usize) -> (bool, u8) {
     let members: u8 = GEN[..=generation].iter().sum();
     let into = GEN[(generation + 1).min(GEN.len() - 1)];
-    DIRECTIONS.store(moved(bits, members, into), Relaxed);
-    (bits & members != 0 && bits >> 4 & members != 0) || UNSEEN.load(Relaxed)
+    (
+        bits & members != 0 && bits >> 4 & members != 0,
+        moved(bits, members, into),
+    )
 }
 
 /// `gc_freeze`: every generation's objects become permanent. Lock held.
@@ -164,21 +179,12 @@ pub fn unfrozen() {
 mod tests {
     use super::*;
 
-    // One test: the statics are the process's.
     #[test]
-    fn directions_move_with_the_objects() {
-        let [a, b, c] = [0x1000, 0x2000, 0x3000].map(|p| p as *const Header);
-        // SAFETY: no type.
-        unsafe {
-            born(a, std::ptr::null());
-            born(b, std::ptr::null());
-            born(c, std::ptr::null());
-        }
-        let kind = |h, v| {
-            DIRECTIONS.store(0, Relaxed);
-            stored_owned(h, v);
-            DIRECTIONS.load(Relaxed)
-        };
+    fn stores_are_placed_by_the_objects_made_last() {
+        let (a, b, c, d) = (0x1000, 0x2000, 0x3000, 0x4000);
+        // c made last, b before it; a and d older.
+        let (last, prev) = (AtomicUsize::new(c), AtomicUsize::new(b));
+        let kind = |h, v| place(h, v, &last, &prev);
         assert_eq!(kind(c, a), BACK, "into the newest");
         assert_eq!(kind(b, a), BACK, "into the one before, of an older one");
         assert_eq!(kind(b, c), FORWARD, "of the newest into the one before");
@@ -186,23 +192,27 @@ mod tests {
         assert_eq!(kind(a, b), FORWARD, "of the one before into an older one");
         assert_eq!(kind(c, c), BOTH, "a reference to itself is a cycle");
         assert_eq!(kind(b, b), BOTH);
-        assert_eq!(kind(a, 0x4000 as *const Header), BOTH, "two older ones");
+        assert_eq!(kind(a, d), BOTH, "two older ones");
+    }
 
-        DIRECTIONS.store(GEN[0] | GEN[1] << 4, Relaxed);
-        assert!(!collecting(0), "backward references only in generation 1");
-        assert_eq!(DIRECTIONS.load(Relaxed), GEN[1] | GEN[1] << 4);
-        assert!(collecting(1), "both in generation 1");
-        assert_eq!(DIRECTIONS.load(Relaxed), BOTH & (GEN[2] | GEN[2] << 4));
-        frozen();
-        assert_eq!(DIRECTIONS.load(Relaxed), FROZEN | FROZEN << 4);
-        assert!(!collecting(2));
-        unfrozen();
-        assert!(collecting(2));
+    #[test]
+    fn bits_move_with_the_objects() {
+        let (g0, g1, g2) = (GEN[0], GEN[1], GEN[2]);
+        let both = |p: u8| p | p << 4;
         assert_eq!(
-            DIRECTIONS.load(Relaxed),
-            GEN[2] | GEN[2] << 4,
+            collected(g0 | g1 << 4, 0),
+            (false, both(g1)),
+            "forward in 0, back in 1: no cycle among generation 0"
+        );
+        assert_eq!(collected(both(g1), 1), (true, both(g2)));
+        assert_eq!(collected(both(g0), 1), (true, both(g2)));
+        assert_eq!(
+            collected(both(g2), 2),
+            (true, both(g2)),
             "a full collection's survivors stay"
         );
-        DIRECTIONS.store(0, Relaxed);
+        assert_eq!(collected(g2 << 4, 0), (false, g2 << 4), "nothing young");
+        assert_eq!(moved(both(g0 | g2), FROZEN - 1, FROZEN), both(FROZEN));
+        assert_eq!(moved(both(FROZEN) | g1, FROZEN, g2), both(g2) | g1);
     }
 }
