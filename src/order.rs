@@ -38,7 +38,10 @@
 //!   the references it held (a resurrection, a fork child's abandoned
 //!   garbage) sets every bit.
 //! - A type with a `traverse` hook holds references the library never sees
-//!   stored: its first object sets `UNSEEN`, for good.
+//!   stored: while any object of such a type lives (`UNSEEN` counts them,
+//!   at creation and at the `destroy` step, both under the heap lock), no
+//!   collection uses the proof. Once the last one is gone, the references
+//!   left were all stored through fields, and the bits hold again.
 //!
 //! The proof holds only while one thread owns the counts: `LAST` and `PREV`
 //! are kept by that thread's creations alone, and only its stores may set
@@ -48,11 +51,11 @@
 //! (no bias then) and no death under way.
 //!
 //! Invariant: whenever an object in a place holds a reference of a kind,
-//! that kind's bit for the place is set, or `UNSEEN` is, or the counts bias
-//! has been revoked.
+//! that kind's bit for the place is set, or `UNSEEN` is not zero, or the
+//! counts bias has been revoked.
 
 use crate::object::{GcType, Header};
-use std::sync::atomic::{AtomicBool, AtomicU8, AtomicUsize, Ordering::Relaxed};
+use std::sync::atomic::{AtomicU8, AtomicUsize, Ordering::Relaxed};
 
 /// The places' bits in a nibble: generations 0, 1, 2 (with `old` and
 /// `dirty`), and the permanent generation.
@@ -67,7 +70,9 @@ const BOTH: u8 = FORWARD | BACK;
 static DIRECTIONS: AtomicU8 = AtomicU8::new(0);
 static LAST: AtomicUsize = AtomicUsize::new(0);
 static PREV: AtomicUsize = AtomicUsize::new(0);
-static UNSEEN: AtomicBool = AtomicBool::new(false);
+/// Live objects of types with a `traverse` hook. Changed under the heap
+/// lock only.
+static UNSEEN: AtomicUsize = AtomicUsize::new(0);
 
 /// A tracked object of type `ty` is made (under the heap lock, before its
 /// creator returns it): it becomes `LAST`.
@@ -79,9 +84,31 @@ pub unsafe fn born(h: *const Header, ty: *const GcType) {
     PREV.store(LAST.load(Relaxed), Relaxed);
     LAST.store(h as usize, Relaxed);
     // SAFETY: caller's contract.
-    if !ty.is_null() && unsafe { (*ty).traverse.is_some() } {
-        UNSEEN.store(true, Relaxed);
+    if unsafe { traverses(ty) } {
+        UNSEEN.store(UNSEEN.load(Relaxed) + 1, Relaxed);
     }
+}
+
+/// An object of type `ty` dies (its `destroy` step, under the heap lock).
+///
+/// # Safety
+/// `ty` is NULL or a valid `GcType`.
+#[inline]
+pub unsafe fn died(ty: *const GcType) {
+    // SAFETY: caller's contract.
+    if unsafe { traverses(ty) } {
+        UNSEEN.store(UNSEEN.load(Relaxed).wrapping_sub(1), Relaxed);
+    }
+}
+
+/// Whether objects of type `ty` hold references in their payload.
+///
+/// # Safety
+/// `ty` is NULL or a valid `GcType`.
+#[inline(always)]
+unsafe fn traverses(ty: *const GcType) -> bool {
+    // SAFETY: caller's contract.
+    !ty.is_null() && unsafe { (*ty).traverse.is_some() }
 }
 
 /// The owner of the counts stores `value` (not NULL) in a field of
@@ -149,7 +176,7 @@ fn moved(bits: u8, from: u8, into: u8) -> u8 {
 pub fn collecting(generation: usize) -> bool {
     let (may_cycle, bits) = collected(DIRECTIONS.load(Relaxed), generation);
     DIRECTIONS.store(bits, Relaxed);
-    may_cycle || UNSEEN.load(Relaxed)
+    may_cycle || UNSEEN.load(Relaxed) != 0
 }
 
 /// `collecting` on the bits `bits`: whether the members hold both kinds,

@@ -1318,6 +1318,7 @@ pub unsafe fn destroy(h: *mut Header) {
         if let Some(destroy) = (*h).hook(|t| t.destroy) {
             crate::heap::host(|| destroy(h as *mut GcObject));
         }
+        crate::order::died((*h).ty());
     }
 }
 
