@@ -9,13 +9,7 @@
  * the last one (they are still alive), so the 25% rule picks the same
  * generations as after a scan. With RCGC_BIAS=0 every collection scans,
  * and the figures are the same. */
-#include "check.h"
-
-static int last_generation = -1;
-static void record(GcPhase phase, const GcCallbackInfo *info, void *ctx) {
-  (void)ctx;
-  if (phase == GC_PHASE_START) last_generation = info->generation;
-}
+#include "automatic.h"
 
 static GcObject *nodes[255];
 static int made;
@@ -43,13 +37,7 @@ static int next_automatic(int n, GcObject **keep) {
   gc_collect_generation(1);
   gc_collect_generation(1);
   CHECK(gc_get_count().count2 >= 2);
-  gc_enable();
-  last_generation = -1;
-  GcObject *fresh[6];
-  for (int i = 0; i < 6; i++) fresh[i] = obj_new(1, 0); /* the 6th collects */
-  int generation = last_generation;
-  gc_disable();
-  for (int i = 0; i < 6; i++) obj_decref(fresh[i]);
+  int generation = next_automatic_generation();
   return generation;
 }
 
@@ -93,7 +81,7 @@ int main(void) {
   forward_tree_then_cycle();
   gc_disable();
   gc_set_threshold(5, 100, 1);
-  gc_callback_add(record, NULL);
+  gc_callback_add(record_generation, NULL);
   GcObject *root = build(7);
   CHECK_EQ(made, 255);
   CHECK_EQ(gc_collect(), 0); /* long_lived_total = 255 */

@@ -10,13 +10,7 @@
  * 100 / 4). Two generation-1 collections make count2 = 2 > threshold2 = 1,
  * so the next automatic collection would be a full one — unless pending has
  * dropped below 25. */
-#include "check.h"
-
-static int last_generation = -1;
-static void record(GcPhase phase, const GcCallbackInfo *info, void *ctx) {
-  (void)ctx;
-  if (phase == GC_PHASE_START) last_generation = info->generation;
-}
+#include "automatic.h"
 
 /* The generation the next automatic collection picks, after promoting
  * `promoted` new objects of which `die` are then released. */
@@ -33,13 +27,7 @@ static int next_automatic(int die) {
   gc_collect_generation(1);
   CHECK_EQ(gc_get_count().count2, 3);
   CHECK_EQ(gc_get_count().count0, 0);
-  gc_enable();
-  last_generation = -1;
-  GcObject *fresh[6];
-  for (int i = 0; i < 6; i++) fresh[i] = obj_new(1, 0); /* the 6th collects */
-  int generation = last_generation;
-  gc_disable();
-  for (int i = 0; i < 6; i++) obj_decref(fresh[i]);
+  int generation = next_automatic_generation();
   for (int i = die; i < 100; i++) obj_decref(promoted[i]);
   for (int i = 0; i < 100; i++) obj_decref(base[i]);
   gc_collect();
@@ -48,7 +36,7 @@ static int next_automatic(int die) {
 
 int main(void) {
   gc_collect();
-  gc_callback_add(record, NULL);
+  gc_callback_add(record_generation, NULL);
   /* All promoted objects live: pending 100 >= 25, a full collection (as
    * CPython). */
   CHECK_EQ(next_automatic(0), 2);

@@ -60,6 +60,7 @@ use std::sync::atomic::{AtomicU8, AtomicUsize, Ordering::Relaxed};
 /// The places' bits in a nibble: generations 0, 1, 2 (with `old` and
 /// `dirty`), and the permanent generation.
 const GEN: [u8; 3] = [1, 2, 4];
+const GENERATIONS: u8 = 7;
 const FROZEN: u8 = 8;
 /// `DIRECTIONS`: the low nibble for forward references, the high one for
 /// backward ones.
@@ -126,9 +127,9 @@ pub fn stored_owned(holder: *const Header, value: *const Header) {
     }
 }
 
-/// The kind of a reference from `h` to `v` (not the same object or not),
-/// given the objects made last: `BACK`, `FORWARD`, or `BOTH` when the
-/// order does not say. `PREV` is read only where it matters.
+/// The kind of a reference from `h` to `v`, given the two objects made
+/// last: `BACK`, `FORWARD`, or `BOTH` where the order does not say (and
+/// for a reference to itself). `prev` is read only where it matters.
 #[inline(always)]
 fn place(h: usize, v: usize, last: &AtomicUsize, prev: &AtomicUsize) -> u8 {
     let last = last.load(Relaxed);
@@ -193,7 +194,7 @@ fn collected(bits: u8, generation: usize) -> (bool, u8) {
 /// `gc_freeze`: every generation's objects become permanent. Lock held.
 pub fn frozen() {
     let bits = DIRECTIONS.load(Relaxed);
-    DIRECTIONS.store(moved(bits, FROZEN - 1, FROZEN), Relaxed);
+    DIRECTIONS.store(moved(bits, GENERATIONS, FROZEN), Relaxed);
 }
 
 /// `gc_unfreeze`: the permanent generation joins generation 2. Lock held.
@@ -239,7 +240,7 @@ mod tests {
             "a full collection's survivors stay"
         );
         assert_eq!(collected(g2 << 4, 0), (false, g2 << 4), "nothing young");
-        assert_eq!(moved(both(g0 | g2), FROZEN - 1, FROZEN), both(FROZEN));
+        assert_eq!(moved(both(g0 | g2), GENERATIONS, FROZEN), both(FROZEN));
         assert_eq!(moved(both(FROZEN) | g1, FROZEN, g2), both(g2) | g1);
     }
 }

@@ -175,8 +175,8 @@ use crate::refcount::{
 use crate::weakref::{self, Pending};
 use scan::{Habit, Members, Promote, Scan, Way, deduce_unreachable};
 use std::ptr;
-use std::sync::atomic::Ordering::Acquire;
-use std::sync::atomic::fence;
+use std::sync::atomic::Ordering::{Acquire, Relaxed};
+use std::sync::atomic::{AtomicUsize, fence};
 use std::time::Instant;
 
 /// Creates an object (refcount 1), or returns NULL with the error recorded
@@ -813,7 +813,7 @@ unsafe fn collect_main(g: &Locked, generation: usize) -> (usize, usize) {
         {
             promote_all(g, generation);
             crate::bias::exit_owned_counts();
-            UNSCANNED.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            UNSCANNED.fetch_add(1, Relaxed);
             return (0, 0);
         }
         let young: *mut Header = &raw mut (*st).gens[generation];
@@ -948,12 +948,12 @@ unsafe fn collect_main(g: &Locked, generation: usize) -> (usize, usize) {
 }
 
 /// Collections that went without a scan (a test hook's figure).
-static UNSCANNED: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+static UNSCANNED: AtomicUsize = AtomicUsize::new(0);
 
 /// How many collections went without a scan because their members could
 /// hold no cycle (order.rs). For tests.
 pub fn collections_without_scan() -> usize {
-    UNSCANNED.load(std::sync::atomic::Ordering::Relaxed)
+    UNSCANNED.load(Relaxed)
 }
 
 /// A collection of generations 0..=`generation` that finds nothing, with
