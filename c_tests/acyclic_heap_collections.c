@@ -37,8 +37,7 @@ static int next_automatic(int n, GcObject **keep) {
   gc_collect_generation(1);
   gc_collect_generation(1);
   CHECK(gc_get_count().count2 >= 2);
-  int generation = next_automatic_generation();
-  return generation;
+  return next_automatic_generation();
 }
 
 /* A cycle of two objects made before the last two, linked by stores that

@@ -456,7 +456,18 @@ impl Shape {
 #[inline(always)]
 fn tracked(ty: *const GcType, nfields: usize, kind: Kind) -> bool {
     // SAFETY: a non-NULL type is a valid GcType (API contract).
-    kind == Kind::Weakref || nfields > 0 || (!ty.is_null() && unsafe { (*ty).traverse.is_some() })
+    kind == Kind::Weakref || nfields > 0 || unsafe { traverses(ty) }
+}
+
+/// Whether objects of type `ty` hold references in their payload (a
+/// `traverse` hook).
+///
+/// # Safety
+/// `ty` is NULL or a valid `GcType`.
+#[inline(always)]
+pub unsafe fn traverses(ty: *const GcType) -> bool {
+    // SAFETY: caller's contract.
+    !ty.is_null() && unsafe { (*ty).traverse.is_some() }
 }
 
 /// What kind of object to create.

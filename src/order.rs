@@ -54,7 +54,7 @@
 //! that kind's bit for the place is set, or `UNSEEN` is not zero, or the
 //! counts bias has been revoked.
 
-use crate::object::{GcType, Header};
+use crate::object::{GcType, Header, traverses};
 use std::sync::atomic::{AtomicU8, AtomicUsize, Ordering::Relaxed};
 
 /// The places' bits in a nibble: generations 0, 1, 2 (with `old` and
@@ -100,16 +100,6 @@ pub unsafe fn died(ty: *const GcType) {
     if unsafe { traverses(ty) } {
         UNSEEN.store(UNSEEN.load(Relaxed).wrapping_sub(1), Relaxed);
     }
-}
-
-/// Whether objects of type `ty` hold references in their payload.
-///
-/// # Safety
-/// `ty` is NULL or a valid `GcType`.
-#[inline(always)]
-unsafe fn traverses(ty: *const GcType) -> bool {
-    // SAFETY: caller's contract.
-    !ty.is_null() && unsafe { (*ty).traverse.is_some() }
 }
 
 /// The owner of the counts stores `value` (not NULL) in a field of

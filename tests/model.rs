@@ -240,6 +240,24 @@ fn model_random_sequences() {
     }
 }
 
+/// Runs `model_random_sequences` in a child process with `env` set (the
+/// variants below): whether it passed.
+fn model_in_child(env: &[(&str, &str)]) -> bool {
+    let exe = std::env::current_exe().expect("test executable path");
+    std::process::Command::new(exe)
+        .envs(env.iter().copied())
+        .args(["--exact", "model_random_sequences", "--nocapture"])
+        .status()
+        .expect("run the model test again")
+        .success()
+}
+
+/// Whether this process is one of those children (which run only
+/// `model_random_sequences`, asked for by name).
+fn in_child() -> bool {
+    std::env::var_os("RCGC_BIAS").is_some() || std::env::var_os("MODEL_ONE_WAY").is_some()
+}
+
 /// `model_random_sequences` again in a child process with the bias off
 /// (RCGC_BIAS=0, read at the library's first use): the paths every thread
 /// takes once a second thread has used the library (atomic counts, the
@@ -248,16 +266,13 @@ fn model_random_sequences() {
 // (Under Miri the bias is always off, and processes cannot be spawned.)
 #[cfg_attr(miri, ignore)]
 fn model_random_sequences_unbiased() {
-    if std::env::var_os("RCGC_BIAS").is_some() {
-        return; // run by the child's filter only if asked for by name
+    if in_child() {
+        return;
     }
-    let exe = std::env::current_exe().expect("test executable path");
-    let status = std::process::Command::new(exe)
-        .env("RCGC_BIAS", "0")
-        .args(["--exact", "model_random_sequences", "--nocapture"])
-        .status()
-        .expect("run the model test again");
-    assert!(status.success(), "the model test failed with RCGC_BIAS=0");
+    assert!(
+        model_in_child(&[("RCGC_BIAS", "0")]),
+        "the model test failed with RCGC_BIAS=0"
+    );
 }
 
 /// `model_random_sequences` again in a child process with the bias off and
@@ -267,18 +282,11 @@ fn model_random_sequences_unbiased() {
 #[test]
 #[cfg_attr(miri, ignore)]
 fn model_random_sequences_nursery() {
-    if std::env::var_os("RCGC_BIAS").is_some() {
+    if in_child() {
         return;
     }
-    let exe = std::env::current_exe().expect("test executable path");
-    let status = std::process::Command::new(exe)
-        .env("RCGC_BIAS", "0")
-        .env("MODEL_NURSERY", "1")
-        .args(["--exact", "model_random_sequences", "--nocapture"])
-        .status()
-        .expect("run the model test again");
     assert!(
-        status.success(),
+        model_in_child(&[("RCGC_BIAS", "0"), ("MODEL_NURSERY", "1")]),
         "the model test failed with nurseries in use"
     );
 }
@@ -291,18 +299,12 @@ fn model_random_sequences_nursery() {
 #[test]
 #[cfg_attr(miri, ignore)]
 fn model_random_sequences_one_way() {
-    if std::env::var_os("RCGC_BIAS").is_some() || std::env::var_os("MODEL_ONE_WAY").is_some() {
+    if in_child() {
         return;
     }
-    let exe = std::env::current_exe().expect("test executable path");
     for way in ["back", "forward"] {
-        let status = std::process::Command::new(&exe)
-            .env("MODEL_ONE_WAY", way)
-            .args(["--exact", "model_random_sequences", "--nocapture"])
-            .status()
-            .expect("run the model test again");
         assert!(
-            status.success(),
+            model_in_child(&[("MODEL_ONE_WAY", way)]),
             "the model test failed with references mostly pointing {way}"
         );
     }

@@ -891,19 +891,9 @@ unsafe fn collect_main(g: &Locked, generation: usize) -> (usize, usize) {
         let survivors = scan.survivors;
         validate::lists(&[young, &unreachable]);
         validate::closed(young, &unreachable);
-        if young != old {
-            if generation == NUM_GENERATIONS - 2 {
-                (*st).long_lived_pending += survivors;
-            }
-            list::merge(young, old);
-        } else {
-            // The survivors are `OLD` now (the marking walk set it).
-            list::merge(young, &raw const (*st).old);
-            (*st).old_batches = if whole { 1 } else { (*st).old_batches + 1 };
-            (*st).old_len = (*st).old_len.wrapping_add(survivors);
-            (*st).long_lived_pending = 0;
-            (*st).long_lived_total = (*st).old_len;
-        }
+        // (A full collection's survivors are `OLD` now: the marking walk
+        // set it.)
+        join_survivors(st, generation, young, survivors, whole);
 
         let final_garbage = list::sentinel();
         list::init(&final_garbage);
@@ -958,9 +948,9 @@ pub fn collections_without_scan() -> usize {
 
 /// A collection of generations 0..=`generation` that finds nothing, with
 /// no scan: what `collect_main` does to the survivors. Generation 1's are
-/// marked `PROMOTED` and counted in `long_lived_pending`; a full
-/// collection's, the objects that lost `OLD` among them, are marked `OLD`
-/// (losing `PROMOTED` and `DIRTY`) and are all of `old`.
+/// marked `PROMOTED`; a full collection's, the objects that lost `OLD`
+/// among them, are marked `OLD` (losing `PROMOTED` and `DIRTY`) and are
+/// all of `old`.
 ///
 /// # Safety
 /// Lock held; the counts bias entered (plain changes of flags: no other
@@ -975,22 +965,14 @@ unsafe fn promote_all(g: &Locked, generation: usize) {
             list::merge(&raw const (*st).gens[i], young);
         }
         let mut survivors = 0;
-        if generation == 0 {
-            list::merge(young, &raw const (*st).gens[1]);
-        } else if generation == 1 {
+        // (`old` made by this collection alone: one batch)
+        let whole = list::is_empty(&raw const (*st).old);
+        if generation == 1 {
             for_each(young, |h| {
                 survivors += 1;
                 (*h).change_owned(PROMOTED, 0);
             });
-            (*st).long_lived_pending += survivors;
-            list::merge(young, &raw const (*st).gens[2]);
-        } else {
-            let old = &raw const (*st).old;
-            (*st).old_batches = if list::is_empty(old) {
-                1
-            } else {
-                (*st).old_batches + 1
-            };
+        } else if generation == NUM_GENERATIONS - 1 {
             // (left in place in `old`)
             (*st).pool.take_marked(|b| {
                 survivors += 1;
@@ -1001,7 +983,38 @@ unsafe fn promote_all(g: &Locked, generation: usize) {
                 survivors += 1;
                 (*h).change_owned(OLD, PROMOTED);
             });
-            list::merge(young, old);
+        }
+        join_survivors(st, generation, young, survivors, whole);
+    }
+}
+
+/// Step 5: the `survivors` of a collection of `generation`, in `young`,
+/// join the next generation (generation 1's counted in
+/// `long_lived_pending`); a full collection's join `old` (`whole`: it
+/// scanned all of `old`, which is now in one scan's order), and the
+/// long-lived figures restart from them. (Generation 0's survivors need not
+/// be counted.)
+///
+/// # Safety
+/// Lock held; `young` is `gens[generation]`, its members marked as step 4
+/// marks survivors.
+unsafe fn join_survivors(
+    st: *mut crate::heap::State,
+    generation: usize,
+    young: *const Header,
+    survivors: usize,
+    whole: bool,
+) {
+    // SAFETY: caller's contract.
+    unsafe {
+        if generation < NUM_GENERATIONS - 1 {
+            if generation == NUM_GENERATIONS - 2 {
+                (*st).long_lived_pending += survivors;
+            }
+            list::merge(young, &raw const (*st).gens[generation + 1]);
+        } else {
+            list::merge(young, &raw const (*st).old);
+            (*st).old_batches = if whole { 1 } else { (*st).old_batches + 1 };
             (*st).old_len = (*st).old_len.wrapping_add(survivors);
             (*st).long_lived_pending = 0;
             (*st).long_lived_total = (*st).old_len;
