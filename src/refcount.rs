@@ -1408,6 +1408,39 @@ pub unsafe fn free_counted(st: *mut State, h: *mut Header, checked: bool, books:
     }
 }
 
+/// `free_counted` for an object no lock-free reader can hold and no check
+/// follows: tracked, never had weakrefs, checked mode off and no section
+/// ever begun (`State::busy.sections_used`). What is left of a free then:
+/// its books and the block back to its allocator. (The collector frees its
+/// simple garbage with it, gc/scan.rs `free_passed`.)
+///
+/// # Safety
+/// As `free_counted`, and `h` is as said.
+#[inline(always)]
+pub unsafe fn free_unwatched(st: *mut State, h: *mut Header, books: &mut Freed) {
+    // SAFETY: caller's contract.
+    unsafe {
+        debug_assert!((*h).is_tracked() && !(*h).has(WEAKREFED) && !(*st).busy.sections_used);
+        let pooled = (*h).has(POOLED);
+        let (base, size) = if pooled && (*h).meta & crate::object::META_EXT != 0 {
+            let b = crate::object::base_of(h);
+            (b, crate::alloc::Pool::block_size_of(b))
+        } else {
+            allocation_of(h)
+        };
+        let bytes = crate::memory::charge(size);
+        books.objects += 1;
+        books.tracked += 1;
+        books.bytes += bytes;
+        if pooled {
+            (*st).pool.free(base, size);
+        } else {
+            books.unpooled += bytes;
+            sys_free(base, size);
+        }
+    }
+}
+
 /// `free`'s end where a lock-free reader may hold the address: a
 /// `weakref_get` (the object has had weakrefs) or a section's
 /// `obj_get_field` (once sections exist, unless this thread's stop keeps

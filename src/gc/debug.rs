@@ -125,6 +125,11 @@ pub fn collectable(h: *const Header) {
     }
 }
 
+/// Whether `collectable` prints anything (`GC_DEBUG_COLLECTABLE` is set).
+pub fn noting_collectable() -> bool {
+    on(DEBUG_COLLECTABLE)
+}
+
 /// `GC_DEBUG_UNCOLLECTABLE`: `h`, found unreachable, was kept alive by a
 /// hook that held on to a reference.
 pub fn uncollectable(h: *const Header) {

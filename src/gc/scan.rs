@@ -25,7 +25,7 @@ use crate::object::{
     COLLECTED, DIRTY, DYING, FINALIZED, Header, MARK, OLD, PROMOTED, WEAKREFED, fields,
     for_each_child, prefetch_children,
 };
-use crate::refcount::{Freed, dies_simply, free_counted, release_value};
+use crate::refcount::{Freed, dies_simply, free_counted, free_unwatched, release_value};
 use std::ptr;
 use std::sync::atomic::Ordering::{Acquire, Relaxed};
 use std::sync::atomic::{AtomicBool, fence};
@@ -846,11 +846,20 @@ unsafe fn free_passed<const BACK: bool>(g: &Locked, young: *const Header, runahe
     let mut waiting: *const Header = ptr::null();
     let checked = checks::enabled();
     let mut books = Freed::default();
+    // No reader or check to mind (`free_unwatched`): the common case.
+    // SAFETY: lock held.
+    let unwatched =
+        !checked && !unsafe { (*g.st()).busy.sections_used } && !debug::noting_collectable();
     // SAFETY: lock held; x is garbage that no garbage still to be passed
-    // holds (so nothing reads its words again), on no list, freed once.
+    // holds (so nothing reads its words again), on no list, freed once; it
+    // is tracked and never had weakrefs (it dies simply).
     let mut free_member = |x: *const Header| unsafe {
-        debug::collectable(x as *mut Header);
-        free_counted(g.st(), x as *mut Header, checked, &mut books);
+        if unwatched {
+            free_unwatched(g.st(), x as *mut Header, &mut books);
+        } else {
+            debug::collectable(x as *mut Header);
+            free_counted(g.st(), x as *mut Header, checked, &mut books);
+        }
     };
     // SAFETY: lock held; x and the garbage its fields reach are ours alone
     // and live (freed only by `free_member`, as said there); other values
@@ -870,14 +879,22 @@ unsafe fn free_passed<const BACK: bool>(g: &Locked, young: *const Header, runahe
                 release_value(g, c);
             }
         }
-        while !waiting.is_null() && (*waiting).count() == 0 {
-            let t = waiting;
-            waiting = step::<BACK>(t);
+        // The stack's top while its count is zero, then x if its count is
+        // (one place frees, so that it is inlined once); x waits if not.
+        let mut x = x;
+        loop {
+            let t = if !waiting.is_null() && (*waiting).count() == 0 {
+                let t = waiting;
+                waiting = step::<BACK>(t);
+                t
+            } else if !x.is_null() && (*x).count() == 0 {
+                std::mem::replace(&mut x, ptr::null_mut())
+            } else {
+                break;
+            };
             free_member(t);
         }
-        if (*x).count() == 0 {
-            free_member(x);
-        } else {
+        if !x.is_null() {
             set_step::<BACK>(x, waiting);
             waiting = x;
         }
