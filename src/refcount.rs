@@ -1378,6 +1378,31 @@ impl Freed {
 pub unsafe fn free_counted(st: *mut State, h: *mut Header, checked: bool, books: &mut Freed) {
     // SAFETY: lock held; h is live until its memory is released.
     unsafe {
+        let (base, size, pooled) = booked(h, books);
+        if checked {
+            checks::on_death(h);
+        }
+        if (*h).has(WEAKREFED) || (*st).busy.sections_used {
+            free_watched(st, h, base, size, checked, pooled);
+        } else {
+            release_memory(st, h, base, size, checked, pooled);
+        }
+        if (*st).retired_len >= RETIRE_BATCH {
+            release_retired(st);
+        }
+    }
+}
+
+/// The start of `free_counted` and `free_unwatched`: the block of `h` (its
+/// base and size, and whether the pool holds it), with its books added to
+/// `books`.
+///
+/// # Safety
+/// `h` is live.
+#[inline(always)]
+unsafe fn booked(h: *mut Header, books: &mut Freed) -> (*mut u8, usize, bool) {
+    // SAFETY: caller's contract.
+    unsafe {
         let pooled = (*h).has(POOLED);
         // The size of a pool block with a prefix is its page's (no call to
         // read the prefix).
@@ -1394,23 +1419,13 @@ pub unsafe fn free_counted(st: *mut State, h: *mut Header, checked: bool, books:
         if !pooled {
             books.unpooled += bytes;
         }
-        if checked {
-            checks::on_death(h);
-        }
-        if (*h).has(WEAKREFED) || (*st).busy.sections_used {
-            free_watched(st, h, base, size, checked, pooled);
-        } else {
-            release_memory(st, h, base, size, checked, pooled);
-        }
-        if (*st).retired_len >= RETIRE_BATCH {
-            release_retired(st);
-        }
+        (base, size, pooled)
     }
 }
 
 /// `free_counted` for an object no lock-free reader can hold and no check
-/// follows: tracked, never had weakrefs, checked mode off and no section
-/// ever begun (`State::busy.sections_used`). What is left of a free then:
+/// follows: it never had weakrefs, checked mode is off and no section
+/// ever began (`State::busy.sections_used`). What is left of a free then:
 /// its books and the block back to its allocator. (The collector frees its
 /// simple garbage with it, gc/scan.rs `free_passed`.)
 ///
@@ -1420,22 +1435,11 @@ pub unsafe fn free_counted(st: *mut State, h: *mut Header, checked: bool, books:
 pub unsafe fn free_unwatched(st: *mut State, h: *mut Header, books: &mut Freed) {
     // SAFETY: caller's contract.
     unsafe {
-        debug_assert!((*h).is_tracked() && !(*h).has(WEAKREFED) && !(*st).busy.sections_used);
-        let pooled = (*h).has(POOLED);
-        let (base, size) = if pooled && (*h).meta & crate::object::META_EXT != 0 {
-            let b = crate::object::base_of(h);
-            (b, crate::alloc::Pool::block_size_of(b))
-        } else {
-            allocation_of(h)
-        };
-        let bytes = crate::memory::charge(size);
-        books.objects += 1;
-        books.tracked += 1;
-        books.bytes += bytes;
+        debug_assert!(!(*h).has(WEAKREFED) && !(*st).busy.sections_used);
+        let (base, size, pooled) = booked(h, books);
         if pooled {
             (*st).pool.free(base, size);
         } else {
-            books.unpooled += bytes;
             sys_free(base, size);
         }
     }

@@ -6,37 +6,16 @@
 //! cycle uncollected, a counted twice would make it look referenced from
 //! outside. One test in its own process: the failure hook is global.
 
+#[path = "common/payload_refs.rs"]
+mod payload_refs;
+
+use payload_refs::REFS;
 use rcgc::*;
-use std::ffi::c_void;
-use std::ptr;
-
-/// References the payload holds (more than twice the inline buffer).
-const REFS: usize = 40;
-
-unsafe extern "C" fn traverse(o: *mut GcObject, visit: GcVisitFn, ctx: *mut c_void) {
-    let refs = obj_payload(o) as *mut *mut GcObject;
-    for i in 0..REFS {
-        // SAFETY: the payload holds REFS pointers.
-        let c = unsafe { *refs.add(i) };
-        if !c.is_null() {
-            // SAFETY: the library's visitor, with its context.
-            unsafe { visit(c, ctx) };
-        }
-    }
-}
-
-unsafe extern "C" fn clear(o: *mut GcObject) {
-    let refs = obj_payload(o) as *mut *mut GcObject;
-    for i in 0..REFS {
-        // SAFETY: the payload holds REFS pointers, each a reference.
-        unsafe { obj_decref(std::mem::replace(&mut *refs.add(i), ptr::null_mut())) };
-    }
-}
 
 static MANY: GcType = GcType {
     name: c"Many".as_ptr(),
-    traverse: Some(traverse),
-    clear: Some(clear),
+    traverse: Some(payload_refs::traverse),
+    clear: Some(payload_refs::clear),
     finalize: None,
     destroy: None,
 };
@@ -44,14 +23,9 @@ static MANY: GcType = GcType {
 /// A `MANY` object whose payload holds `target` REFS times, and which
 /// `target`'s field 0 holds: a cycle of two. Returns the `MANY` object.
 fn cycle_through_payload(target: *mut GcObject) -> *mut GcObject {
-    let many = obj_new_typed(&MANY, 0, REFS * std::mem::size_of::<*mut GcObject>());
+    let many = obj_new_typed(&MANY, 0, payload_refs::PAYLOAD);
     assert!(!many.is_null());
-    let refs = obj_payload(many) as *mut *mut GcObject;
-    for i in 0..REFS {
-        obj_incref(target);
-        // SAFETY: the payload holds REFS pointers.
-        unsafe { *refs.add(i) = target };
-    }
+    payload_refs::hold(many, target);
     assert_eq!(obj_set_field(target, 0, many), GC_OK);
     many
 }

@@ -11,6 +11,7 @@
 //! tests/alloc_failure_checked.rs (checked mode, which also allocates
 //! registry entries); each is one process with one global heap.
 
+use super::payload_refs;
 use rcgc::*;
 use std::ffi::c_void;
 use std::ptr;
@@ -36,35 +37,10 @@ static NODE: GcType = GcType {
     destroy: Some(destroy),
 };
 
-/// References a `MANY` object keeps in its payload: more than a traverse
-/// batch holds without an allocation (object.rs `Traversed`), so a failure
-/// there makes the collector read the hook's references in batches.
-const MANY_REFS: usize = 40;
-
-unsafe extern "C" fn many_traverse(o: *mut GcObject, visit: GcVisitFn, ctx: *mut c_void) {
-    let refs = obj_payload(o) as *mut *mut GcObject;
-    for i in 0..MANY_REFS {
-        // SAFETY: the payload holds MANY_REFS pointers.
-        let c = unsafe { *refs.add(i) };
-        if !c.is_null() {
-            // SAFETY: the library's visitor, with its context.
-            unsafe { visit(c, ctx) };
-        }
-    }
-}
-
-unsafe extern "C" fn many_clear(o: *mut GcObject) {
-    let refs = obj_payload(o) as *mut *mut GcObject;
-    for i in 0..MANY_REFS {
-        // SAFETY: the payload holds MANY_REFS pointers, each a reference.
-        unsafe { obj_decref(std::mem::replace(&mut *refs.add(i), ptr::null_mut())) };
-    }
-}
-
 static MANY: GcType = GcType {
     name: c"Many".as_ptr(),
-    traverse: Some(many_traverse),
-    clear: Some(many_clear),
+    traverse: Some(payload_refs::traverse),
+    clear: Some(payload_refs::clear),
     finalize: None,
     destroy: Some(destroy),
 };
@@ -118,18 +94,10 @@ fn scenario(own: &mut Owned) -> Result<(), ()> {
     assert_eq!(obj_set_field(b, 0, a), GC_OK); // a <-> b cycle
     assert_eq!(obj_set_field(b, 1, leaf), GC_OK);
     assert_eq!(obj_set_field(big, 0, a), GC_OK);
-    // A payload that holds `a` MANY_REFS times, in the cycle through a's
-    // second field: each collection must subtract every one of them.
-    let many = own.keep(
-        obj_new_typed(&MANY, 0, MANY_REFS * std::mem::size_of::<*mut GcObject>()),
-        true,
-    )?;
-    let refs = obj_payload(many) as *mut *mut GcObject;
-    for i in 0..MANY_REFS {
-        obj_incref(a);
-        // SAFETY: the payload holds MANY_REFS pointers (zeroed at creation).
-        unsafe { *refs.add(i) = a };
-    }
+    // A payload that holds `a` payload_refs::REFS times, in the cycle
+    // through a's second field: each collection must subtract every one.
+    let many = own.keep(obj_new_typed(&MANY, 0, payload_refs::PAYLOAD), true)?;
+    payload_refs::hold(many, a);
     assert_eq!(obj_set_field(a, 1, many), GC_OK);
     let w1 = own.keep(weakref_new(a, Some(weak_cb), ptr::null_mut()), false)?;
     let _w2 = own.keep(weakref_new(leaf, Some(weak_cb), ptr::null_mut()), false)?;
