@@ -873,7 +873,11 @@ unsafe fn collect_main(g: &Locked, generation: usize) -> (usize, usize) {
         } else {
             Members::Open
         };
-        let habit = scan::habit(generation);
+        let habit = if generation == NUM_GENERATIONS - 1 {
+            scan::full_habit(young)
+        } else {
+            scan::habit(generation)
+        };
         // Garbage that dies simply is freed as it is found, unless checked
         // mode validates it or DEBUG_SAVEALL keeps it.
         let free = (!checks::enabled() && !debug::saving()).then_some(g);

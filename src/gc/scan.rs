@@ -134,9 +134,10 @@ pub(super) struct Habit {
 /// written only under the heap lock, which orders the accesses (Relaxed).
 /// A generation's first scan assumes a small set in allocation order (no
 /// lookahead; it still learns the size): wrong, it costs one scan a
-/// little; assumed the other way, a program that allocates in order paid
-/// a fifth more for its first big collection (W3: 25 ns per object
-/// instead of 21).
+/// little (a full collection checks against its list first, `full_habit`);
+/// assumed the other way, a program that allocates in order paid a fifth
+/// more for its first big collection (W3: 25 ns per object instead of
+/// 21).
 static BACKWARD: [AtomicBool; NUM_GENERATIONS] =
     [const { AtomicBool::new(false) }; NUM_GENERATIONS];
 static PREFETCH: [AtomicBool; NUM_GENERATIONS] =
@@ -155,6 +156,56 @@ pub(super) fn habit(generation: usize) -> Habit {
         prefetch: PREFETCH[generation].load(Relaxed),
         big: BIG[generation].load(Relaxed),
     }
+}
+
+/// `habit`, for a full collection of the list `young`, checked against
+/// the list itself where it assumes a small set in allocation order (the
+/// first full collection, or the first after small ones): if most
+/// references of the first `PROBE` members the scan will meet reach far,
+/// the scan looks ahead from its start. (Learnt only afterwards, the first
+/// full collection of a tree built in shuffled order took half as long
+/// again per object as the next ones: its first pass went from miss to
+/// miss. Only full collections, whose sets are the ones that outgrow the
+/// cache: a scattered young set the cache holds would pay for the
+/// lookahead and gain nothing.)
+pub(super) fn full_habit(young: *const Header) -> Habit {
+    let mut habit = habit(NUM_GENERATIONS - 1);
+    if !habit.big && !habit.prefetch {
+        let scattered = match habit.way {
+            Way::Backward => probe::<true>(young),
+            Way::Forward => probe::<false>(young),
+        };
+        if scattered {
+            (habit.big, habit.prefetch) = (true, true);
+        }
+    }
+    habit
+}
+
+/// Members `full_habit` looks at.
+pub(super) const PROBE: usize = 256;
+
+/// Whether, among the first `PROBE` members of `head` in the walk's order,
+/// most references between objects reach far (`NEAR`); false for a list
+/// shorter than that.
+pub(super) fn probe<const BACK: bool>(head: *const Header) -> bool {
+    let (mut refs, mut reach) = (0usize, 0usize);
+    let mut x = head;
+    for _ in 0..PROBE {
+        x = step::<BACK>(x);
+        if x == head {
+            return false;
+        }
+        // SAFETY: lock held; x is a live member, its fields NULL or live.
+        for slot in unsafe { fields(x) } {
+            let c = slot.load(Relaxed);
+            if !c.is_null() {
+                refs += 1;
+                reach += far(x, c) as usize;
+            }
+        }
+    }
+    refs >= PROBE / 2 && reach * 4 > refs * 3
 }
 
 /// Learns from a collection of `generation` walked by `habit`: if most
@@ -217,7 +268,13 @@ struct Spread {
 }
 
 /// Distance within which a referenced object counts as near its referrer.
-const NEAR: usize = 4096;
+pub(super) const NEAR: usize = 4096;
+
+/// Whether `c`, referenced by `h`, lies more than `NEAR` bytes away.
+#[inline(always)]
+fn far(h: *const Header, c: *const Header) -> bool {
+    (c as usize).wrapping_sub(h as usize).wrapping_add(NEAR) > 2 * NEAR
+}
 /// Members of a set that stays in the cache between passes (2-field
 /// objects in about 1.5 MiB: the L2 of current x86 cores).
 const CACHED_MEMBERS: usize = 1 << 15;
@@ -225,7 +282,7 @@ const CACHED_MEMBERS: usize = 1 << 15;
 impl Spread {
     #[inline(always)]
     fn count(&mut self, h: *const Header, c: *const Header) {
-        self.far += ((c as usize).wrapping_sub(h as usize).wrapping_add(NEAR) > 2 * NEAR) as usize;
+        self.far += far(h, c) as usize;
     }
     /// Whether prefetching is worth it: more far references than one per 8
     /// members, among more members than the cache holds (below that, the

@@ -280,3 +280,51 @@ fn rescue_keeps_what_a_finalizer_resurrected_and_all_it_reaches() {
     assert!(list::is_empty(&dead));
     assert_eq!(g.members(&g.young), vec![0, 1]);
 }
+
+/// Links each object `i` of `g` to one `pick(i)` chooses by the objects'
+/// addresses (field 0; no count changes: `probe` reads only links and
+/// fields).
+fn link_by_address(g: &Graph, pick: impl Fn(usize, &[usize]) -> Option<usize>) {
+    let addrs: Vec<usize> = g.objs.iter().map(|&o| o as usize).collect();
+    for (i, &o) in g.objs.iter().enumerate() {
+        if let Some(j) = pick(i, &addrs) {
+            // SAFETY: test-local objects with 2 fields each.
+            unsafe { crate::object::fields(o)[0].store(g.objs[j], Relaxed) };
+        }
+    }
+}
+
+#[test]
+fn the_probe_finds_a_list_whose_references_reach_far() {
+    use super::scan::{NEAR, PROBE, probe};
+    let distance = |a: usize, b: usize| a.abs_diff(b);
+    let far_one = |i: usize, a: &[usize]| (0..a.len()).find(|&j| distance(a[i], a[j]) > 2 * NEAR);
+    let near_one =
+        |i: usize, a: &[usize]| (0..a.len()).find(|&j| j != i && distance(a[i], a[j]) < NEAR);
+    let probed = |g: &Graph| {
+        let young = &*g.young;
+        (probe::<false>(young), probe::<true>(young))
+    };
+    // References all far, in a list longer than the probe: scattered.
+    let g = Graph::new(2 * PROBE, &[], &[]);
+    link_by_address(&g, far_one);
+    assert_eq!(probed(&g), (true, true));
+    // All near: not.
+    let g = Graph::new(2 * PROBE, &[], &[]);
+    link_by_address(&g, near_one);
+    assert_eq!(probed(&g), (false, false));
+    // Half far, half near: below the bar.
+    let g = Graph::new(2 * PROBE, &[], &[]);
+    link_by_address(&g, |i, a| {
+        if i % 2 == 0 {
+            far_one(i, a)
+        } else {
+            near_one(i, a)
+        }
+    });
+    assert_eq!(probed(&g), (false, false));
+    // All far, but shorter than the probe: a small set, left alone.
+    let g = Graph::new(PROBE / 2, &[], &[]);
+    link_by_address(&g, far_one);
+    assert_eq!(probed(&g), (false, false));
+}
