@@ -145,10 +145,6 @@ pub struct State {
     pub passing: bool,
     pub deferred_dirty: Vec<*mut Header>,
     pub deferred_lost: bool,
-    /// How many full collections appended their survivors to `old` since
-    /// it was last rebuilt by one (a whole-heap scan): above 1, `old` is
-    /// in no one scan's order.
-    pub old_batches: usize,
     pub permanent: Header,
     pub count: [usize; NUM_GENERATIONS],
     pub threshold: [usize; NUM_GENERATIONS],
@@ -294,7 +290,6 @@ pub static HEAP: Heap = Heap {
         passing: false,
         deferred_dirty: Vec::new(),
         deferred_lost: false,
-        old_batches: 0,
         permanent: crate::list::sentinel(),
         count: [0; NUM_GENERATIONS],
         threshold: [700, 10, 10],

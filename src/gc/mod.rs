@@ -122,13 +122,13 @@
 //! heap costs little more to scan than they do. The walk checks the same
 //! as it goes, and gives up once it has made most of `old` dirty (a dropped
 //! old tree: the rest of the walk, and taking what it marked, would cost
-//! about as much as the scan). If one scan made `old`
-//! (`old_batches`), it stays in that order and the dirty objects are taken
-//! where they are (that tree, read: 19 ns per object); otherwise, later
-//! scans appended their survivors, and the dirty objects are taken in
-//! allocation order first (cyclic binary-trees' stretch tree, built across
-//! several full collections then read: its collection scanned in 66 ms
-//! instead of 126).
+//! about as much as the scan). `old` is then scanned in its own order
+//! (the order of the scans that made it, each in the program's allocation
+//! order, mostly), the marked objects where they are: taking them in page
+//! order first costs a pass over them, which a scan that looks ahead no
+//! longer makes up for (cyclic binary-trees' stretch tree, built across
+//! three full collections then read and dropped: its collection took 41
+//! ms instead of 49).
 //!
 //! # The header during a collection
 //! - The state word (`prev` walking forward, `next` backward) of a member
@@ -825,13 +825,10 @@ unsafe fn collect_main(g: &Locked, generation: usize) -> (usize, usize) {
             whole = (*st).old_len < (*st).pool.marked_count() || !take_in_dirty(g);
             let dirty = &raw const (*st).dirty;
             // The set, oldest first: (old,) dirty, promoted.
-            if whole && (*st).old_batches <= 1 {
-                // `old` is in the order of the scan that made it (the
-                // order of the program's allocations, mostly): left in it,
-                // the marked objects cost nothing to take in.
+            if whole {
+                // The marked objects stay where they are in `old` (module
+                // docs): only their marks go.
                 (*st).pool.take_marked(|_| {});
-            } else if whole {
-                take_marked_into_dirty(g);
             }
             list::merge(young, dirty);
             if whole {
@@ -897,7 +894,7 @@ unsafe fn collect_main(g: &Locked, generation: usize) -> (usize, usize) {
         validate::closed(young, &unreachable);
         // (A full collection's survivors are `OLD` now: the marking walk
         // set it.)
-        join_survivors(st, generation, young, survivors, whole);
+        join_survivors(st, generation, young, survivors);
 
         let final_garbage = list::sentinel();
         list::init(&final_garbage);
@@ -969,8 +966,6 @@ unsafe fn promote_all(g: &Locked, generation: usize) {
             list::merge(&raw const (*st).gens[i], young);
         }
         let mut survivors = 0;
-        // (`old` made by this collection alone: one batch)
-        let whole = list::is_empty(&raw const (*st).old);
         if generation == 1 {
             for_each(young, |h| {
                 survivors += 1;
@@ -988,14 +983,13 @@ unsafe fn promote_all(g: &Locked, generation: usize) {
                 (*h).change_owned(OLD, PROMOTED);
             });
         }
-        join_survivors(st, generation, young, survivors, whole);
+        join_survivors(st, generation, young, survivors);
     }
 }
 
 /// Step 5: the `survivors` of a collection of `generation`, in `young`,
 /// join the next generation (generation 1's counted in
-/// `long_lived_pending`); a full collection's join `old` (`whole`: it
-/// scanned all of `old`, which is now in one scan's order), and the
+/// `long_lived_pending`); a full collection's join `old`, and the
 /// long-lived figures restart from them. (Generation 0's survivors need not
 /// be counted.)
 ///
@@ -1007,7 +1001,6 @@ unsafe fn join_survivors(
     generation: usize,
     young: *const Header,
     survivors: usize,
-    whole: bool,
 ) {
     // SAFETY: caller's contract.
     unsafe {
@@ -1018,7 +1011,6 @@ unsafe fn join_survivors(
             list::merge(young, &raw const (*st).gens[generation + 1]);
         } else {
             list::merge(young, &raw const (*st).old);
-            (*st).old_batches = if whole { 1 } else { (*st).old_batches + 1 };
             (*st).old_len = (*st).old_len.wrapping_add(survivors);
             (*st).long_lived_pending = 0;
             (*st).long_lived_total = (*st).old_len;
@@ -1344,7 +1336,6 @@ pub fn freeze() {
     });
     st.pool.take_marked(|_| {});
     st.old_len = 0;
-    st.old_batches = 0;
     for i in 0..NUM_GENERATIONS {
         // SAFETY: lock held.
         for head in unsafe { crate::heap::generation_lists(st, i) } {
