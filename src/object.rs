@@ -989,8 +989,11 @@ pub(crate) struct Traversed {
     spill: Vec<*mut Header>,
     /// References reported before this batch.
     skip: usize,
-    /// Whether the last call reported everything after `skip`.
-    done: bool,
+    /// References the hook reported so far in the call under way.
+    seen: usize,
+    /// Whether references remain that no batch held yet: true until a
+    /// call of the hook finds room for all it reports after `skip`.
+    more: bool,
 }
 
 /// References a batch holds without an allocation.
@@ -1004,7 +1007,8 @@ impl Traversed {
             len: 0,
             spill: Vec::new(),
             skip: 0,
-            done: false,
+            seen: 0,
+            more: true,
         }
     }
 
@@ -1014,28 +1018,23 @@ impl Traversed {
     /// `h` is live, `traverse` its type's hook; the heap lock is held.
     #[inline(never)]
     pub unsafe fn next_batch(&mut self, h: *mut Header, traverse: TraverseFn) -> bool {
-        if self.done {
+        if !self.more {
             return false;
         }
         self.skip += self.batch().len();
         self.len = 0;
         self.spill.clear();
-        let mut gather = Gather {
-            into: self,
-            seen: 0,
-            full: false,
-        };
-        // SAFETY: caller's contract; the context outlives the call, and the
+        self.seen = 0;
+        self.more = false;
+        // SAFETY: caller's contract; `self` outlives the call, and the
         // visitor only writes into it.
         unsafe {
             traverse(
                 h as *mut GcObject,
                 gather_trampoline,
-                &mut gather as *mut Gather as *mut c_void,
+                self as *mut Traversed as *mut c_void,
             )
         };
-        let full = gather.full;
-        self.done = !full;
         !self.batch().is_empty()
     }
 
@@ -1070,15 +1069,6 @@ impl Traversed {
     }
 }
 
-/// `Traversed::next_batch`'s visitor context.
-struct Gather<'a> {
-    into: &'a mut Traversed,
-    /// References reported so far by this call.
-    seen: usize,
-    /// Whether one after `skip` found no room.
-    full: bool,
-}
-
 /// The `traverse` hook's type, as `GcType` holds it.
 type TraverseFn = unsafe extern "C" fn(*mut GcObject, GcVisitFn, *mut c_void);
 
@@ -1086,14 +1076,14 @@ unsafe extern "C" fn gather_trampoline(child: *mut GcObject, ctx: *mut c_void) {
     if child.is_null() {
         return;
     }
-    // SAFETY: ctx is the `Gather` next_batch passed for this call.
-    let gather = unsafe { &mut *(ctx as *mut Gather) };
-    gather.seen += 1;
-    if gather.seen <= gather.into.skip || gather.full {
+    // SAFETY: ctx is the `Traversed` next_batch passed for this call.
+    let t = unsafe { &mut *(ctx as *mut Traversed) };
+    t.seen += 1;
+    if t.seen <= t.skip || t.more {
         return;
     }
-    if !gather.into.push(child as *mut Header) {
-        gather.full = true;
+    if !t.push(child as *mut Header) {
+        t.more = true;
     }
 }
 

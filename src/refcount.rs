@@ -1437,11 +1437,7 @@ pub unsafe fn free_unwatched(st: *mut State, h: *mut Header, books: &mut Freed) 
     unsafe {
         debug_assert!(!(*h).has(WEAKREFED) && !(*st).busy.sections_used);
         let (base, size, pooled) = booked(h, books);
-        if pooled {
-            (*st).pool.free(base, size);
-        } else {
-            sys_free(base, size);
-        }
+        release_memory(st, h, base, size, false, pooled);
     }
 }
 
