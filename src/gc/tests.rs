@@ -328,3 +328,30 @@ fn the_probe_finds_a_list_whose_references_reach_far() {
     link_by_address(&g, far_one);
     assert_eq!(probed(&g), (false, false));
 }
+
+#[test]
+fn the_walk_turns_when_the_other_way_revived_less_last_time() {
+    use super::scan::{EVEN, turn};
+    // Nothing known of the other way: turn past half, as a first guess.
+    assert!(turn(540, EVEN).1);
+    assert!(!turn(460, EVEN).1);
+    // The other way revived all: a way that revives half is kept...
+    let (mut other, turned) = turn(540, 1000);
+    assert!(!turned);
+    // ...and the other way is tried again once its share has aged below
+    // this one's: after a few dozen collections, not at once, not never.
+    let mut kept = 1;
+    loop {
+        let (aged, turned) = turn(540, other);
+        if turned {
+            break;
+        }
+        other = aged;
+        kept += 1;
+        assert!(kept < 100, "the other way is never tried again");
+    }
+    assert!((20..60).contains(&kept), "tried again after {kept}");
+    // A share that ages toward even odds from below stays below it.
+    assert_eq!(turn(0, 0).0, 32);
+    assert!(!turn(10, 0).1);
+}
