@@ -75,7 +75,8 @@
 //! Steps 2-4 walk the list forward (by `next`) or backward (by `prev`),
 //! the same way throughout; the word not walked by is the state word.
 //! Each generation walks the way that revived the smaller share of its
-//! survivors last time (scan::learn):
+//! survivors last time (scan::learn; before its first walk, a full
+//! collection asks the ends of its list, scan::full_habit):
 //! the marking walk is cheapest where it meets parents before children
 //! (forward where the program allocated parents first, backward where it
 //! allocated children first). The passes read the links a window of

@@ -143,6 +143,9 @@ static BACKWARD: [AtomicBool; NUM_GENERATIONS] =
 static PREFETCH: [AtomicBool; NUM_GENERATIONS] =
     [const { AtomicBool::new(false) }; NUM_GENERATIONS];
 static BIG: [AtomicBool; NUM_GENERATIONS] = [const { AtomicBool::new(false) }; NUM_GENERATIONS];
+/// Per generation, whether a marking walk has found survivors (so its way
+/// is learnt, not guessed).
+static WALKED: [AtomicBool; NUM_GENERATIONS] = [const { AtomicBool::new(false) }; NUM_GENERATIONS];
 /// Per generation and way (forward, backward), the share of its survivors, in
 /// thousandths, that the last marking walk that way found only after
 /// passing them (`EVEN` until one did): what `learn` compares.
@@ -166,17 +169,24 @@ pub(super) fn habit(generation: usize) -> Habit {
 }
 
 /// `habit`, for a full collection of the list `young`, checked against
-/// the list itself where it assumes a small set in allocation order (the
-/// first full collection, or the first after small ones): if most
-/// references of the first `PROBE` members the scan will meet reach far,
-/// the scan looks ahead from its start. (Learnt only afterwards, the first
-/// full collection of a tree built in shuffled order took half as long
-/// again per object as the next ones: its first pass went from miss to
-/// miss. Only full collections, whose sets are the ones that outgrow the
-/// cache: a scattered young set the cache holds would pay for the
-/// lookahead and gain nothing.)
+/// the list itself where it assumes what it has not learnt:
+/// - where it assumes a small set in allocation order (the first full
+///   collection, or the first after small ones): if most references of the
+///   first `PROBE` members the scan will meet reach far, the scan looks
+///   ahead from its start. (Learnt only afterwards, the first full
+///   collection of a tree built in shuffled order took half as long again
+///   per object as the next ones: its first pass went from miss to miss.)
+/// - where no full collection has walked yet: the way that meets parents
+///   first in the members at the list's two ends (`order`). (Learnt only
+///   afterwards, the first full collection of a tree built children first
+///   walked it forward and took half as long again per object as the next
+///   ones: its marking walk met every child before its parent.)
+///
+/// Only full collections, whose sets are the ones that outgrow the cache:
+/// a young set the cache holds would pay for the probe and gain nothing.
 pub(super) fn full_habit(young: *const Header) -> Habit {
-    let mut habit = habit(NUM_GENERATIONS - 1);
+    let oldest = NUM_GENERATIONS - 1;
+    let mut habit = habit(oldest);
     if !habit.big && !habit.prefetch {
         let scattered = match habit.way {
             Way::Backward => probe::<true>(young),
@@ -186,7 +196,69 @@ pub(super) fn full_habit(young: *const Header) -> Habit {
             (habit.big, habit.prefetch) = (true, true);
         }
     }
+    if !WALKED[oldest].load(Relaxed)
+        && let Some(way) = order(young)
+    {
+        habit.way = way;
+    }
     habit
+}
+
+/// The way that meets parents before their children among the first
+/// `PROBE` members at each end of `head` (the walk starts at one of them):
+/// backward if more references between members of a sample point to a
+/// member made before (an earlier member in the list) than to one made
+/// after, forward if fewer; `None` for a list shorter than twice `PROBE`
+/// (a small set: the way barely matters) or for a tie.
+pub(super) fn order(head: *const Header) -> Option<Way> {
+    let (back, fwd) = (order_at::<true>(head)?, order_at::<false>(head)?);
+    // order_at counts (to members before, to members after) in its own
+    // walk's order; backward, "before" is after in the list.
+    let (earlier, later) = (fwd.0 + back.1, fwd.1 + back.0);
+    match earlier.cmp(&later) {
+        std::cmp::Ordering::Greater => Some(Way::Backward),
+        std::cmp::Ordering::Less => Some(Way::Forward),
+        std::cmp::Ordering::Equal => None,
+    }
+}
+
+/// Among the first `PROBE` members of `head` walked by `BACK`, how many
+/// references in their fields point to a member of the sample met before
+/// the referrer, and how many to one met after; `None` if the list is
+/// shorter than twice `PROBE`.
+fn order_at<const BACK: bool>(head: *const Header) -> Option<(usize, usize)> {
+    // (address, place in the walk), sorted by address to look fields up.
+    let mut met = [(0usize, 0usize); PROBE];
+    let mut x = head;
+    for (i, m) in met.iter_mut().enumerate() {
+        x = step::<BACK>(x);
+        if x == head {
+            return None;
+        }
+        *m = (x as usize, i);
+    }
+    // The list must go on past a sample at each end.
+    let mut y = x;
+    for _ in 0..PROBE {
+        y = step::<BACK>(y);
+        if y == head {
+            return None;
+        }
+    }
+    met.sort_unstable();
+    let (mut before, mut after) = (0, 0);
+    for &(x, i) in &met {
+        // SAFETY: lock held; x is a live member, its fields NULL or live.
+        for slot in unsafe { fields(x as *const Header) } {
+            let c = slot.load(Relaxed) as usize;
+            if let Ok(k) = met.binary_search_by_key(&c, |m| m.0) {
+                let j = met[k].1;
+                before += (j < i) as usize;
+                after += (j > i) as usize;
+            }
+        }
+    }
+    Some((before, after))
 }
 
 /// Whether a generation whose walk this way revived `share` (thousandths
@@ -251,9 +323,9 @@ pub(super) fn learn(generation: usize, habit: Habit, scan: &Scan) {
         let (other_share, turned) = turn(share, revived[other].load(Relaxed));
         revived[this].store(share, Relaxed);
         revived[other].store(other_share, Relaxed);
-        if turned {
-            BACKWARD[generation].store(habit.way == Way::Forward, Relaxed);
-        }
+        // (The way walked may be `full_habit`'s guess, not the stored one.)
+        BACKWARD[generation].store((habit.way == Way::Backward) != turned, Relaxed);
+        WALKED[generation].store(true, Relaxed);
     }
     PREFETCH[generation].store(scan.scattered, Relaxed);
     BIG[generation].store(scan.big, Relaxed);

@@ -355,3 +355,23 @@ fn the_walk_turns_when_the_other_way_revived_less_last_time() {
     assert_eq!(turn(0, 0).0, 32);
     assert!(!turn(10, 0).1);
 }
+
+#[test]
+fn the_probe_finds_which_way_meets_parents_first() {
+    use super::scan::{PROBE, order};
+    let n = 2 * PROBE + 10;
+    // Each object holds the two made just before it (children first), or
+    // the two made just after it (parents first).
+    let earlier: Vec<(usize, usize)> = (2..n).flat_map(|i| [(i, i - 1), (i, i - 2)]).collect();
+    let later: Vec<(usize, usize)> = (0..n - 2).flat_map(|i| [(i, i + 1), (i, i + 2)]).collect();
+    let g = Graph::new(n, &earlier, &[n - 1]);
+    assert_eq!(order(&*g.young), Some(Way::Backward));
+    let g = Graph::new(n, &later, &[0]);
+    assert_eq!(order(&*g.young), Some(Way::Forward));
+    // No references between members: a tie, nothing learnt.
+    let g = Graph::new(n, &[], &[]);
+    assert_eq!(order(&*g.young), None);
+    // Too short to tell.
+    let g = Graph::new(2 * PROBE - 1, &earlier[..100], &[]);
+    assert_eq!(order(&*g.young), None);
+}
