@@ -13,9 +13,11 @@
 //! third of the scan, so it is left out.
 //!
 //! Invariants: a pass changes only state words (the link it walks by stays
-//! intact, so does the list order); when `deduce_unreachable` returns, both
-//! lists are plain doubly linked lists again. `BACKWARD` and `PREFETCH` only
-//! steer speed: the result does not depend on them.
+//! intact, so does the list order), except `count_refs`, which walks the
+//! other way and leaves the words as a pass of the scan's way would; when
+//! `deduce_unreachable` returns, both lists are plain doubly linked lists
+//! again. `BACKWARD` and `PREFETCH` only steer speed: the result does not
+//! depend on them.
 
 use super::debug;
 use crate::checks;
@@ -566,7 +568,12 @@ fn refs<const BACK: bool>(
 ) -> Spread {
     match members {
         Members::All | Members::AllButOld => {
-            count_refs::<BACK>(head, reset, members == Members::AllButOld, habit, owned)
+            let skip_old = members == Members::AllButOld;
+            if BACK {
+                count_refs::<true, false>(head, reset, skip_old, habit, owned)
+            } else {
+                count_refs::<false, true>(head, reset, skip_old, habit, owned)
+            }
         }
         Members::Open => {
             update_refs::<BACK>(head, reset, owned);
@@ -576,40 +583,67 @@ fn refs<const BACK: bool>(
 }
 
 /// `update_refs` and `subtract_refs` in one pass, for `Members::All` (and
-/// `AllButOld`, with `skip_old`):
-/// a member gets its gc_refs when first met, as a child of an earlier member
-/// (count less one) or in its own turn (its count); references from later
-/// members are subtracted as they come. Until then its `prev` is a plain
-/// link, with no `COLLECTING` bit.
-fn count_refs<const BACK: bool>(
+/// `AllButOld`, with `skip_old`): a member gets its gc_refs when first met,
+/// as a child of an earlier member (count less one) or in its own turn (its
+/// count); references from later members are subtracted as they come.
+///
+/// The pass walks against the marking walk's way `BACK` (`AGAINST` is
+/// `!BACK`): by the word that is the marking walk's state word, so it meets
+/// children before their parents where the marking walk meets parents
+/// first. A child is then mostly met after its own turn, while its header
+/// is still in cache from it, instead of before it, from memory (W4c's
+/// first pass: 6.8 ms against 9.5 for its million members, the same way as
+/// the marking walk). It leaves the words as a pass of the marking walk's
+/// way would: each member's state in `state::<BACK>`, its link in the other
+/// word. So a member met before its turn keeps its state in the link word
+/// (`state::<AGAINST>`; the walk reads the other); in its turn, the state
+/// moves to `state::<BACK>` (which the walk has read) and the link word
+/// gets its link back: the member the pass met just before it, its
+/// neighbour that way. A child's state is thus in the link word before its
+/// turn, in the state word after it; a word without `COLLECTING` is a link
+/// (or, in both words, the child is not met yet or not a member).
+fn count_refs<const BACK: bool, const AGAINST: bool>(
     head: *const Header,
     reset: bool,
     skip_old: bool,
     habit: Habit,
     owned: bool,
 ) -> Spread {
+    debug_assert_ne!(BACK, AGAINST);
     let checked = checks::enabled();
     let mut spread = Spread::default();
-    walk::<BACK>(head, habit.big, habit.prefetch, prefetch_children, |h| {
+    let mut pred = head;
+    walk::<AGAINST>(head, habit.big, habit.prefetch, prefetch_children, |h| {
         spread.members += 1;
-        if state::<BACK>(h) & FLAGS != COLLECTING {
-            set_state::<BACK>(h, read_count(h, reset, owned) << REFS_SHIFT | COLLECTING);
-        }
+        let early = state::<AGAINST>(h);
+        let own = if early & FLAGS == COLLECTING {
+            early
+        } else {
+            read_count(h, reset, owned) << REFS_SHIFT | COLLECTING
+        };
+        set_state::<BACK>(h, own);
+        set_state::<AGAINST>(h, pred as usize);
+        pred = h;
         // SAFETY: lock held; h is live.
         unsafe {
             for_each_child(h as *mut Header, |c| {
                 if checked {
                     checks::referenced(c"gc_collect", c, h as *mut Header);
                 }
-                let p = state::<BACK>(c);
-                if p & FLAGS == COLLECTING {
-                    subtract_one::<BACK>(c, p);
-                } else if (*c).is_tracked() && !(skip_old && (*c).has(OLD)) {
-                    let refs = read_count(c, reset, owned);
-                    debug_assert!(refs > 0, "gc_refs below zero: a count is too low");
-                    set_state::<BACK>(c, refs.wrapping_sub(1) << REFS_SHIFT | COLLECTING);
+                let early = state::<AGAINST>(c);
+                if early & FLAGS == COLLECTING {
+                    subtract_one::<AGAINST>(c, early);
                 } else {
-                    return;
+                    let p = state::<BACK>(c);
+                    if p & FLAGS == COLLECTING {
+                        subtract_one::<BACK>(c, p);
+                    } else if (*c).is_tracked() && !(skip_old && (*c).has(OLD)) {
+                        let refs = read_count(c, reset, owned);
+                        debug_assert!(refs > 0, "gc_refs below zero: a count is too low");
+                        set_state::<AGAINST>(c, refs.wrapping_sub(1) << REFS_SHIFT | COLLECTING);
+                    } else {
+                        return;
+                    }
                 }
                 if habit.big {
                     spread.count(h, c);

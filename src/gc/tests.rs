@@ -146,6 +146,25 @@ fn cycle_without_outside_reference_is_unreachable() {
 }
 
 #[test]
+fn a_member_two_earlier_members_reference_is_counted_once_per_reference() {
+    each_way(|members, habit| {
+        // 2 is held by 0 and 1, which it holds: garbage. Mirrored, 0 is
+        // held by 1 and 2. Whichever way the first pass walks, one of the
+        // two graphs has it meet the shared member twice before its turn.
+        for edges in [
+            [(0, 2), (1, 2), (2, 0), (2, 1)],
+            [(2, 0), (1, 0), (0, 2), (0, 1)],
+        ] {
+            let g = Graph::new(3, &edges, &[]);
+            let scan = g.scan(members, habit);
+            validate::lists(&[&*g.young, &*g.unreachable]);
+            assert_eq!(scan.survivors, 0);
+            assert_eq!(g.members(&g.unreachable), vec![0, 1, 2]);
+        }
+    });
+}
+
+#[test]
 fn object_moved_to_unreachable_comes_back_when_reached_later() {
     each_way(|members, habit| {
         // List order 0,1,2: 0 and 1 look unreachable when met (gc_refs 0),
