@@ -145,9 +145,11 @@ static BACKWARD: [AtomicBool; NUM_GENERATIONS] =
 static PREFETCH: [AtomicBool; NUM_GENERATIONS] =
     [const { AtomicBool::new(false) }; NUM_GENERATIONS];
 static BIG: [AtomicBool; NUM_GENERATIONS] = [const { AtomicBool::new(false) }; NUM_GENERATIONS];
-/// Per generation, whether a marking walk has found survivors (so its way
-/// is learnt, not guessed).
-static WALKED: [AtomicBool; NUM_GENERATIONS] = [const { AtomicBool::new(false) }; NUM_GENERATIONS];
+/// Whether a full collection's way is still to be asked of its list
+/// (`order`): until a list was long enough to tell (once per process: the
+/// probe cost a full collection of 600 objects two thirds as much again),
+/// or a walk with survivors learnt it.
+static ASK_ORDER: AtomicBool = AtomicBool::new(true);
 /// Per generation and way (forward, backward), the share of its survivors, in
 /// thousandths, that the last marking walk that way found only after
 /// passing them (`EVEN` until one did): what `learn` compares.
@@ -178,17 +180,27 @@ pub(super) fn habit(generation: usize) -> Habit {
 ///   ahead from its start. (Learnt only afterwards, the first full
 ///   collection of a tree built in shuffled order took half as long again
 ///   per object as the next ones: its first pass went from miss to miss.)
-/// - where no full collection has walked yet: the way that meets parents
-///   first in the members at the list's two ends (`order`). (Learnt only
-///   afterwards, the first full collection of a tree built children first
-///   walked it forward and took half as long again per object as the next
-///   ones: its marking walk met every child before its parent.)
+/// - until a walk or a list long enough has told (`ASK_ORDER`): the way
+///   that meets parents first in the members at the list's two ends
+///   (`order`). (Learnt only afterwards, the first full collection of a
+///   tree built children first walked it forward and took half as long
+///   again per object as the next ones: its marking walk met every child
+///   before its parent.)
 ///
 /// Only full collections, whose sets are the ones that outgrow the cache:
 /// a young set the cache holds would pay for the probe and gain nothing.
 pub(super) fn full_habit(young: *const Header) -> Habit {
     let oldest = NUM_GENERATIONS - 1;
     let mut habit = habit(oldest);
+    if ASK_ORDER.load(Relaxed)
+        && let Some(told) = order(young)
+    {
+        ASK_ORDER.store(false, Relaxed);
+        if let Some(way) = told {
+            habit.way = way;
+            BACKWARD[oldest].store(way == Way::Backward, Relaxed);
+        }
+    }
     if !habit.big && !habit.prefetch {
         let scattered = match habit.way {
             Way::Backward => probe::<true>(young),
@@ -198,11 +210,6 @@ pub(super) fn full_habit(young: *const Header) -> Habit {
             (habit.big, habit.prefetch) = (true, true);
         }
     }
-    if !WALKED[oldest].load(Relaxed)
-        && let Some(way) = order(young)
-    {
-        habit.way = way;
-    }
     habit
 }
 
@@ -210,18 +217,18 @@ pub(super) fn full_habit(young: *const Header) -> Habit {
 /// `PROBE` members at each end of `head` (the walk starts at one of them):
 /// backward if more references between members of a sample point to an
 /// earlier member in the list (made before, as a rule) than to a later
-/// one, forward if fewer; `None` for a list shorter than twice `PROBE`
-/// (a small set: the way barely matters) or for a tie.
-pub(super) fn order(head: *const Header) -> Option<Way> {
+/// one, forward if fewer, `Some(None)` for a tie; `None` for a list shorter
+/// than twice `PROBE` (a small set: the way barely matters).
+pub(super) fn order(head: *const Header) -> Option<Option<Way>> {
     let (back, fwd) = (order_at::<true>(head)?, order_at::<false>(head)?);
     // order_at counts (to members before, to members after) in its own
     // walk's order; backward, "before" is after in the list.
     let (earlier, later) = (fwd.0 + back.1, fwd.1 + back.0);
-    match earlier.cmp(&later) {
+    Some(match earlier.cmp(&later) {
         std::cmp::Ordering::Greater => Some(Way::Backward),
         std::cmp::Ordering::Less => Some(Way::Forward),
         std::cmp::Ordering::Equal => None,
-    }
+    })
 }
 
 /// Among the first `PROBE` members of `head` walked by `BACK`, how many
@@ -325,9 +332,10 @@ pub(super) fn learn(generation: usize, habit: Habit, scan: &Scan) {
         let (other_share, turned) = turn(share, revived[other].load(Relaxed));
         revived[this].store(share, Relaxed);
         revived[other].store(other_share, Relaxed);
-        // (The way walked may be `full_habit`'s guess, not the stored one.)
         BACKWARD[generation].store((habit.way == Way::Backward) != turned, Relaxed);
-        WALKED[generation].store(true, Relaxed);
+        if generation == NUM_GENERATIONS - 1 {
+            ASK_ORDER.store(false, Relaxed);
+        }
     }
     PREFETCH[generation].store(scan.scattered, Relaxed);
     BIG[generation].store(scan.big, Relaxed);
