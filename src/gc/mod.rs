@@ -73,9 +73,10 @@
 //!     cache, as CPython frees garbage whose count drops during `tp_clear`.
 //!
 //! Steps 2-4 walk the list forward (by `next`) or backward (by `prev`),
-//! the same way throughout (but a full collection's first pass, which
-//! walks the other way to meet children before their parents,
-//! scan::count_refs); the word not walked by is the state word.
+//! the same way throughout (but the first pass of a full collection of a
+//! set bigger than the cache, which walks the other way to meet children
+//! before their parents, scan::count_refs); the word not walked by is the
+//! state word.
 //! Each generation walks the way that revived the smaller share of its
 //! survivors last time (scan::learn; before its first walk, a full
 //! collection asks the ends of its list, scan::full_habit):

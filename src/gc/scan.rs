@@ -13,11 +13,11 @@
 //! third of the scan, so it is left out.
 //!
 //! Invariants: a pass changes only state words (the link it walks by stays
-//! intact, so does the list order), except `count_refs`, which walks the
-//! other way and leaves the words as a pass of the scan's way would; when
-//! `deduce_unreachable` returns, both lists are plain doubly linked lists
-//! again. `BACKWARD` and `PREFETCH` only steer speed: the result does not
-//! depend on them.
+//! intact, so does the list order), except `count_refs` in a big set,
+//! which walks the other way and leaves the words as a pass of the scan's
+//! way would; when `deduce_unreachable` returns, both lists are plain
+//! doubly linked lists again. `BACKWARD` and `PREFETCH` only steer speed:
+//! the result does not depend on them.
 
 use super::debug;
 use crate::checks;
@@ -577,10 +577,13 @@ fn refs<const BACK: bool>(
     match members {
         Members::All | Members::AllButOld => {
             let skip_old = members == Members::AllButOld;
-            if BACK {
-                count_refs::<true, false>(head, reset, skip_old, habit, owned)
-            } else {
-                count_refs::<false, true>(head, reset, skip_old, habit, owned)
+            // Against the marking walk where the set outgrows the cache;
+            // in a set the cache holds, the other way's extra test and
+            // store cost more than it saves.
+            match (BACK, habit.big) {
+                (true, true) => count_refs::<true, false>(head, reset, skip_old, habit, owned),
+                (false, true) => count_refs::<false, true>(head, reset, skip_old, habit, owned),
+                _ => count_refs::<BACK, BACK>(head, reset, skip_old, habit, owned),
             }
         }
         Members::Open => {
@@ -595,8 +598,11 @@ fn refs<const BACK: bool>(
 /// as a child of an earlier member (count less one) or in its own turn (its
 /// count); references from later members are subtracted as they come.
 ///
-/// The pass walks against the marking walk's way `BACK` (`AGAINST` is
-/// `!BACK`): by the word that is the marking walk's state word, so it meets
+/// With `AGAINST` = `BACK`, the pass walks the marking walk's way: its
+/// state word is the one it does not walk by, and a member met before its
+/// turn has its state there already. With `AGAINST` = `!BACK`, the pass
+/// walks against the marking walk: by the word that is the marking walk's
+/// state word, so it meets
 /// children before their parents where the marking walk meets parents
 /// first. A child is then mostly met after its own turn, while its header
 /// is still in cache from it, instead of before it, from memory (the first
@@ -618,21 +624,26 @@ fn count_refs<const BACK: bool, const AGAINST: bool>(
     habit: Habit,
     owned: bool,
 ) -> Spread {
-    debug_assert_ne!(BACK, AGAINST);
     let checked = checks::enabled();
     let mut spread = Spread::default();
     let mut pred = head;
     walk::<AGAINST>(head, habit.big, habit.prefetch, prefetch_children, |h| {
         spread.members += 1;
         let early = state::<AGAINST>(h);
-        let own = if early & FLAGS == COLLECTING {
-            early
+        if AGAINST == BACK {
+            if early & FLAGS != COLLECTING {
+                set_state::<BACK>(h, read_count(h, reset, owned) << REFS_SHIFT | COLLECTING);
+            }
         } else {
-            read_count(h, reset, owned) << REFS_SHIFT | COLLECTING
-        };
-        set_state::<BACK>(h, own);
-        set_state::<AGAINST>(h, pred as usize);
-        pred = h;
+            let own = if early & FLAGS == COLLECTING {
+                early
+            } else {
+                read_count(h, reset, owned) << REFS_SHIFT | COLLECTING
+            };
+            set_state::<BACK>(h, own);
+            set_state::<AGAINST>(h, pred as usize);
+            pred = h;
+        }
         // SAFETY: lock held; h is live.
         unsafe {
             for_each_child(h as *mut Header, |c| {
@@ -643,7 +654,9 @@ fn count_refs<const BACK: bool, const AGAINST: bool>(
                 if early & FLAGS == COLLECTING {
                     subtract_one::<AGAINST>(c, early);
                 } else {
-                    let p = state::<BACK>(c);
+                    // (Walking the marking walk's way, there is no other
+                    // word to look in.)
+                    let p = if AGAINST != BACK { state::<BACK>(c) } else { 0 };
                     if p & FLAGS == COLLECTING {
                         subtract_one::<BACK>(c, p);
                     } else if (*c).is_tracked() && !(skip_old && (*c).has(OLD)) {
