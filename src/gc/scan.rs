@@ -200,6 +200,11 @@ pub(super) fn full_habit(young: *const Header) -> Habit {
             habit.way = way;
             BACKWARD[oldest].store(way == Way::Backward, Relaxed);
         }
+        // A list long enough to tell, in a program's first full collection
+        // (which comes after thousands of allocations): taken for big, so
+        // that the first pass walks against the marking walk (W4c's first
+        // collection: 16.6 -> 13.9 ns per object, medians of 5).
+        habit.big = true;
     }
     if !habit.big && !habit.prefetch {
         let scattered = match habit.way {
