@@ -604,19 +604,20 @@ fn refs<const BACK: bool>(
 /// as a child of an earlier member (count less one) or in its own turn (its
 /// count); references from later members are subtracted as they come.
 ///
-/// With `AGAINST` = `BACK`, the pass walks the marking walk's way: its
-/// state word is the one it does not walk by, and a member met before its
-/// turn has its state there already. With `AGAINST` = `!BACK`, the pass
-/// walks against the marking walk: by the word that is the marking walk's
-/// state word, so it meets
+/// With `AGAINST` = `BACK` (a set the cache holds, `refs`), the pass walks
+/// the marking walk's way: its state word is the one it does not walk by,
+/// and a member met before its turn has its state there already.
+///
+/// With `AGAINST` = `!BACK` (a bigger set), it walks against the marking
+/// walk, by the word that is the marking walk's state word, so it meets
 /// children before their parents where the marking walk meets parents
 /// first. A child is then mostly met after its own turn, while its header
 /// is still in cache from it, instead of before it, from memory (the first
 /// pass of W4c's collections: 7.1-8.3 ms against 8.8-9.9 for its million
 /// members walking the marking walk's way; W4's: 5.9 against 8.0). It
-/// leaves the words as a pass of the marking walk's
-/// way would: each member's state in `state::<BACK>`, its link in the other
-/// word. So a member met before its turn keeps its state in the link word
+/// leaves the words as a pass of the marking walk's way would: each
+/// member's state in `state::<BACK>`, its link in the other word. So a
+/// member met before its turn keeps its state in the link word
 /// (`state::<AGAINST>`; the walk reads the other); in its turn, the state
 /// moves to `state::<BACK>` (which the walk has read) and the link word
 /// gets its link back: the member the pass met just before it, its
