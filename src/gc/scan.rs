@@ -328,7 +328,8 @@ pub(super) fn probe<const BACK: bool>(head: *const Header) -> bool {
 /// did (`turn`), the next one walks the other way; it prefetches if this
 /// one found the references scattered.
 pub(super) fn learn(generation: usize, habit: Habit, scan: &Scan) {
-    if let Some(share) = (scan.revived.min(scan.survivors) * 1000).checked_div(scan.survivors) {
+    // (Each revived member is scanned once, so it is among the survivors.)
+    if let Some(share) = (scan.revived * 1000).checked_div(scan.survivors) {
         let [this, other] = match habit.way {
             Way::Forward => [0, 1],
             Way::Backward => [1, 0],
