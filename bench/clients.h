@@ -40,6 +40,9 @@
  * collector). */
 static void sys_init(void);
 static void sys_report(double total_ns, double nodes); /* emits gc figures */
+/* The bytes one node made by leaf() takes in the system's heap, measured
+ * (0: not known); the node is then given to drop. */
+static double sys_node_bytes(void *(*leaf)(void), void (*drop)(void *));
 static void *bt_make(int depth);
 static long bt_check(void *t);
 static void bt_drop(void *t);
@@ -162,6 +165,9 @@ static inline void emit_gc(double total_ns, double nodes, double gc_ns, double m
   emit("mutator_ns_per_node", (total_ns - gc_ns) / nodes);
 }
 
+static void *bt_leaf(void) { return bt_make(0); }
+static void *btc_leaf(void) { return btc_make(0); }
+
 #define CLIENTS_USAGE "usage: %s BT|BTC|GCB [scale]\n"
 
 static inline int clients_main(int argc, char **argv, const char *system) {
@@ -189,6 +195,12 @@ static inline int clients_main(int argc, char **argv, const char *system) {
   emit("ns_per_node", total / nodes);
   sys_report(total, nodes);
   emit_peak_rss();
+  /* (After the run: the leaf of the workload's node type, BT's or BTC's,
+   * GCBench's node with its two ints.) */
+  void *(*leaf)(void) = !strcmp(argv[1], "BT") ? bt_leaf : !strcmp(argv[1], "BTC") ? btc_leaf : gcb_leaf;
+  void (*drop)(void *) = !strcmp(argv[1], "BT") ? bt_drop : !strcmp(argv[1], "BTC") ? btc_drop : gcb_drop;
+  double bytes = sys_node_bytes(leaf, drop);
+  if (bytes > 0) emit_count("node_bytes", bytes);
   return 0;
 }
 

@@ -2,6 +2,13 @@
  * (Debian libgc-dev), default settings: nodes from GC_MALLOC, trees simply
  * dropped.  Time in collections from GC_set_on_collection_event
  * (START/END); every Boehm collection is a full one.
+ *
+ * With -DRCGC_SIZES ("boehm-sized" in bench/run.py) each node takes as many
+ * bytes as rcgc's block for it (src/object.rs: a 16-byte prefix when there
+ * is a payload, the 32-byte header, 8 bytes per field, the payload at the
+ * next 16-byte boundary, the block a multiple of 16), the rest zeroed: the
+ * same program moving the memory rcgc's moves.  clients_rcgc prints its
+ * own figure (node_bytes), which this one's must equal.
  */
 #include "clients.h"
 
@@ -11,8 +18,29 @@ typedef struct BT { struct BT *l, *r; } BT;
 typedef struct BTC { struct BTC *l, *r, *parent; } BTC;
 typedef struct GCB { struct GCB *l, *r; int i, j; } GCB;
 
-static void *gmalloc(size_t n) {
-  void *p = GC_MALLOC(n); /* zeroed */
+#ifdef RCGC_SIZES
+#define SYSTEM "boehm-sized"
+static size_t node_size(size_t n, size_t fields, size_t payload) {
+  (void)n;
+  size_t end = 32 + 8 * fields;
+  if (payload) end = 16 + ((end + 15) & ~(size_t)15) + payload;
+  /* One byte less: Boehm adds one to each request (so that a pointer just
+   * past the end still points into the object; GC_size shows it). */
+  return ((end + 15) & ~(size_t)15) - 1;
+}
+#else
+#define SYSTEM "boehm"
+static size_t node_size(size_t n, size_t fields, size_t payload) {
+  (void)fields;
+  (void)payload;
+  return n;
+}
+#endif
+
+/* A node of n bytes, which rcgc makes with `fields` fields and `payload`
+ * bytes of payload. */
+static void *gmalloc(size_t n, size_t fields, size_t payload) {
+  void *p = GC_MALLOC(node_size(n, fields, payload)); /* zeroed */
   if (!p) {
     fprintf(stderr, "GC_MALLOC failed\n");
     exit(1);
@@ -26,7 +54,7 @@ static void *bt_make(int d) {
     l = bt_make(d - 1);
     r = bt_make(d - 1);
   }
-  BT *t = gmalloc(sizeof *t);
+  BT *t = gmalloc(sizeof *t, 2, 0);
   t->l = l;
   t->r = r;
   return t;
@@ -45,7 +73,7 @@ static void *btc_make(int d) {
     l = btc_make(d - 1);
     r = btc_make(d - 1);
   }
-  BTC *t = gmalloc(sizeof *t);
+  BTC *t = gmalloc(sizeof *t, 3, 0);
   t->l = l;
   t->r = r;
   if (l) l->parent = r->parent = t;
@@ -59,7 +87,7 @@ static long btc_check(void *p) {
 
 static void btc_drop(void *t) { (void)t; }
 
-static void *gcb_leaf(void) { return gmalloc(sizeof(GCB)); }
+static void *gcb_leaf(void) { return gmalloc(sizeof(GCB), 2, 2 * sizeof(int)); }
 
 static void *gcb_node(void *l, void *r) {
   GCB *t = gcb_leaf();
@@ -110,4 +138,12 @@ static void sys_report(double total, double nodes) {
   emit("collections_gen2", (double)g_count);
 }
 
-int main(int argc, char **argv) { return clients_main(argc, argv, "boehm"); }
+/* The size Boehm gives the object (GC_size). */
+static double sys_node_bytes(void *(*leaf)(void), void (*drop)(void *)) {
+  void *p = leaf();
+  double bytes = (double)GC_size(p);
+  drop(p);
+  return bytes;
+}
+
+int main(int argc, char **argv) { return clients_main(argc, argv, SYSTEM); }

@@ -6,6 +6,8 @@
  */
 #include "clients.h"
 
+#include <malloc.h>
+
 typedef struct BT { struct BT *l, *r; } BT;
 typedef struct BTC { struct BTC *l, *r, *parent; } BTC;
 typedef struct GCB { struct GCB *l, *r; int i, j; } GCB;
@@ -112,6 +114,14 @@ static void gcb_drop(void *p) {
 }
 
 static void sys_init(void) {}
+
+/* The chunk glibc takes: the usable size and its 8-byte size word. */
+static double sys_node_bytes(void *(*leaf)(void), void (*drop)(void *)) {
+  void *p = leaf();
+  double bytes = (double)(malloc_usable_size(p) + sizeof(size_t));
+  drop(p);
+  return bytes;
+}
 /* No collector: all of the time is the program's. */
 static void sys_report(double total, double nodes) { emit("mutator_ns_per_node", total / nodes); }
 

@@ -38,8 +38,10 @@ OUT = os.path.join(ROOT, "target", "bench")
 RCGC_FAILURES = []
 RELEASE = os.path.join(ROOT, "target", "release")
 
-SYSTEMS = ["rcgc", "malloc", "boehm", "cpython", "nim"]
-PEERS = ["malloc", "boehm", "cpython", "nim"]
+# boehm-sized: the client programs on Boehm with each node as big as
+# rcgc's block for it (clients_boehm.c, -DRCGC_SIZES).
+SYSTEMS = ["rcgc", "malloc", "boehm", "boehm-sized", "cpython", "nim"]
+PEERS = ["malloc", "boehm", "boehm-sized", "cpython", "nim"]
 WORKLOADS = ["W1", "W2", "W2u", "W3", "W3t", "W4", "W4c", "W4s", "W5", "W6", "MEM"]
 CLIENTS = ["BT", "BTC", "GCB"]
 THREADS = ["T2", "T2u", "TSF", "TGF", "TRC", "TRI", "TSH", "TMX", "THO", "TEX"]
@@ -47,7 +49,7 @@ MEMORY = ["RSS"]
 # Which systems have a program for each group (the others are not run).
 GROUP_SYSTEMS = {
     "micro": ["rcgc", "malloc", "boehm", "cpython"],
-    "clients": ["rcgc", "malloc", "boehm", "cpython", "nim"],
+    "clients": ["rcgc", "malloc", "boehm", "boehm-sized", "cpython", "nim"],
     "threads": ["rcgc", "malloc"],
     "memory": ["rcgc", "malloc", "boehm"],
 }
@@ -98,6 +100,8 @@ for _w, _name in (("BT", "binary-trees"), ("BTC", "binary-trees, cyclic"), ("GCB
          ("collections_gen0", "collections_gen1", "collections_gen2")),
         (f"{_w} time in collections of generation 0 / 1 / 2, s", _w, ("gc_s_gen0", "gc_s_gen1", "gc_s_gen2")),
         (f"{_w} peak RSS, MB", _w, "peak_rss_mb"),
+        (f"{_w} bytes per node in the heap (measured: rcgc bytes_in_use, Boehm GC_size, glibc chunk)", _w,
+         "node_bytes"),
     ]
 
 THREAD_ROWS = []
@@ -254,17 +258,20 @@ def build(systems, groups):
                 "threads": ("threads_malloc", ["bench_threads.c"], ["-lpthread"], ["-DSYS_MALLOC"]),
                 "memory": ("mem_malloc", ["bench_mem.c"], [], ["-DSYS_MALLOC"]),
             }
-        elif system == "boehm":
+        elif system in ("boehm", "boehm-sized"):
             if not any(want(g, system) for g in groups):
                 continue
             if not ensure_libgc():
-                skipped.append("boehm: libgc-dev unavailable (apt-get install libgc-dev)")
+                skipped.append(f"{system}: libgc-dev unavailable (apt-get install libgc-dev)")
                 continue
-            progs = {
-                "micro": ("bench_boehm", ["bench_boehm.c"], ["-lgc"], []),
-                "clients": ("clients_boehm", ["clients_boehm.c"], ["-lgc", "-lm"], []),
-                "memory": ("mem_boehm", ["bench_mem.c"], ["-lgc"], ["-DSYS_BOEHM"]),
-            }
+            if system == "boehm-sized":
+                progs = {"clients": ("clients_boehm-sized", ["clients_boehm.c"], ["-lgc", "-lm"], ["-DRCGC_SIZES"])}
+            else:
+                progs = {
+                    "micro": ("bench_boehm", ["bench_boehm.c"], ["-lgc"], []),
+                    "clients": ("clients_boehm", ["clients_boehm.c"], ["-lgc", "-lm"], []),
+                    "memory": ("mem_boehm", ["bench_mem.c"], ["-lgc"], ["-DSYS_BOEHM"]),
+                }
         elif system == "nim":
             if not want("clients", system):
                 continue
