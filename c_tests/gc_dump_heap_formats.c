@@ -25,7 +25,7 @@ static void temp_path(char *path, size_t size, const char *suffix) {
 
 int main(void) {
   gc_disable();
-  GcObject *g = obj_new_typed(&Graph, 2, sizeof(OneRef)); /* 72 -> 80 bytes */
+  GcObject *g = obj_new_typed(&Graph, 2, sizeof(OneRef)); /* 56 -> 64 bytes */
   GcObject *n1 = obj_new_typed(&Node, 1, 0), *n2 = obj_new_typed(&Node, 1, 0);
   GcObject *n3 = obj_new_typed(&Node, 1, 0);
   GcObject *wr = weakref_new(n2, NULL, NULL);
@@ -49,9 +49,9 @@ int main(void) {
   check_has(text, "{\"snapshot\":{\"meta\":{\"node_fields\":[\"type\",\"name\",\"id\",\"self_size\","
                   "\"edge_count\",\"trace_node_id\",\"detachedness\"]");
   check_has(text, "\"node_count\":8,\"edge_count\":9,");
-  check_has(text, "\"nodes\":[9,0,1,0,1,0,0,\n9,1,3,0,2,0,0,\n3,2,5,80,3,0,0,\n"
+  check_has(text, "\"nodes\":[9,0,1,0,1,0,0,\n9,1,3,0,2,0,0,\n3,2,5,64,3,0,0,\n"
                   "3,3,7,48,1,0,0,\n3,3,9,48,1,0,0,\n3,3,11,48,0,0,0,\n"
-                  "3,4,13,96,1,0,0,\n3,5,15,64,0,0,0],");
+                  "3,4,13,96,1,0,0,\n3,5,15,48,0,0,0],");
   /* In node order: root, (held from outside), g (fields 0 and 1, payload),
    * n1, n2, wr (weak); to_node is the node's index times 7 fields. */
   check_has(text, "\"edges\":[1,0,7,\n1,0,14,\n1,1,42,\n1,0,21,\n1,1,49,\n3,6,35,\n"
@@ -66,7 +66,7 @@ int main(void) {
   text = read_file(path);
   check_has(text, "digraph rcgc {\n");
   check_has(text, "  n1 [label=\"(held from outside)\", shape=ellipse];\n");
-  check_has(text, "  n2 [label=\"Graph\\n#2, 80 B\"];\n");
+  check_has(text, "  n2 [label=\"Graph\\n#2, 64 B\"];\n");
   check_has(text, "  n1 -> n2;\n  n1 -> n6;\n");
   check_has(text, "  n2 -> n3 [label=\"0\"];\n  n2 -> n7 [label=\"1\"];\n");
   check_has(text, "  n2 -> n5 [label=\"payload\", style=dashed];\n");

@@ -2,8 +2,9 @@
  * as "(object)", weakrefs as "(weakref)", all untracked objects as
  * "(untracked)"; bytes as allocated, as gc_get_memory counts them (the
  * groups add up to bytes_in_use); largest bytes first (ties: more objects,
- * then name). Sizes on 64-bit: header 32 + 8 per field; a payload adds a
- * 16-byte prefix and is 16-aligned after the fields; rounded up to 16. */
+ * then name). Sizes on 64-bit: header 32 + 8 per field; a payload is
+ * 16-aligned after the fields, and one of more than 16 bytes adds a 16-byte
+ * prefix; rounded up to 16. */
 #include "introspect.h"
 
 static const GcType Node = {"Node", NULL, NULL, NULL, NULL};
@@ -40,8 +41,8 @@ int main(void) {
   GcObject *big = obj_new_typed(&Big, 1, 200); /* 16 + 48 + 200 = 264 -> 272 */
   GcObject *plain[2] = {obj_new(2, 0), obj_new(2, 0)}; /* 48 each */
   GcObject *w = weakref_new(n[0], NULL, NULL);         /* 16 + 32 + 48 = 96 */
-  GcObject *u1 = obj_new(0, 16);                       /* untracked: 64 */
-  GcObject *u2 = obj_new_typed(&Node, 0, 0);           /* untracked: 32 */
+  GcObject *u1 = obj_new(0, 16);                       /* untracked: 48 */
+  GcObject *u2 = obj_new_typed(&Node, 0, 16);          /* untracked: 48 */
   GcObject *g1 = obj_new(1, 0), *g2 = obj_new(1, 0);   /* garbage: live */
   obj_set_field(g1, 0, g2);
   obj_set_field(g2, 0, g1);

@@ -47,18 +47,18 @@ int main(void) {
   CHECK((objs[20] = obj_new(2, 0)) != NULL); /* fits again */
 
   /* Untracked, large and weakref objects, with the limit set from C. */
-  CHECK_EQ(gc_set_memory_limit(1008 + 64), GC_OK);
-  GcObject *leaf = obj_new(0, 16); /* 64 bytes: fills it exactly */
+  CHECK_EQ(gc_set_memory_limit(1008 + 48), GC_OK);
+  GcObject *leaf = obj_new(0, 16); /* 48 bytes: fills it exactly */
   CHECK(leaf != NULL);
   c = gc_get_count();
-  check_refused(obj_new(0, 16), 1072, c);
-  check_refused(weakref_new(objs[0], NULL, NULL), 1072, c);
+  check_refused(obj_new(0, 16), 1056, c);
+  check_refused(weakref_new(objs[0], NULL, NULL), 1056, c);
   CHECK(strstr(gc_last_error(), "weakref_new") != NULL);
-  check_refused(obj_new(100, 0), 1072, c);
-  gc_set_memory_limit(1072 + 832);
+  check_refused(obj_new(100, 0), 1056, c);
+  gc_set_memory_limit(1056 + 832);
   GcObject *big = obj_new(100, 0);
   CHECK(big != NULL);
-  CHECK_EQ(in_use(), 1072 + 832);
+  CHECK_EQ(in_use(), 1056 + 832);
   obj_decref(big);
   obj_decref(leaf);
 

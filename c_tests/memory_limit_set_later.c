@@ -23,7 +23,7 @@ int main(void) {
   GcObject *pair = obj_new(2, 0), *leaf = obj_new(0, 16);
   CHECK(pair != NULL && leaf != NULL);
   size_t used = in_use();
-  CHECK_EQ(used, 48 + 64);
+  CHECK_EQ(used, 48 + 48);
   gc_disable(); /* (the refusal's full collection would find nothing) */
   CHECK_EQ(gc_set_memory_limit(used), GC_OK);
   check_refused(obj_new(2, 0), used);

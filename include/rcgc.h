@@ -239,7 +239,8 @@ typedef struct GcTypeStats {
   /**
    * Their memory as allocated, as `gc_get_memory`'s `bytes_in_use`
    * counts it: header, fields, payload (16-aligned) and, for objects with
-   * a payload, its 16-byte size prefix, rounded up to 16.
+   * a payload of more than 16 bytes or 255 fields or more, the 16-byte
+   * prefix that holds their sizes, rounded up to 16.
    */
   size_t bytes;
 } GcTypeStats;
@@ -290,7 +291,7 @@ struct GcObject *obj_new_typed(const struct GcType *type,
 /**
  * Adds one reference to `o`. NULL is a no-op.
  *
- * The largest reference count is 2^38 - 1 (274877906943): one more
+ * The largest reference count is 2^33 - 1 (8589934591): one more
  * increment aborts the process with one line on stderr naming the object's
  * type and the limit, instead of wrapping around.
  *

@@ -8,23 +8,24 @@
 //!             [payload, 16-aligned]             only when payload_size > 0
 //! ```
 //!
-//! A plain 2-field object is 48 bytes, the size of CPython's 2-slot object.
-//! Sizes that do not fit the header (a payload, or 255 fields or more) live
-//! in a 16-byte prefix before the header, flagged by `EXT`, so the fields are
-//! always at `header + 32`.
+//! A plain 2-field object is 48 bytes, the size of CPython's 2-slot object;
+//! with a payload of up to 16 bytes, 64. The count word holds the field
+//! count below 255 and the payload size up to `SMALL_PAYLOAD` bytes; sizes
+//! beyond those live in a 16-byte prefix before the header, flagged by
+//! `EXT`, so the fields are always at `header + 32`.
 //!
 //! The `rc` word belongs to one type, `CountWord` (values: `Counts`); no
 //! other module touches its bits. Bit diagram:
 //! ```text
-//!  63               25 24     19   18      17   16  15       8 7        6          5          4           3       2           1           0
-//! [ count (39 bits)    ][ owner ][NURSERY][DIRTY][OLD][ nfields ][POOLED][RELEASED][PROMOTED][COLLECTED][DYING][FINALIZED][WEAKREFED][MARK]
+//!  63            30 29       25 24     19   18      17   16  15       8 7        6          5          4           3       2           1           0
+//! [ count (34 bits) ][ payload ][ owner ][NURSERY][DIRTY][OLD][ nfields ][POOLED][RELEASED][PROMOTED][COLLECTED][DYING][FINALIZED][WEAKREFED][MARK]
 //! ```
 //! - count: the reference count, in the top bits so that "above one" and
 //!   "zero" are single comparisons of the whole word. Changed by
 //!   incref/decref (plain accesses under the counts bias, bias.rs; atomic
 //!   RMW otherwise) except the transition to zero, which happens under the
-//!   heap lock (see refcount.rs). An increment from `MAX_COUNT` (2^38 - 1)
-//!   aborts (as `Arc` does) instead of carrying out of the word; 2^38
+//!   heap lock (see refcount.rs). An increment from `MAX_COUNT` (2^33 - 1)
+//!   aborts (as `Arc` does) instead of carrying out of the word; 2^33
 //!   more increments of headroom absorb threads racing past the check.
 //! - MARK: set by a collection's scan on the objects with weakrefs it
 //!   examines, by a full collection's on every one unless the scan holds
@@ -62,6 +63,8 @@
 //!   cleared under the heap lock.
 //! - nfields: the field count when EXT is clear (fewer than 255 fields).
 //!   Never changes. A whole byte: reading it is one byte load.
+//! - payload: the payload size in bytes when EXT is clear (0 to
+//!   `SMALL_PAYLOAD`). Never changes.
 //! - NURSERY, owner: the object is in the young list of the nursery of
 //!   section slot `owner` (nursery.rs), not in a generation list. Set with
 //!   the owner at creation (a fresh object); cleared only by a holder of
@@ -143,7 +146,7 @@ const PREFIX_SIZE: usize = 16;
 use crate::alloc::ALIGN;
 
 /// The largest reference count: an increment from it aborts.
-pub(crate) const MAX_COUNT: u64 = (1 << 38) - 1;
+pub(crate) const MAX_COUNT: u64 = (1 << 33) - 1;
 pub(crate) const MARK: u64 = 1 << 0;
 pub(crate) const WEAKREFED: u64 = 1 << 1;
 pub(crate) const FINALIZED: u64 = 1 << 2;
@@ -160,7 +163,13 @@ const OWNER_BITS: u32 = 6;
 /// How many nursery owners the owner bits can name.
 pub(crate) const OWNERS: usize = 1 << OWNER_BITS;
 const NFIELDS_SHIFT: u32 = 8;
-const COUNT_SHIFT: u32 = OWNER_SHIFT + OWNER_BITS;
+const PAYLOAD_SHIFT: u32 = OWNER_SHIFT + OWNER_BITS;
+const PAYLOAD_BITS: u32 = 5;
+/// Payload sizes up to this are kept in the count word (above, in the
+/// prefix).
+pub(crate) const SMALL_PAYLOAD: usize = 16;
+const _: () = assert!(SMALL_PAYLOAD < 1 << PAYLOAD_BITS);
+const COUNT_SHIFT: u32 = PAYLOAD_SHIFT + PAYLOAD_BITS;
 /// One reference, as a difference of count words.
 const ONE: u64 = 1 << COUNT_SHIFT;
 /// Field counts at or above this are kept in the prefix.
@@ -228,6 +237,10 @@ impl Counts {
     fn small_nfields(self) -> usize {
         ((self.0 >> NFIELDS_SHIFT) & SMALL_NFIELDS_LIMIT as u64) as usize
     }
+    #[inline(always)]
+    fn small_payload(self) -> usize {
+        ((self.0 >> PAYLOAD_SHIFT) & ((1 << PAYLOAD_BITS) - 1)) as usize
+    }
 }
 
 /// The count word of a header (module docs). Every access is Relaxed
@@ -238,12 +251,14 @@ impl Counts {
 pub struct CountWord(AtomicU64);
 
 impl CountWord {
-    /// A new object's word: count 1, `small_nfields` (0 when the prefix
-    /// holds it), no flag but `POOLED` if `pooled`.
-    fn new(small_nfields: usize, pooled: bool) -> CountWord {
-        debug_assert!(small_nfields < SMALL_NFIELDS_LIMIT);
+    /// A new object's word: count 1, `small_nfields` and `small_payload`
+    /// (0 when the prefix holds them), no flag but `POOLED` if `pooled`.
+    fn new(small_nfields: usize, small_payload: usize, pooled: bool) -> CountWord {
+        debug_assert!(small_nfields < SMALL_NFIELDS_LIMIT && small_payload <= SMALL_PAYLOAD);
         CountWord(AtomicU64::new(
-            ONE | (small_nfields as u64) << NFIELDS_SHIFT | if pooled { POOLED } else { 0 },
+            ONE | (small_nfields as u64) << NFIELDS_SHIFT
+                | (small_payload as u64) << PAYLOAD_SHIFT
+                | if pooled { POOLED } else { 0 },
         ))
     }
     /// The count word of a list sentinel (never an object: count 0).
@@ -368,19 +383,19 @@ impl Shape {
     /// Computes the layout of an object, or `TooLarge`.
     #[inline]
     pub fn new(nfields: usize, payload_size: usize) -> Result<Shape, ShapeError> {
-        let ext = payload_size > 0 || nfields >= SMALL_NFIELDS_LIMIT;
+        let ext = payload_size > SMALL_PAYLOAD || nfields >= SMALL_NFIELDS_LIMIT;
         if nfields < SMALL_NFIELDS_LIMIT && payload_size <= crate::alloc::POOL_MAX {
             // The common shapes: nothing here can overflow.
-            if !ext {
+            if payload_size == 0 {
                 return Ok(Shape::small(nfields));
             }
-            let (payload_offset, total) = ext_layout(nfields, payload_size);
+            let (payload_offset, end) = body_layout(nfields, payload_size);
             return Ok(Shape {
                 nfields,
                 payload_size,
                 ext,
                 payload_offset,
-                total,
+                total: if ext { PREFIX_SIZE + end } else { end },
             });
         }
         let fields_end = nfields
@@ -418,11 +433,11 @@ impl Shape {
     /// initialize (at most `QUICK_WORDS` words after the header: a payload
     /// of 1 to 16 bytes after at most 2 fields), or None.
     #[inline(always)]
-    pub fn quick_ext(nfields: usize, payload_size: usize) -> Option<Shape> {
-        if nfields > 2 || payload_size.wrapping_sub(1) >= 16 {
+    pub fn quick_payload(nfields: usize, payload_size: usize) -> Option<Shape> {
+        if nfields > 2 || payload_size.wrapping_sub(1) >= SMALL_PAYLOAD {
             return None;
         }
-        // `ext_layout` for these sizes, with no rounding to compute: the
+        // `body_layout` for these sizes, with no rounding to compute: the
         // payload starts at the first 16-aligned offset after the fields
         // (32, or 48 after one or two), so it ends at most 4 words after
         // the header.
@@ -434,9 +449,9 @@ impl Shape {
         Some(Shape {
             nfields,
             payload_size,
-            ext: true,
+            ext: false,
             payload_offset,
-            total: PREFIX_SIZE + payload_offset + payload_size,
+            total: payload_offset + payload_size,
         })
     }
 
@@ -499,7 +514,7 @@ pub const QUICK_WORDS: usize = 4;
 
 /// `init_object`, marked `POOLED` if `pooled` (a pool block); with
 /// `QUICK`, for a shape of 1 to `QUICK_WORDS` fields
-/// and no payload (`Shape::small`) or from `Shape::quick_ext`: word stores
+/// and no payload (`Shape::small`) or from `Shape::quick_payload`: word stores
 /// only, no `memset` call, so that a caller can do without a stack frame.
 /// The last word may then run past the object's end into its block (pool
 /// blocks are multiples of 16 bytes).
@@ -521,20 +536,18 @@ pub unsafe fn init<const QUICK: bool>(
     // it (with QUICK, 1 to QUICK_WORDS fields: init_small's word stores).
     unsafe {
         if !shape.ext {
-            return init_small::<QUICK>(base, ty, shape.nfields, kind, pooled);
+            return init_small::<QUICK>(base, ty, shape, kind, pooled);
         }
-        init_ext::<QUICK>(base, ty, shape, kind, pooled)
+        init_ext(base, ty, shape, kind, pooled)
     }
 }
 
-/// `init_object` for a shape with a prefix (`shape.ext`). `QUICK`: the
-/// shape is from `Shape::quick_ext`, and its body is zeroed in whole words
-/// (as `init::<true>` says) with no `memset` arm at all.
+/// `init_object` for a shape with a prefix (`shape.ext`).
 ///
 /// # Safety
-/// As `init::<QUICK>`; `shape.ext`.
+/// As `init::<false>`; `shape.ext`.
 #[inline(always)]
-unsafe fn init_ext<const QUICK: bool>(
+unsafe fn init_ext(
     base: *mut u8,
     ty: *const GcType,
     shape: &Shape,
@@ -549,21 +562,41 @@ unsafe fn init_ext<const QUICK: bool>(
         words.write(shape.nfields);
         words.add(1).write(shape.payload_size);
         let h = base.add(PREFIX_SIZE) as *mut Header;
+        zero_body::<false>(h, shape.total - PREFIX_SIZE - HEADER_SIZE);
+        h.write(Header {
+            rc: CountWord::new(0, 0, pooled),
+            next: AtomicUsize::new(0),
+            prev: AtomicUsize::new(0),
+            meta: meta_word(ty, shape.nfields, kind) | META_EXT,
+        });
+        h
+    }
+}
+
+/// Zeroes the `len` bytes after the header `h` (fields and payload). Small
+/// bodies of whole words (a few fields, a small payload) take word stores,
+/// no `memset` call. `QUICK`: the body is 1 to `QUICK_WORDS` words, rounded
+/// up to 16 bytes (`init::<true>`'s shapes), in a pool block: one branch,
+/// no table of cases.
+///
+/// # Safety
+/// `len` bytes after the header are ours to write (with `QUICK`, `len`
+/// rounded up to 16).
+#[inline(always)]
+unsafe fn zero_body<const QUICK: bool>(h: *mut Header, len: usize) {
+    // SAFETY: caller's contract.
+    unsafe {
         let body = (h as *mut u8).add(HEADER_SIZE);
         if QUICK {
-            // The whole body of the pool block, rounded up to 16 bytes
-            // (Shape::quick_ext: 1 or 2 words with no field, 3 or 4 after
-            // one or two): one branch, no table of cases.
-            if shape.nfields == 0 {
+            debug_assert!((1..=QUICK_WORDS * 8).contains(&len));
+            if len <= 16 {
                 (body as *mut [usize; 2]).write([0; 2]);
             } else {
                 (body as *mut [usize; 4]).write([0; 4]);
             }
         } else {
-            let len = shape.total - PREFIX_SIZE - HEADER_SIZE;
-            // Small bodies of whole words (a few fields and a small
-            // payload): word stores, no memset call.
             match len {
+                0 => {}
                 8 => (body as *mut [usize; 1]).write([0; 1]),
                 16 => (body as *mut [usize; 2]).write([0; 2]),
                 24 => (body as *mut [usize; 3]).write([0; 3]),
@@ -571,13 +604,6 @@ unsafe fn init_ext<const QUICK: bool>(
                 _ => ptr::write_bytes(body, 0, len),
             }
         }
-        h.write(Header {
-            rc: CountWord::new(0, pooled),
-            next: AtomicUsize::new(0),
-            prev: AtomicUsize::new(0),
-            meta: meta_word(ty, shape.nfields, kind) | META_EXT,
-        });
-        h
     }
 }
 
@@ -596,51 +622,32 @@ fn meta_word(ty: *const GcType, nfields: usize, kind: Kind) -> usize {
     meta
 }
 
-/// `init_object` for an object with no payload and fewer than
-/// `SMALL_NFIELDS_LIMIT` fields: no prefix. `QUICK`: 1 to `QUICK_WORDS`
-/// fields in a pool block (its size rounded up to 16 bytes).
+/// `init_object` for a shape with no prefix (fewer than
+/// `SMALL_NFIELDS_LIMIT` fields, a payload of at most `SMALL_PAYLOAD`
+/// bytes). `QUICK`: 1 to `QUICK_WORDS` words after the header, in a pool
+/// block (its size rounded up to 16 bytes).
 ///
 /// # Safety
-/// As `init_object`, for `HEADER_SIZE + nfields * 8` bytes (rounded up to
-/// 16 with `QUICK`).
+/// As `init_object`, for `shape.size()` bytes (rounded up to 16 with
+/// `QUICK`).
 #[inline(always)]
 unsafe fn init_small<const QUICK: bool>(
     base: *mut u8,
     ty: *const GcType,
-    nfields: usize,
+    shape: &Shape,
     kind: Kind,
     pooled: bool,
 ) -> *mut Header {
-    debug_assert!(nfields < SMALL_NFIELDS_LIMIT);
-    // SAFETY: base is a fresh 16-aligned block of the header and the fields;
-    // we zero the fields before anyone sees them.
+    // SAFETY: base is a fresh 16-aligned block of the header and the body;
+    // we zero the body before anyone sees it.
     unsafe {
         let h = base as *mut Header;
-        let body = base.add(HEADER_SIZE) as *mut usize;
-        // The small objects most programs make: word stores, no memset call.
-        if QUICK {
-            // The block's whole body: 2 words for 1 or 2 fields, 4 for 3
-            // or 4 (one branch, no table of cases).
-            debug_assert!((1..=QUICK_WORDS).contains(&nfields));
-            if nfields <= 2 {
-                (body as *mut [usize; 2]).write([0; 2]);
-            } else {
-                (body as *mut [usize; 4]).write([0; 4]);
-            }
-        } else {
-            match nfields {
-                1 => body.write(0),
-                2 => (body as *mut [usize; 2]).write([0; 2]),
-                3 => (body as *mut [usize; 3]).write([0; 3]),
-                4 => (body as *mut [usize; 4]).write([0; 4]),
-                _ => ptr::write_bytes(body, 0, nfields),
-            }
-        }
+        zero_body::<QUICK>(h, shape.total - HEADER_SIZE);
         h.write(Header {
-            rc: CountWord::new(nfields, pooled),
+            rc: CountWord::new(shape.nfields, shape.payload_size, pooled),
             next: AtomicUsize::new(0),
             prev: AtomicUsize::new(0),
-            meta: meta_word(ty, nfields, kind),
+            meta: meta_word(ty, shape.nfields, kind),
         });
         h
     }
@@ -655,8 +662,15 @@ pub unsafe fn allocation_of(h: *mut Header) -> (*mut u8, usize) {
     // SAFETY: the shape is read from the still-valid header.
     unsafe {
         if (*h).meta & META_EXT == 0 {
-            // Header and small fields only: no prefix, no payload.
-            return (h as *mut u8, HEADER_SIZE + nfields(h) * size_of::<usize>());
+            // No prefix: the sizes are in the count word.
+            let v = (*h).rc.load();
+            let (nfields, payload) = (v.small_nfields(), v.small_payload());
+            let end = if payload == 0 {
+                HEADER_SIZE + nfields * size_of::<usize>()
+            } else {
+                body_layout(nfields, payload).1
+            };
+            return (h as *mut u8, end);
         }
         allocation_of_ext(h)
     }
@@ -690,24 +704,25 @@ unsafe fn allocation_of_ext(h: *mut Header) -> (*mut u8, usize) {
     // payload size, which made a valid shape (no overflow below).
     unsafe {
         let prefix = h as *const usize;
-        let (_, total) = ext_layout(*prefix.sub(2), *prefix.sub(1));
+        let (_, end) = body_layout(*prefix.sub(2), *prefix.sub(1));
+        let total = PREFIX_SIZE + end;
         debug_assert_eq!(total, shape_of(h).total);
         ((h as *mut u8).sub(PREFIX_SIZE), total)
     }
 }
 
-/// The payload's offset from the header and the allocation's size (prefix
-/// included) of an object with a prefix, with no overflow checks: for
-/// sizes `Shape::new` takes in its common case, or a live object's.
+/// The payload's offset from the header and the end of the object (from
+/// the header), with no overflow checks: for sizes `Shape::new` takes in
+/// its common case, or a live object's.
 #[inline(always)]
-fn ext_layout(nfields: usize, payload_size: usize) -> (usize, usize) {
+fn body_layout(nfields: usize, payload_size: usize) -> (usize, usize) {
     let fields_end = HEADER_SIZE + nfields * size_of::<usize>();
     let payload_offset = if payload_size == 0 {
         fields_end
     } else {
         fields_end.next_multiple_of(ALIGN)
     };
-    (payload_offset, PREFIX_SIZE + payload_offset + payload_size)
+    (payload_offset, payload_offset + payload_size)
 }
 
 /// Recomputes the shape of a live object.
@@ -902,7 +917,7 @@ pub unsafe fn payload_size(h: *const Header) -> usize {
         if (*h).meta & META_EXT != 0 {
             *(h as *const usize).sub(1)
         } else {
-            0
+            (*h).rc.load().small_payload()
         }
     }
 }
@@ -1147,7 +1162,7 @@ mod tests {
 
     #[test]
     fn count_word_fields_do_not_disturb_each_other() {
-        let w = CountWord::new(SMALL_NFIELDS_LIMIT - 1, false);
+        let w = CountWord::new(SMALL_NFIELDS_LIMIT - 1, SMALL_PAYLOAD, false);
         let all = MARK
             | WEAKREFED
             | FINALIZED
@@ -1160,12 +1175,15 @@ mod tests {
             | DIRTY;
         w.fetch_set(all);
         let v = w.load();
-        assert_eq!((v.count(), v.small_nfields()), (1, 254));
+        assert_eq!(
+            (v.count(), v.small_nfields(), v.small_payload()),
+            (1, 254, 16)
+        );
         // The count goes to its limit and back without touching the rest.
         let top = Counts(MAX_COUNT << COUNT_SHIFT | v.0 & (ONE - 1));
         assert!(!top.minus_one().is_full() && top.is_full());
         assert_eq!(top.count(), MAX_COUNT);
-        assert_eq!(top.small_nfields(), 254);
+        assert_eq!((top.small_nfields(), top.small_payload()), (254, 16));
         assert!(top.has(all) && top.without(all).with(MARK).0 & all == MARK);
         assert_eq!(top.minus_one().plus_one(), top);
         w.store_exclusive(top.minus_one());
@@ -1183,12 +1201,52 @@ mod tests {
     }
 
     #[test]
-    fn payload_is_16_aligned_after_a_prefix() {
+    fn payload_is_16_aligned_and_in_a_prefix_only_when_big() {
         let s = Shape::new(3, 5).unwrap();
+        assert!(!s.ext);
+        assert_eq!(s.payload_offset, 64);
+        assert_eq!(s.total, 64 + 5);
+        let s = Shape::new(2, SMALL_PAYLOAD).unwrap();
+        assert!(!s.ext);
+        assert_eq!((s.payload_offset, s.total), (48, 64));
+        let s = Shape::new(3, SMALL_PAYLOAD + 1).unwrap();
+        assert!(s.ext);
+        assert_eq!(s.payload_offset, 64);
+        assert_eq!(s.total, 16 + 64 + 17);
+        let s = Shape::new(255, 1).unwrap();
         assert!(s.ext);
         assert_eq!(s.payload_offset % 16, 0);
-        assert_eq!(s.payload_offset, 64);
-        assert_eq!(s.total, 16 + 64 + 5);
+    }
+
+    #[test]
+    fn every_shape_reads_back_from_its_header_and_prefix() {
+        for n in [0, 1, 2, 3, 7, 254, 255, 300] {
+            for p in [0, 1, 8, 15, 16, 17, 100] {
+                let s = Shape::new(n, p).unwrap();
+                assert_eq!(
+                    s.ext,
+                    n >= 255 || p > SMALL_PAYLOAD,
+                    "{n} fields, {p} bytes"
+                );
+                // SAFETY: test-local allocation of the shape's size, freed
+                // below; it starts dirty, as a reused block does.
+                unsafe {
+                    let base = crate::alloc::sys_alloc(s.size());
+                    ptr::write_bytes(base, 0xa5, s.size());
+                    let h = init_object(base, ptr::null(), &s, Kind::Plain);
+                    assert_eq!((nfields(h), payload_size(h)), (n, p));
+                    assert_eq!(allocation_of(h), (base, s.size()));
+                    assert_eq!(base_of(h), base);
+                    assert!(fields(h).iter().all(|f| f.load(Relaxed).is_null()));
+                    let pl = payload(h) as *const u8;
+                    assert_eq!(pl.is_null(), p == 0);
+                    assert_eq!(pl as usize % 16, 0);
+                    assert!((0..p).all(|i| *pl.add(i) == 0));
+                    assert_eq!((*h).count(), 1);
+                    crate::alloc::sys_free(base, s.size());
+                }
+            }
+        }
     }
 
     #[test]
@@ -1241,14 +1299,14 @@ mod tests {
     fn quick_shapes_are_the_small_ones_and_quick_init_makes_them_as_init_object() {
         let quick: Vec<(usize, usize)> = (0..=5)
             .flat_map(|n| (1..=17).map(move |p| (n, p)))
-            .filter(|&(n, p)| Shape::quick_ext(n, p).is_some())
+            .filter(|&(n, p)| Shape::quick_payload(n, p).is_some())
             .collect();
         // A payload of 1-16 bytes after at most 2 fields (4 words at most).
         assert!(quick.iter().all(|&(n, p)| n <= 2 && p <= 16));
         assert!(quick.contains(&(2, 16)) && quick.contains(&(0, 1)) && !quick.contains(&(3, 1)));
         let shapes = quick
             .iter()
-            .map(|&(n, p)| Shape::quick_ext(n, p).unwrap())
+            .map(|&(n, p)| Shape::quick_payload(n, p).unwrap())
             .chain((1..=QUICK_WORDS).map(Shape::small));
         for s in shapes {
             assert_eq!(Some(s), Shape::new(s.nfields, s.payload_size).ok());

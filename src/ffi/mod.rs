@@ -137,7 +137,7 @@ unsafe fn new_plain(ty: *const GcType, nfields: usize, payload_size: usize) -> *
 
 /// Adds one reference to `o`. NULL is a no-op.
 ///
-/// The largest reference count is 2^38 - 1 (274877906943): one more
+/// The largest reference count is 2^33 - 1 (8589934591): one more
 /// increment aborts the process with one line on stderr naming the object's
 /// type and the limit, instead of wrapping around.
 ///

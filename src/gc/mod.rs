@@ -567,9 +567,9 @@ pub unsafe fn new_object_quick(
             new_quick(ty, &Shape::small(nfields), kind)
         } else if nfields == 0 {
             // (A copy of its own: untracked unless its type traverses.)
-            new_quick(ty, &Shape::quick_ext(0, payload_size)?, kind)
+            new_quick(ty, &Shape::quick_payload(0, payload_size)?, kind)
         } else {
-            new_quick(ty, &Shape::quick_ext(nfields, payload_size)?, kind)
+            new_quick(ty, &Shape::quick_payload(nfields, payload_size)?, kind)
         }
     }
 }

@@ -407,9 +407,11 @@ struct Pay {
     slot: *mut GcObject,
 }
 const PAY_SIZE: usize = size_of::<Pay>();
-/// Plain objects with a payload carry (magic, id).
+/// Plain objects with a payload carry (magic, id): the largest payload whose
+/// size the header holds.
 const PLAIN_PAY_SIZE: usize = 16;
-/// Every fourth plain object with a payload has this size instead: too big
+/// Every fourth plain object with a payload has one byte more (its sizes in
+/// a prefix before the header), and every fourth this size: too big
 /// for the library's pool (its own system allocation, which the collector
 /// moves between lists where it marks pool blocks in place).
 const BIG_PAY_SIZE: usize = 600;
@@ -1290,6 +1292,7 @@ impl Runner {
                     let size = match (payload, id % 4) {
                         (false, _) => 0,
                         (true, 3) => BIG_PAY_SIZE,
+                        (true, 2) => PLAIN_PAY_SIZE + 1,
                         (true, _) => PLAIN_PAY_SIZE,
                     };
                     let p = obj_new(nfields, size);
