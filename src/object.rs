@@ -664,13 +664,10 @@ pub unsafe fn allocation_of(h: *mut Header) -> (*mut u8, usize) {
         if (*h).meta & META_EXT == 0 {
             // No prefix: the sizes are in the count word.
             let v = (*h).rc.load();
-            let (nfields, payload) = (v.small_nfields(), v.small_payload());
-            let end = if payload == 0 {
-                HEADER_SIZE + nfields * size_of::<usize>()
-            } else {
-                body_layout(nfields, payload).1
-            };
-            return (h as *mut u8, end);
+            return (
+                h as *mut u8,
+                body_layout(v.small_nfields(), v.small_payload()).1,
+            );
         }
         allocation_of_ext(h)
     }
