@@ -5,7 +5,7 @@
  *
  * With -DRCGC_SIZES ("boehm-sized" in bench/run.py) each node takes as many
  * bytes as rcgc's block for it (src/object.rs: a 16-byte prefix when the
- * payload is over 16 bytes, the 32-byte header, 8 bytes per field, the
+ * payload is over 31 bytes, the 32-byte header, 8 bytes per field, the
  * payload at the next 16-byte boundary, the block a multiple of 16), the
  * rest zeroed: the same program moving the memory rcgc's moves.  clients_rcgc prints its
  * own figure (node_bytes), which this one's must equal.
@@ -23,7 +23,7 @@ typedef struct GCB { struct GCB *l, *r; int i, j; } GCB;
 static size_t node_size(size_t n, size_t fields, size_t payload) {
   (void)n;
   size_t end = 32 + 8 * fields;
-  if (payload) end = (payload > 16 ? 16 : 0) + ((end + 15) & ~(size_t)15) + payload;
+  if (payload) end = (payload > 31 ? 16 : 0) + ((end + 15) & ~(size_t)15) + payload;
   /* One byte less: Boehm adds one to each request (so that a pointer just
    * past the end still points into the object; GC_size shows it). */
   return ((end + 15) & ~(size_t)15) - 1;

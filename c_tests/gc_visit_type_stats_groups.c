@@ -3,7 +3,7 @@
  * "(untracked)"; bytes as allocated, as gc_get_memory counts them (the
  * groups add up to bytes_in_use); largest bytes first (ties: more objects,
  * then name). Sizes on 64-bit: header 32 + 8 per field; a payload is
- * 16-aligned after the fields, and one of more than 16 bytes adds a 16-byte
+ * 16-aligned after the fields, and one of more than 31 bytes adds a 16-byte
  * prefix; rounded up to 16. */
 #include "introspect.h"
 

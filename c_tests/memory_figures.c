@@ -66,6 +66,19 @@ int main(void) {
   check_counts(1, 1, wsize);
   obj_decref(w);
   check_counts(0, 0, 0);
+
+  /* A payload of up to 31 bytes keeps its size in the header; from 32 on
+   * it has a 16-byte prefix. Each object alone, then freed. */
+  static const struct { size_t fields, payload, bytes; } sizes[] = {
+      {0, 24, 64}, {0, 31, 64}, {0, 32, 80}, {1, 31, 80}, {1, 32, 96}, {2, 8, 64},
+  };
+  for (size_t i = 0; i < sizeof sizes / sizeof sizes[0]; i++) {
+    GcObject *o = obj_new(sizes[i].fields, sizes[i].payload);
+    CHECK_EQ(obj_payload_size(o), sizes[i].payload);
+    CHECK_EQ(now().bytes_in_use, sizes[i].bytes);
+    obj_decref(o);
+    check_counts(0, 0, 0);
+  }
   printf("memory_figures: ok\n");
   return 0;
 }

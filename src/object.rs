@@ -9,7 +9,7 @@
 //! ```
 //!
 //! A plain 2-field object is 48 bytes, the size of CPython's 2-slot object;
-//! with a payload of up to 16 bytes, 64. The count word holds the field
+//! with a payload of up to 16 bytes, 64, up to 31, 80. The count word holds the field
 //! count below 255 and the payload size up to `SMALL_PAYLOAD` bytes; sizes
 //! beyond those live in a 16-byte prefix before the header, flagged by
 //! `EXT`, so the fields are always at `header + 32`.
@@ -166,9 +166,8 @@ const NFIELDS_SHIFT: u32 = 8;
 const PAYLOAD_SHIFT: u32 = OWNER_SHIFT + OWNER_BITS;
 const PAYLOAD_BITS: u32 = 5;
 /// Payload sizes up to this are kept in the count word (above, in the
-/// prefix).
-pub(crate) const SMALL_PAYLOAD: usize = 16;
-const _: () = assert!(SMALL_PAYLOAD < 1 << PAYLOAD_BITS);
+/// prefix): the most its bits hold.
+pub(crate) const SMALL_PAYLOAD: usize = (1 << PAYLOAD_BITS) - 1;
 const COUNT_SHIFT: u32 = PAYLOAD_SHIFT + PAYLOAD_BITS;
 /// One reference, as a difference of count words.
 const ONE: u64 = 1 << COUNT_SHIFT;
@@ -434,7 +433,7 @@ impl Shape {
     /// of 1 to 16 bytes after at most 2 fields), or None.
     #[inline(always)]
     pub fn quick_payload(nfields: usize, payload_size: usize) -> Option<Shape> {
-        if nfields > 2 || payload_size.wrapping_sub(1) >= SMALL_PAYLOAD {
+        if nfields > 2 || payload_size.wrapping_sub(1) >= 16 {
             return None;
         }
         // `body_layout` for these sizes, with no rounding to compute: the
@@ -1174,13 +1173,13 @@ mod tests {
         let v = w.load();
         assert_eq!(
             (v.count(), v.small_nfields(), v.small_payload()),
-            (1, 254, 16)
+            (1, 254, 31)
         );
         // The count goes to its limit and back without touching the rest.
         let top = Counts(MAX_COUNT << COUNT_SHIFT | v.0 & (ONE - 1));
         assert!(!top.minus_one().is_full() && top.is_full());
         assert_eq!(top.count(), MAX_COUNT);
-        assert_eq!((top.small_nfields(), top.small_payload()), (254, 16));
+        assert_eq!((top.small_nfields(), top.small_payload()), (254, 31));
         assert!(top.has(all) && top.without(all).with(MARK).0 & all == MARK);
         assert_eq!(top.minus_one().plus_one(), top);
         w.store_exclusive(top.minus_one());
@@ -1205,11 +1204,11 @@ mod tests {
         assert_eq!(s.total, 64 + 5);
         let s = Shape::new(2, SMALL_PAYLOAD).unwrap();
         assert!(!s.ext);
-        assert_eq!((s.payload_offset, s.total), (48, 64));
+        assert_eq!((s.payload_offset, s.total), (48, 79));
         let s = Shape::new(3, SMALL_PAYLOAD + 1).unwrap();
         assert!(s.ext);
         assert_eq!(s.payload_offset, 64);
-        assert_eq!(s.total, 16 + 64 + 17);
+        assert_eq!(s.total, 16 + 64 + 32);
         let s = Shape::new(255, 1).unwrap();
         assert!(s.ext);
         assert_eq!(s.payload_offset % 16, 0);
@@ -1218,7 +1217,7 @@ mod tests {
     #[test]
     fn every_shape_reads_back_from_its_header_and_prefix() {
         for n in [0, 1, 2, 3, 7, 254, 255, 300] {
-            for p in [0, 1, 8, 15, 16, 17, 100] {
+            for p in [0, 1, 8, 15, 16, 17, 31, 32, 100] {
                 let s = Shape::new(n, p).unwrap();
                 assert_eq!(
                     s.ext,

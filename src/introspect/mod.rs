@@ -45,7 +45,7 @@ pub struct GcTypeStats {
     pub objects: usize,
     /// Their memory as allocated, as `gc_get_memory`'s `bytes_in_use`
     /// counts it: header, fields, payload (16-aligned) and, for objects with
-    /// a payload of more than 16 bytes or 255 fields or more, the 16-byte
+    /// a payload of more than 31 bytes or 255 fields or more, the 16-byte
     /// prefix that holds their sizes, rounded up to 16.
     pub bytes: usize,
 }

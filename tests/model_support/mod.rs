@@ -407,14 +407,17 @@ struct Pay {
     slot: *mut GcObject,
 }
 const PAY_SIZE: usize = size_of::<Pay>();
-/// Plain objects with a payload carry (magic, id): the largest payload whose
-/// size the header holds.
+/// Plain objects with a payload carry (magic, id) (its size in the header;
+/// every fourth has 8 bytes more, still in the header).
 const PLAIN_PAY_SIZE: usize = 16;
-/// Every fourth plain object with a payload has one byte more (its sizes in
-/// a prefix before the header), and every fourth this size: too big
+/// Every fourth plain object with a payload has the smallest size kept in
+/// a prefix before the header instead, and every fourth this size: too big
 /// for the library's pool (its own system allocation, which the collector
 /// moves between lists where it marks pool blocks in place).
 const BIG_PAY_SIZE: usize = 600;
+/// The smallest payload whose size the library keeps in a prefix (31 bytes
+/// fit its count word).
+const PREFIX_PAY_SIZE: usize = 32;
 
 unsafe fn pay<'a>(o: *mut GcObject) -> Option<&'a mut Pay> {
     // SAFETY: typed objects of this test have a Pay payload.
@@ -1292,7 +1295,8 @@ impl Runner {
                     let size = match (payload, id % 4) {
                         (false, _) => 0,
                         (true, 3) => BIG_PAY_SIZE,
-                        (true, 2) => PLAIN_PAY_SIZE + 1,
+                        (true, 2) => PREFIX_PAY_SIZE,
+                        (true, 1) => PLAIN_PAY_SIZE + 8,
                         (true, _) => PLAIN_PAY_SIZE,
                     };
                     let p = obj_new(nfields, size);
