@@ -1404,9 +1404,9 @@ unsafe fn booked(h: *mut Header, books: &mut Freed) -> (*mut u8, usize, bool) {
     // SAFETY: caller's contract.
     unsafe {
         let pooled = (*h).has(POOLED);
-        // The size of a pool block is its page's (no sizes to read from the
-        // count word or the prefix).
-        let (base, size) = if pooled {
+        // The size of a pool block with a prefix is its page's (no call to
+        // read the prefix).
+        let (base, size) = if pooled && (*h).meta & crate::object::META_EXT != 0 {
             let b = crate::object::base_of(h);
             (b, crate::alloc::Pool::block_size_of(b))
         } else {
