@@ -532,7 +532,7 @@ pub unsafe fn init<const QUICK: bool>(
     // SAFETY: base is a fresh allocation for the shape, 16-aligned; the
     // header starts after the prefix and stays 16-aligned; every byte
     // after the header (fields and payload) is zeroed before anyone sees
-    // it (with QUICK, 1 to QUICK_WORDS fields: init_small's word stores).
+    // it (with QUICK, 1 to QUICK_WORDS words: `zero_body`'s word stores).
     unsafe {
         if !shape.ext {
             return init_small::<QUICK>(base, ty, shape, kind, pooled);
@@ -944,9 +944,7 @@ pub unsafe fn payload(h: *mut Header) -> *mut c_void {
         if size == 0 {
             return ptr::null_mut();
         }
-        let off = Shape::new(nfields(h), size)
-            .expect("live shape")
-            .payload_offset;
+        let (off, _) = body_layout(nfields(h), size);
         (h as *mut u8).add(off) as *mut c_void
     }
 }

@@ -830,13 +830,11 @@ unsafe fn collect_main(g: &Locked, generation: usize) -> (usize, usize) {
             whole = (*st).old_len < (*st).pool.marked_count() || !take_in_dirty(g);
             let dirty = &raw const (*st).dirty;
             // The set, oldest first: (old,) dirty, promoted.
+            list::merge(young, dirty);
             if whole {
                 // The marked objects stay where they are in `old` (module
                 // docs): only their marks go.
                 (*st).pool.take_marked(|_| {});
-            }
-            list::merge(young, dirty);
-            if whole {
                 let old = &raw const (*st).old;
                 list::merge(dirty, old);
                 list::merge(old, young);
